@@ -1,0 +1,308 @@
+/**
+ * The room machine: one flat XState machine per room (no spawned or invoked children, so a
+ * persisted snapshot restores exactly; see DESIGN.md's library notes).
+ *
+ * It takes no clock, randomness or IO: time (`now`) and seeds arrive with events, and the
+ * runtime executes what comes out. Domain events come out as emitted `domain` events; a
+ * refused command emits `refused` and leaves the context as it was.
+ *
+ * Timers are absolute deadlines in context (`deadline`), recomputed after every transition;
+ * the runtime arms a real timer from them after every transition and every restore, and sends
+ * `tick` when one is due (XState's own `after` timers are not kept in persisted snapshots).
+ */
+import { enqueueActions, setup } from 'xstate';
+import { chooseCpuMove, CPU_PROFILES, profileByName } from '../src/ai/index.js';
+import { moveToCommand } from '../src/ai/selfplay.js';
+import {
+  decide,
+  deriveSeed,
+  emptyState,
+  evolve,
+  findPlayer,
+  viewFor,
+  type GameCommand,
+  type GameEvent,
+  type GameState,
+  type Phase,
+  type RefusalCode,
+} from '../src/game/index.js';
+import type { RoomCommand } from './room-commands.js';
+
+export type { RoomCommand } from './room-commands.js';
+
+export interface Timing {
+  cpu_think_ms: number;
+  round_pause_ms: number;
+  disconnect_grace_ms: number;
+}
+
+export interface Deadline {
+  kind: 'cpu' | 'grace' | 'round';
+  player_id: string | null;
+  /** Identifies what the deadline waits for; an unchanged key keeps its time. */
+  key: string;
+  at: number;
+}
+
+export interface RoomContext {
+  game: GameState;
+  timing: Timing;
+  /** Humans with at least one live connection. Not persisted: presence is per node. */
+  connected: string[];
+  deadline: Deadline | null;
+  /** A human's turn that a CPU finishes for them after the disconnect grace period. */
+  proxy: { player_id: string; round: number; turn: number } | null;
+  /** Recent command ids per player, with the room sequence after each: at-most-once. */
+  applied: Record<string, Array<[string, number]>>;
+}
+
+export type RoomEvent =
+  | { type: 'command'; player_id: string; command_id: string | null; command: RoomCommand; now: number; seed: number }
+  | { type: 'tick'; now: number }
+  | { type: 'presence'; player_id: string; connected: boolean; now: number }
+  | { type: 'configure'; timing: Timing; now: number };
+
+export type RoomEmitted =
+  | { type: 'domain'; event: GameEvent; command_id: string | null; player_id: string | null }
+  | { type: 'refused'; code: RoomRefusalCode; message: string }
+  | { type: 'duplicate'; seq: number };
+
+export type RoomRefusalCode = RefusalCode | 'unknown_room';
+
+/** How many command ids are remembered per player for at-most-once delivery. */
+export const APPLIED_IDS_KEPT = 64;
+/** The profile that plays a disconnected human's turn after the grace period. */
+export const STAND_IN_PROFILE = 'Marcus';
+
+export function initialRoomContext(timing: Timing): RoomContext {
+  return { game: emptyState(), timing, connected: [], deadline: null, proxy: null, applied: {} };
+}
+
+/** The machine state for a game phase (the machine's states mirror the engine's phases). */
+export function stateValueFor(phase: Phase, created: boolean): RoomStateValue {
+  if (!created) return 'empty';
+  switch (phase) {
+    case 'lobby':
+      return 'lobby';
+    case 'round_over':
+      return 'roundOver';
+    case 'game_over':
+      return 'gameOver';
+    default:
+      return 'playing';
+  }
+}
+
+export type RoomStateValue = 'empty' | 'lobby' | 'playing' | 'roundOver' | 'gameOver';
+
+type Outcome = { context: RoomContext; emitted: RoomEmitted[] };
+
+function refused(context: RoomContext, code: RoomRefusalCode, message: string): Outcome {
+  return { context, emitted: [{ type: 'refused', code, message }] };
+}
+
+/** Applies a decided command: folds the events, records the command id, re-plans the deadline. */
+function commit(context: RoomContext, command: GameCommand, commandId: string | null, actor: string | null, now: number): Outcome {
+  const decision = decide(context.game, command);
+  if (!decision.ok) return refused(context, decision.refusal.code, decision.refusal.message);
+  const game = decision.events.reduce(evolve, context.game);
+  const applied = commandId && actor ? rememberCommand(context.applied, actor, commandId, game.seq) : context.applied;
+  const next = { ...context, game, applied };
+  return {
+    context: plan(next, now),
+    emitted: decision.events.map((event) => ({ type: 'domain', event, command_id: commandId, player_id: actor })),
+  };
+}
+
+export function rememberCommand(applied: RoomContext['applied'], playerId: string, commandId: string, seq: number): RoomContext['applied'] {
+  const list = (applied[playerId] ?? []).filter(([id]) => id !== commandId);
+  list.push([commandId, seq]);
+  return { ...applied, [playerId]: list.slice(-APPLIED_IDS_KEPT) };
+}
+
+function uniqueName(game: GameState, wanted: string): string {
+  const taken = new Set(game.players.map((p) => p.name));
+  if (!taken.has(wanted)) return wanted;
+  for (let i = 2; ; i++) if (!taken.has(`${wanted} ${i}`)) return `${wanted} ${i}`;
+}
+
+function toGameCommand(context: RoomContext, by: string, command: RoomCommand, seed: number): GameCommand | { refusal: string } {
+  switch (command.type) {
+    case 'create_room':
+      return {
+        type: 'create_game',
+        game_id: command.game_id,
+        room: command.room,
+        host: { id: by, name: command.name, is_cpu: false, cpu_profile: null, token_hash: command.token_hash },
+        options: command.options,
+      };
+    case 'join_room':
+      return { type: 'join', seat: { id: by, name: command.name, is_cpu: false, cpu_profile: null, token_hash: command.token_hash } };
+    case 'add_cpu': {
+      const profile = command.profile === null ? CPU_PROFILES[seed % CPU_PROFILES.length] : profileByName(command.profile);
+      if (!profile) return { refusal: `unknown CPU profile ${command.profile}; one of ${CPU_PROFILES.map((p) => p.name).join(', ')}` };
+      return {
+        type: 'add_cpu',
+        by,
+        seat: { id: command.new_player_id, name: uniqueName(context.game, profile.name), is_cpu: true, cpu_profile: profile.name, token_hash: null },
+      };
+    }
+    case 'leave':
+      return { type: 'leave', by, cpu_profile: (CPU_PROFILES[seed % CPU_PROFILES.length] ?? CPU_PROFILES[0]!).name };
+    case 'start_game':
+      return { type: 'start_game', by, seed };
+    case 'next_round':
+      return { type: 'next_round', by };
+    case 'remove_player':
+      return { type: 'remove_player', by, player_id: command.player_id };
+    case 'set_options':
+      return { type: 'set_options', by, options: command.options };
+    default:
+      return { ...command, by } as GameCommand;
+  }
+}
+
+function onCommand(context: RoomContext, event: Extract<RoomEvent, { type: 'command' }>): Outcome {
+  const seen = event.command_id ? context.applied[event.player_id]?.find(([id]) => id === event.command_id) : undefined;
+  if (seen) return { context, emitted: [{ type: 'duplicate', seq: seen[1] }] };
+  const created = context.game.seq > 0;
+  if (!created && event.command.type !== 'create_room') return refused(context, 'unknown_room', 'no such room');
+  const command = toGameCommand(context, event.player_id, event.command, event.seed >>> 0);
+  if ('refusal' in command) return refused(context, 'bad_request', command.refusal);
+  return commit(context, command, event.command_id, event.player_id, event.now);
+}
+
+function onTick(context: RoomContext, now: number): Outcome {
+  const deadline = context.deadline;
+  if (!deadline || now < deadline.at) return { context, emitted: [] };
+  const game = context.game;
+  if (deadline.kind === 'round') return commit(context, { type: 'next_round', by: null }, null, null, now);
+  const actorId = deadline.player_id as string;
+  const actor = findPlayer(game, actorId);
+  if (!actor) return { context: plan({ ...context, deadline: null }, now), emitted: [] };
+  let next = context;
+  if (deadline.kind === 'grace' && game.phase !== 'initial_flip') {
+    next = { ...context, proxy: { player_id: actorId, round: game.round, turn: game.turn } };
+  }
+  const profile = profileByName(actor.cpu_profile) ?? profileByName(STAND_IN_PROFILE)!;
+  const move = chooseCpuMove(viewFor(game, actorId), profile, deriveSeed(game.seed, game.seq));
+  if (!move) return { context: plan({ ...next, deadline: null }, now), emitted: [] };
+  return commit(next, moveToCommand(move, actorId), null, actorId, now);
+}
+
+/**
+ * Decides what the room waits for next and when. A deadline whose key is unchanged keeps its
+ * time, so unrelated transitions (someone else reconnecting) never postpone a CPU's move.
+ */
+export function plan(context: RoomContext, now: number): RoomContext {
+  const wanted = nextWait(context);
+  if (!wanted) return context.deadline === null ? context : { ...context, deadline: null };
+  if (context.deadline && context.deadline.key === wanted.key) return context;
+  return { ...context, deadline: { ...wanted, at: now + wanted.delay } };
+}
+
+function nextWait(context: RoomContext): (Omit<Deadline, 'at'> & { delay: number }) | null {
+  const { game, timing } = context;
+  const connected = new Set(context.connected);
+  const proxyActive = (id: string) =>
+    context.proxy !== null && context.proxy.player_id === id && context.proxy.round === game.round && context.proxy.turn === game.turn;
+  switch (game.phase) {
+    case 'round_over':
+      return { kind: 'round', player_id: null, key: `round:${game.round}`, delay: timing.round_pause_ms };
+    case 'initial_flip': {
+      const cpu = game.players.find((p) => p.is_cpu && !p.initial_flipped);
+      if (cpu) return { kind: 'cpu', player_id: cpu.id, key: `cpu:${cpu.id}:${game.seq}`, delay: timing.cpu_think_ms };
+      const away = game.players.find((p) => !p.is_cpu && !p.initial_flipped && !connected.has(p.id));
+      if (away) return { kind: 'grace', player_id: away.id, key: `grace:${away.id}:${game.round}:flip`, delay: timing.disconnect_grace_ms };
+      return null;
+    }
+    case 'playing':
+    case 'final_turn': {
+      const current = findPlayer(game, game.current_player_id);
+      if (!current) return null;
+      if (current.is_cpu || proxyActive(current.id)) {
+        return { kind: 'cpu', player_id: current.id, key: `cpu:${current.id}:${game.seq}`, delay: timing.cpu_think_ms };
+      }
+      if (!connected.has(current.id)) {
+        return { kind: 'grace', player_id: current.id, key: `grace:${current.id}:${game.round}:${game.turn}`, delay: timing.disconnect_grace_ms };
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
+}
+
+function onPresence(context: RoomContext, event: Extract<RoomEvent, { type: 'presence' }>): Outcome {
+  const others = context.connected.filter((id) => id !== event.player_id);
+  const connected = event.connected ? [...others, event.player_id].sort() : others;
+  return { context: plan({ ...context, connected }, event.now), emitted: [] };
+}
+
+/** One step of the room: the outcome of an event, as context changes and emitted events. */
+function outcomeOf(context: RoomContext, event: RoomEvent): Outcome {
+  switch (event.type) {
+    case 'command':
+      return onCommand(context, event);
+    case 'tick':
+      return onTick(context, event.now);
+    case 'presence':
+      return onPresence(context, event);
+    case 'configure':
+      // The timing may change across a restart; the deadline is re-planned from now.
+      return { context: plan({ ...context, timing: event.timing, deadline: null }, event.now), emitted: [] };
+  }
+}
+
+const phaseIs = (...phases: Phase[]) => ({ context }: { context: RoomContext }) => phases.includes(context.game.phase);
+
+export const roomMachine = setup({
+  types: {} as {
+    context: RoomContext;
+    events: RoomEvent;
+    emitted: RoomEmitted;
+    input: { timing: Timing };
+  },
+  actions: {
+    step: enqueueActions(({ context, event, enqueue }) => {
+      const outcome = outcomeOf(context, event);
+      if (outcome.context !== context) enqueue.assign(() => outcome.context);
+      for (const emitted of outcome.emitted) enqueue.emit(emitted);
+    }),
+  },
+}).createMachine({
+  id: 'room',
+  context: ({ input }) => initialRoomContext(input.timing),
+  initial: 'empty',
+  on: {
+    command: { actions: 'step' },
+    presence: { actions: 'step' },
+    configure: { actions: 'step' },
+  },
+  states: {
+    empty: {
+      always: { guard: ({ context }) => context.game.seq > 0, target: 'lobby' },
+    },
+    lobby: {
+      always: { guard: phaseIs('initial_flip', 'playing', 'final_turn'), target: 'playing' },
+    },
+    playing: {
+      on: { tick: { actions: 'step' } },
+      always: [
+        { guard: phaseIs('game_over'), target: 'gameOver' },
+        { guard: phaseIs('round_over'), target: 'roundOver' },
+      ],
+    },
+    roundOver: {
+      on: { tick: { actions: 'step' } },
+      always: [
+        { guard: phaseIs('game_over'), target: 'gameOver' },
+        { guard: phaseIs('initial_flip', 'playing', 'final_turn'), target: 'playing' },
+      ],
+    },
+    // Not a final state: players still resume and look at the standings.
+    gameOver: {},
+  },
+});
+
+export type RoomMachine = typeof roomMachine;

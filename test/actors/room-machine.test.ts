@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { initialTransition, transition } from 'xstate';
+import { roomMachine, stateValueFor, type RoomEmitted, type RoomEvent } from '../../actors/room-machine.js';
+import type { RoomCommand } from '../../actors/room-commands.js';
+import { replay, type GameEvent } from '../../src/game/index.js';
+
+const timing = { cpu_think_ms: 100, round_pause_ms: 1000, disconnect_grace_ms: 5000 };
+type Snap = ReturnType<typeof initialTransition<typeof roomMachine>>[0];
+
+class Room {
+  snap: Snap;
+  events: GameEvent[] = [];
+  last: RoomEmitted[] = [];
+  constructor() {
+    this.snap = initialTransition(roomMachine, { timing })[0];
+  }
+  send(event: RoomEvent): RoomEmitted[] {
+    const [next, actions] = transition(roomMachine, this.snap, event);
+    this.snap = next;
+    this.last = actions.flatMap((a) => (a.type === 'xstate.emit' ? [(a.params as { event: RoomEmitted }).event] : []));
+    for (const e of this.last) if (e.type === 'domain') this.events.push(e.event);
+    return this.last;
+  }
+  cmd(player: string, command: RoomCommand, now = 0, id: string | null = null, seed = 7) {
+    return this.send({ type: 'command', player_id: player, command_id: id, command, now, seed });
+  }
+  get ctx() {
+    return this.snap.context;
+  }
+}
+
+function lobbyRoom(): Room {
+  const room = new Room();
+  room.cmd('h', { type: 'create_room', name: 'Host', options: { rounds: 1 }, game_id: 'g1', room: 'ABCD', token_hash: 'x' });
+  room.send({ type: 'presence', player_id: 'h', connected: true, now: 0 });
+  return room;
+}
+
+describe('room machine', () => {
+  it('starts empty and refuses anything but create_room with unknown_room', () => {
+    const room = new Room();
+    expect(room.snap.value).toBe('empty');
+    expect(room.cmd('x', { type: 'start_game' })).toEqual([{ type: 'refused', code: 'unknown_room', message: 'no such room' }]);
+  });
+
+  it('creates a room into the lobby, emitting domain events', () => {
+    const room = lobbyRoom();
+    expect(room.snap.value).toBe('lobby');
+    expect(room.events.map((e) => e.type)).toEqual(['game_created', 'player_joined']);
+  });
+
+  it('a refused command changes nothing and says why', () => {
+    const room = lobbyRoom();
+    const before = room.snap.context;
+    expect(room.cmd('h', { type: 'start_game' })[0]).toMatchObject({ type: 'refused', code: 'invalid_move' });
+    expect(room.snap.context).toBe(before);
+    expect(room.cmd('h', { type: 'add_cpu', profile: 'Nobody', new_player_id: 'c1' })[0]).toMatchObject({ type: 'refused', code: 'bad_request' });
+  });
+
+  it('applies a command id at most once', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c1' }, 0, 'cmd-1');
+    expect(room.ctx.game.players).toHaveLength(2);
+    expect(room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c2' }, 0, 'cmd-1')).toEqual([{ type: 'duplicate', seq: 3 }]);
+    expect(room.ctx.game.players).toHaveLength(2);
+  });
+
+  it('CPUs play on tick at their deadline; early ticks do nothing', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Sofia', new_player_id: 'c1' });
+    room.cmd('h', { type: 'start_game' }, 1000);
+    expect(room.snap.value).toBe('playing');
+    expect(room.ctx.deadline).toMatchObject({ kind: 'cpu', player_id: 'c1', at: 1100 });
+    expect(room.send({ type: 'tick', now: 1050 })).toEqual([]);
+    const out = room.send({ type: 'tick', now: 1100 });
+    expect(out.map((e) => e.type)).toEqual(['domain']);
+    expect(room.ctx.game.players[1]!.initial_flipped).toBe(true);
+    expect(room.ctx.deadline).toBeNull(); // waiting for the human
+  });
+
+  it('unrelated transitions keep a deadline; a disconnected human\'s turn is played after the grace period', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Sofia', new_player_id: 'c1' });
+    room.cmd('h', { type: 'start_game' }, 0);
+    room.send({ type: 'tick', now: 100 });
+    room.cmd('h', { type: 'flip_initial', positions: [0, 1] }, 200);
+    expect(room.ctx.game.current_player_id).toBe('h');
+    room.send({ type: 'presence', player_id: 'h', connected: false, now: 300 });
+    expect(room.ctx.deadline).toMatchObject({ kind: 'grace', player_id: 'h', at: 5300 });
+    room.send({ type: 'presence', player_id: 'zz', connected: true, now: 400 });
+    expect(room.ctx.deadline?.at).toBe(5300);
+    room.send({ type: 'tick', now: 5300 });
+    expect(room.ctx.game.drawn).not.toBeNull();
+    // The stand-in finishes the turn after the think time.
+    expect(room.ctx.deadline).toMatchObject({ kind: 'cpu', player_id: 'h', at: 5400 });
+    room.send({ type: 'tick', now: 5400 });
+    expect(room.ctx.game.current_player_id).toBe('c1');
+  });
+
+  it('plays a whole game of one human and CPUs to game_over, and replay equals the live game', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: null, new_player_id: 'c1' });
+    room.cmd('h', { type: 'add_cpu', profile: null, new_player_id: 'c2' });
+    room.send({ type: 'presence', player_id: 'h', connected: false, now: 0 });
+    room.cmd('h', { type: 'start_game' }, 0);
+    let now = 0;
+    for (let i = 0; i < 2000 && room.snap.value !== 'gameOver'; i++) {
+      now = Math.max(now + 1, room.ctx.deadline?.at ?? now + 1);
+      room.send({ type: 'tick', now });
+    }
+    expect(room.snap.value).toBe('gameOver');
+    expect(room.ctx.game.winner_ids.length).toBeGreaterThan(0);
+    expect(replay(room.events)).toEqual(room.ctx.game);
+    expect(stateValueFor(room.ctx.game.phase, true)).toBe('gameOver');
+  });
+
+  it('restored from a persisted snapshot, it carries on identically', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Kenji', new_player_id: 'c1' });
+    room.cmd('h', { type: 'start_game' }, 0);
+    const persisted = JSON.parse(JSON.stringify(roomMachine.getPersistedSnapshot(room.snap)));
+    const restored = roomMachine.resolveState({ value: persisted.value, context: persisted.context });
+    const [a] = transition(roomMachine, room.snap, { type: 'tick', now: 100 });
+    const [b] = transition(roomMachine, restored, { type: 'tick', now: 100 });
+    expect(b.context).toEqual(a.context);
+    expect(b.value).toEqual(a.value);
+  });
+});
