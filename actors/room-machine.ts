@@ -10,7 +10,7 @@
  * the runtime arms a real timer from them after every transition and every restore, and sends
  * `tick` when one is due (XState's own `after` timers are not kept in persisted snapshots).
  */
-import { enqueueActions, setup } from 'xstate';
+import { enqueueActions, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
 import { chooseCpuMove, CPU_PROFILES, profileByName } from '../src/ai/index.js';
 import { moveToCommand } from '../src/ai/selfplay.js';
 import {
@@ -306,3 +306,27 @@ export const roomMachine = setup({
 });
 
 export type RoomMachine = typeof roomMachine;
+
+export type RoomSnapshot = SnapshotFrom<RoomMachine>;
+
+/**
+ * One pure step: XState's `transition`, with the emitted events picked out of the actions.
+ * The runtime executes the rest (persisting, acking, pushing views, arming the timer).
+ */
+export function stepRoom(snapshot: RoomSnapshot, event: RoomEvent): { snapshot: RoomSnapshot; emitted: RoomEmitted[] } {
+  const [next, actions] = transition(roomMachine, snapshot, event);
+  const emitted: RoomEmitted[] = [];
+  for (const action of actions as Array<{ type: string; params?: unknown }>) {
+    if (action.type === 'xstate.emit') emitted.push((action.params as { event: RoomEmitted }).event);
+  }
+  return { snapshot: next, emitted };
+}
+
+export function newRoomSnapshot(timing: Timing): RoomSnapshot {
+  return initialTransition(roomMachine, { timing })[0];
+}
+
+/** Rebuilds a snapshot from a context (after a restore from Redis or a replay of events). */
+export function restoreRoomSnapshot(context: RoomContext): RoomSnapshot {
+  return roomMachine.resolveState({ value: stateValueFor(context.game.phase, context.game.seq > 0), context });
+}

@@ -1,0 +1,59 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const url = (protocols: string[]) =>
+  z
+    .string()
+    .trim()
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+/** Every environment variable the server reads, with its default. */
+export const envSchema = z.object({
+  PORT: int(0, 65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  DATA_DIR: z.string().min(1).default('./data'),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/, 'letters, digits, _ - . : only').default('golf:'),
+  DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').default('public'),
+  CPU_THINK_MS: int(0, 60_000).default(1200),
+  ROUND_PAUSE_MS: int(0, 600_000).default(6000),
+  DISCONNECT_GRACE_MS: int(0, 3_600_000).default(30_000),
+  ROOM_TTL_SECONDS: int(1, 30 * 86_400).default(4 * 3600),
+  LEASE_TTL_MS: int(500, 120_000).default(5000),
+  PASSIVATE_AFTER_MS: int(1000, 86_400_000).default(10 * 60_000),
+  DRAIN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  WS_PING_MS: int(100, 600_000).default(10_000),
+  NODE_ID: z.string().min(1).max(64).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  NODE_ID: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Reads and validates the environment, with one clear line per mistake. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}=${JSON.stringify(present[String(issue.path[0])] ?? '')}: ${issue.message}`);
+    throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  return { ...parsed.data, NODE_ID: parsed.data.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` };
+}

@@ -1,0 +1,198 @@
+import { WebSocket } from 'ws';
+import type { RoomCommand } from '../../actors/room-machine.js';
+import type { GameView } from '../game/view.js';
+import type { Logger } from '../log.js';
+import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
+import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
+import { newPlayerId } from '../runtime/tokens.js';
+import { parseClientFrame, type ClientMessage, type ServerMessage } from './protocol.js';
+
+export interface SessionLimits {
+  /** Messages a client may send in a burst, and per second after it. */
+  burst: number;
+  perSecond: number;
+  /** Refused messages (garbage or over the rate) tolerated within `windowMs` before a 1008 close. */
+  strikes: number;
+  windowMs: number;
+  /** Above this many buffered bytes a client only gets the latest state. */
+  slowBytes: number;
+  /** Above this many buffered bytes a client that does not read is dropped. */
+  dropBytes: number;
+}
+
+export const DEFAULT_LIMITS: SessionLimits = { burst: 40, perSecond: 20, strikes: 25, windowMs: 10_000, slowBytes: 256 * 1024, dropBytes: 8 * 1024 * 1024 };
+
+/**
+ * One WebSocket connection: validates and rate-limits what the client sends, seats it
+ * (create, join, resume), forwards its commands to the room, and sends it its own view after
+ * every change (only the latest one when it reads slowly).
+ */
+export class Session implements RoomListener {
+  private seat: { room: string; playerId: string } | null = null;
+  private tokens: number;
+  private lastRefill: number;
+  private strikes: number[] = [];
+  private pendingState: ServerMessage | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+  alive = true;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly runtime: RoomRuntime,
+    private readonly log: Logger,
+    private readonly limits: SessionLimits = DEFAULT_LIMITS,
+  ) {
+    this.tokens = limits.burst;
+    this.lastRefill = Date.now();
+  }
+
+  get playerId(): string {
+    return this.seat?.playerId ?? '';
+  }
+
+  get room(): string | null {
+    return this.seat?.room ?? null;
+  }
+
+  handle(data: string): void {
+    if (!this.takeToken()) {
+      this.send({ type: 'error', code: 'rate_limited', message: 'too many messages; slow down' });
+      this.strike('rate limit');
+      return;
+    }
+    const parsed = parseClientFrame(data);
+    if (!parsed.ok) {
+      this.send({ type: 'error', ...(parsed.id !== undefined ? { id: parsed.id } : {}), code: 'bad_request', message: parsed.message });
+      this.strike('bad requests');
+      return;
+    }
+    void this.dispatch(parsed.message, parsed.id).catch((error) => {
+      this.log.error({ err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
+      this.error(parsed.id, 'unavailable', 'internal error; try again');
+    });
+  }
+
+  private async dispatch(message: ClientMessage, id: string | undefined): Promise<void> {
+    const commandId = id ?? null;
+    switch (message.type) {
+      case 'create_room':
+        return this.seatWith(await this.runtime.createRoom(message.name, message.options ?? {}, commandId), id);
+      case 'join_room':
+        return this.seatWith(await this.runtime.joinRoom(message.room, message.name, commandId), id);
+      case 'resume':
+        return this.seatWith(await this.runtime.resume(message.token), id);
+    }
+    const seat = this.seat;
+    if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');
+    const command = toRoomCommand(message);
+    await this.runtime.command(seat.room, seat.playerId, commandId, command, (outcome: Outcome) => {
+      if (!outcome.ok) return this.error(id, outcome.code, outcome.message);
+      this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
+      if (message.type === 'leave') this.unseat();
+    });
+  }
+
+  private seatWith(result: Seat | Failure, id: string | undefined): void {
+    if (!result.ok) return this.error(id, result.code, result.message);
+    this.unseat();
+    if (this.closed) return;
+    this.seat = { room: result.room, playerId: result.player_id };
+    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.actor.seq, state: result.actor.viewOf(result.player_id) });
+    if (id !== undefined) this.send({ type: 'ack', id, seq: result.actor.seq });
+    result.actor.attach(this);
+  }
+
+  private unseat(): void {
+    if (!this.seat) return;
+    const room = this.seat.room;
+    this.seat = null;
+    void this.runtime.room(room).then((actor) => actor?.detach(this)).catch(() => undefined);
+  }
+
+  /** RoomListener: this player's view after a change. */
+  state(seq: number, view: GameView): void {
+    this.send({ type: 'state', seq, state: view });
+  }
+
+  /** RoomListener: the room left this node; find it again (it may be back here, or elsewhere). */
+  evicted(reason: string): void {
+    const seat = this.seat;
+    if (!seat || this.closed || !this.runtime.isAccepting) return;
+    this.log.debug({ room: seat.room, reason }, 'room evicted; re-attaching');
+    void this.runtime.resolve(seat.room).then((actor) => {
+      if ('seq' in actor && this.seat === seat && !this.closed) actor.attach(this);
+      else if (!this.closed) this.send({ type: 'reconnect', reason: 'the room moved; resume to continue' });
+    });
+  }
+
+  /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */
+  goAway(reason: string): void {
+    this.send({ type: 'reconnect', reason });
+    this.ws.close(1012, 'server restarting');
+  }
+
+  onClose(): void {
+    this.closed = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.unseat();
+  }
+
+  private error(id: string | undefined, code: ErrorCode, message: string): void {
+    this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message });
+  }
+
+  send(message: ServerMessage): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.limits.dropBytes) {
+      this.log.warn({ buffered: this.ws.bufferedAmount }, 'dropping a client that does not read');
+      this.ws.terminate();
+      return;
+    }
+    if (message.type === 'state' && (this.pendingState || this.ws.bufferedAmount > this.limits.slowBytes)) {
+      // A slow reader gets the latest state when it catches up, not every intermediate one.
+      this.pendingState = message;
+      this.flushTimer ??= setInterval(() => this.flushPending(), 50);
+      return;
+    }
+    this.ws.send(JSON.stringify(message));
+  }
+
+  private flushPending(): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.limits.slowBytes) return;
+    const pending = this.pendingState;
+    this.pendingState = null;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+    if (pending) this.ws.send(JSON.stringify(pending));
+  }
+
+  private takeToken(): boolean {
+    const now = Date.now();
+    this.tokens = Math.min(this.limits.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.limits.perSecond);
+    this.lastRefill = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  private strike(why: string): void {
+    const now = Date.now();
+    this.strikes = this.strikes.filter((t) => now - t < this.limits.windowMs);
+    this.strikes.push(now);
+    if (this.strikes.length > this.limits.strikes) {
+      this.log.info({ why }, 'closing an abusive client (1008)');
+      this.ws.close(1008, why);
+    }
+  }
+}
+
+function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' }>): RoomCommand {
+  switch (message.type) {
+    case 'add_cpu':
+      return { type: 'add_cpu', profile: message.profile ?? null, new_player_id: newPlayerId('cpu') };
+    default:
+      return message as RoomCommand;
+  }
+}

@@ -1,0 +1,51 @@
+import { plan, rememberCommand, type RoomContext, type Timing, initialRoomContext } from '../../actors/room-machine.js';
+import { evolve, type GameEvent } from '../game/index.js';
+import type { EventRecord } from '../stores/event-store.js';
+import type { SnapshotRecord } from '../stores/state-cache.js';
+
+export type RestoreSource = 'snapshot' | 'snapshot+events' | 'events';
+
+export class CorruptGameError extends Error {
+  override name = 'CorruptGameError';
+}
+
+/**
+ * Rebuilds a room's context from what the stores hold (DESIGN.md "failover"): the cached
+ * snapshot when its sequence matches the last event in PostgreSQL; the snapshot plus the
+ * later events when it is behind; the events alone when the cache has nothing usable.
+ *
+ * `events` must be the events after the snapshot's sequence (or all of them when there is
+ * no usable snapshot). Deadlines are re-planned from the time of the last event, so a CPU's
+ * or a round's timer picks up where it stood.
+ */
+export function rebuildContext(
+  snapshot: SnapshotRecord | null,
+  lastSeq: number,
+  events: readonly EventRecord[],
+  timing: Timing,
+): { context: RoomContext; source: RestoreSource } {
+  const usable = snapshot && snapshot.seq <= lastSeq ? snapshot : null;
+  let context: RoomContext = usable ? { ...(usable.snapshot as { context: RoomContext }).context, connected: [] } : initialRoomContext(timing);
+  const source: RestoreSource = !usable ? 'events' : usable.seq === lastSeq ? 'snapshot' : 'snapshot+events';
+  const pending = usable ? events.filter((e) => e.seq > usable.seq) : events;
+  let lastAt: number | null = null;
+  for (const record of pending) {
+    if (record.seq !== context.game.seq + 1) {
+      throw new CorruptGameError(`event ${record.seq} of ${record.game_id} follows sequence ${context.game.seq}`);
+    }
+    let game;
+    try {
+      game = evolve(context.game, { type: record.type, player_id: record.player_id, data: record.data } as GameEvent);
+    } catch (error) {
+      throw new CorruptGameError(`event ${record.seq} of ${record.game_id}: ${(error as Error).message}`);
+    }
+    const applied = record.player_id && record.command_id ? rememberCommand(context.applied, record.player_id, record.command_id, record.seq) : context.applied;
+    context = { ...context, game, applied };
+    lastAt = new Date(record.created_at).getTime();
+  }
+  if (context.game.seq !== lastSeq) {
+    throw new CorruptGameError(`rebuilt sequence ${context.game.seq} but the store's last is ${lastSeq}`);
+  }
+  if (lastAt !== null) context = plan(context, lastAt);
+  return { context, source };
+}

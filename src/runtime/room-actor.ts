@@ -1,0 +1,303 @@
+import { randomInt } from 'node:crypto';
+import { roomMachine, stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
+import { viewFor, type GameState, type GameView } from '../game/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { AppendRequest, GameStatus } from '../stores/event-store.js';
+import type { Lease } from '../stores/leases.js';
+import type { SnapshotRecord } from '../stores/state-cache.js';
+import { FencedError } from './append-batcher.js';
+
+export type ErrorCode =
+  | 'bad_request'
+  | 'unknown_room'
+  | 'room_full'
+  | 'game_in_progress'
+  | 'not_host'
+  | 'not_your_turn'
+  | 'invalid_move'
+  | 'unauthorized'
+  | 'rate_limited'
+  | 'unavailable';
+
+export type Outcome = { ok: true; seq: number; duplicate: boolean } | { ok: false; code: ErrorCode; message: string };
+
+/** Someone on this node watching a seat of the room (a WebSocket session). */
+export interface RoomListener {
+  readonly playerId: string;
+  state(seq: number, view: GameView): void;
+  /** The room left this node (drained, fenced, passivated): resolve it again. */
+  evicted(reason: string): void;
+}
+
+type Job =
+  | { kind: 'command'; player_id: string; command_id: string | null; command: RoomCommand; reply: (outcome: Outcome) => void; at: number }
+  | { kind: 'tick' }
+  | { kind: 'presence'; player_id: string; connected: boolean };
+
+export interface ActorDeps {
+  append(request: AppendRequest): Promise<void>;
+  saveSnapshot(actor: RoomActor): void;
+  setConnected(code: string, playerId: string, connected: boolean): void;
+  stopped(actor: RoomActor, reason: string): void;
+  now(): number;
+  log: Logger;
+  metrics?: Metrics;
+}
+
+/** Retry delay for a timer-driven move whose append failed (the store is down). */
+const RETRY_MS = 1000;
+
+/**
+ * One room on this node: a mailbox processed strictly one job at a time. Each job is a pure
+ * transition of the room machine; its domain events are appended to PostgreSQL (fenced by the
+ * epoch) and only then is the new snapshot adopted, the command acked, the snapshot written to
+ * the cache, and each watcher sent its own view.
+ */
+export class RoomActor {
+  private snapshot: RoomSnapshot;
+  private readonly queue: Job[] = [];
+  private running = false;
+  private stoppedReason: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly listeners = new Map<string, Set<RoomListener>>();
+  private idleWaiters: Array<() => void> = [];
+  lastActivity: number;
+
+  constructor(
+    readonly code: string,
+    readonly gameId: string,
+    readonly epoch: number,
+    private readonly lease: Lease,
+    snapshot: RoomSnapshot,
+    private readonly deps: ActorDeps,
+  ) {
+    this.snapshot = snapshot;
+    this.lastActivity = deps.now();
+    lease.onLost((reason) => this.stop(`lease lost: ${reason}`));
+  }
+
+  get context(): RoomContext {
+    return this.snapshot.context;
+  }
+
+  get game(): GameState {
+    return this.snapshot.context.game;
+  }
+
+  get seq(): number {
+    return this.snapshot.context.game.seq;
+  }
+
+  get stopped(): boolean {
+    return this.stoppedReason !== null;
+  }
+
+  get watcherCount(): number {
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  /** The snapshot as persisted: presence is per node and is not kept. */
+  persisted(): SnapshotRecord {
+    const persisted = roomMachine.getPersistedSnapshot(this.snapshot) as unknown as { context: RoomContext };
+    return { seq: this.seq, epoch: this.epoch, snapshot: { ...persisted, context: { ...persisted.context, connected: [] } } };
+  }
+
+  /**
+   * Queues a command. `reply` is called synchronously at the commit point, before the views go
+   * out, so a player's ack precedes the state it caused.
+   */
+  submit(player_id: string, command_id: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): void {
+    this.enqueue({ kind: 'command', player_id, command_id, command, reply, at: this.deps.now() });
+  }
+
+  request(player_id: string, command_id: string | null, command: RoomCommand): Promise<Outcome> {
+    return new Promise((resolve) => this.submit(player_id, command_id, command, resolve));
+  }
+
+  /** Starts the room after activation or restore: arms its timer from the deadline in context. */
+  start(timing: Timing): void {
+    this.transitionWithoutEvents({ type: 'configure', timing, now: this.deps.now() });
+  }
+
+  attach(listener: RoomListener): void {
+    let set = this.listeners.get(listener.playerId);
+    if (!set) this.listeners.set(listener.playerId, (set = new Set()));
+    set.add(listener);
+    if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
+    else listener.state(this.seq, this.viewOf(listener.playerId));
+  }
+
+  detach(listener: RoomListener): void {
+    const set = this.listeners.get(listener.playerId);
+    if (!set || !set.delete(listener)) return;
+    if (set.size === 0) {
+      this.listeners.delete(listener.playerId);
+      this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: false });
+    }
+  }
+
+  viewOf(playerId: string | null): GameView {
+    return viewFor(this.game, playerId, new Set(this.context.connected));
+  }
+
+  private enqueue(job: Job): void {
+    if (this.stoppedReason) {
+      if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
+      return;
+    }
+    this.queue.push(job);
+    if (!this.running) void this.run();
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0 && !this.stoppedReason) await this.process(this.queue.shift() as Job);
+    } finally {
+      this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  }
+
+  /** Resolves once the job in flight (if any) is done; queued jobs stay queued if stopped. */
+  idle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private toEvent(job: Job, now: number): RoomEvent {
+    switch (job.kind) {
+      case 'command':
+        return { type: 'command', player_id: job.player_id, command_id: job.command_id, command: job.command, now, seed: randomInt(0, 2 ** 32) };
+      case 'tick':
+        return { type: 'tick', now };
+      case 'presence':
+        return { type: 'presence', player_id: job.player_id, connected: job.connected, now };
+    }
+  }
+
+  private async process(job: Job): Promise<void> {
+    const now = this.deps.now();
+    const event = this.toEvent(job, now);
+    const { snapshot: next, emitted } = stepRoom(this.snapshot, event);
+    const reply = job.kind === 'command' ? job.reply : () => {};
+    const refused = emitted.find((e) => e.type === 'refused');
+    if (refused) {
+      this.deps.metrics?.commands.inc({ outcome: 'refused' });
+      return reply({ ok: false, code: refused.code, message: refused.message });
+    }
+    const duplicate = emitted.find((e) => e.type === 'duplicate');
+    if (duplicate) {
+      this.deps.metrics?.commands.inc({ outcome: 'duplicate' });
+      return reply({ ok: true, seq: duplicate.seq, duplicate: true });
+    }
+    const domain = emitted.flatMap((e) => (e.type === 'domain' ? [e] : []));
+    if (domain.length === 0) {
+      const presenceChanged = next.context.connected !== this.snapshot.context.connected;
+      this.snapshot = next;
+      if (job.kind === 'presence') this.deps.setConnected(this.code, job.player_id, job.connected);
+      this.armTimer();
+      if (presenceChanged) this.pushViews();
+      return reply({ ok: true, seq: this.seq, duplicate: false });
+    }
+    const request: AppendRequest = {
+      game_id: this.gameId,
+      epoch: this.epoch,
+      expected_seq: this.seq,
+      events: domain.map((d) => ({ type: d.event.type, player_id: d.event.player_id, command_id: d.command_id, data: d.event.data })),
+      at: new Date(now),
+      summary: summaryOf(next.context.game),
+    };
+    try {
+      await this.deps.append(request);
+    } catch (error) {
+      this.deps.metrics?.commands.inc({ outcome: 'unavailable' });
+      if (error instanceof FencedError) {
+        reply({ ok: false, code: 'unavailable', message: 'the room moved to another node; try again' });
+        this.stop(`fenced: ${error.message}`);
+        return;
+      }
+      this.deps.log.warn({ room: this.code, err: (error as Error).message }, 'append failed; the room stays as it was');
+      reply({ ok: false, code: 'unavailable', message: 'the game store is unavailable; try again' });
+      if (job.kind === 'tick') this.armTimer(RETRY_MS);
+      return;
+    }
+    // Committed: adopt, ack, cache, fan out, re-arm.
+    this.snapshot = next;
+    this.lastActivity = now;
+    this.deps.metrics?.commands.inc({ outcome: 'applied' });
+    if (job.kind === 'command') this.deps.metrics?.commandMs.observe(now - job.at + (this.deps.now() - now));
+    reply({ ok: true, seq: this.seq, duplicate: false });
+    this.deps.saveSnapshot(this);
+    this.pushViews();
+    this.armTimer();
+  }
+
+  private transitionWithoutEvents(event: RoomEvent): void {
+    const { snapshot, emitted } = stepRoom(this.snapshot, event);
+    if (emitted.some((e) => e.type === 'domain')) throw new Error(`${event.type} must not produce domain events`);
+    this.snapshot = snapshot;
+    this.armTimer();
+  }
+
+  private pushViews(): void {
+    const connected = new Set(this.context.connected);
+    for (const [playerId, set] of this.listeners) {
+      const view = viewFor(this.game, playerId, connected);
+      for (const listener of set) listener.state(this.seq, view);
+    }
+  }
+
+  /** Arms the single real timer from the deadline in context (or a retry delay). */
+  private armTimer(retryMs?: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.stoppedReason) return;
+    const deadline = this.context.deadline;
+    if (!deadline && retryMs === undefined) return;
+    const delay = retryMs ?? Math.max(0, (deadline as { at: number }).at - this.deps.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.enqueue({ kind: 'tick' });
+    }, delay);
+  }
+
+  /**
+   * Stops the room on this node at once: no more processing, queued commands are told to
+   * retry (they will reach the new owner), watchers are told to re-resolve the room.
+   */
+  stop(reason: string): void {
+    if (this.stoppedReason) return;
+    this.stoppedReason = reason;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
+    for (const set of this.listeners.values()) for (const listener of set) listener.evicted(reason);
+    this.listeners.clear();
+    this.deps.stopped(this, reason);
+  }
+
+  /** Gives the lease back (after a final snapshot flush) so that a peer can adopt at once. */
+  async releaseLease(): Promise<void> {
+    await this.lease.release();
+  }
+
+  get hasDeadline(): boolean {
+    return this.context.deadline !== null;
+  }
+}
+
+export function summaryOf(game: GameState): AppendRequest['summary'] {
+  const status: GameStatus = game.phase === 'lobby' ? 'lobby' : game.phase === 'game_over' ? 'finished' : 'playing';
+  return {
+    status,
+    options: game.options,
+    players: game.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, total_score: p.total_score })),
+    winner_ids: game.winner_ids,
+  };
+}

@@ -1,0 +1,349 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { newRoomSnapshot, restoreRoomSnapshot, type RoomCommand, type RoomContext, type Timing } from '../../actors/room-machine.js';
+import { findPlayer, type PartialOptions } from '../game/index.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { ActiveGame, EventRecord, PgEventStore } from '../stores/event-store.js';
+import type { Lease, Leases } from '../stores/leases.js';
+import type { SnapshotRecord, StateCache } from '../stores/state-cache.js';
+import { AppendBatcher } from './append-batcher.js';
+import { rebuildContext, type RestoreSource } from './restore.js';
+import { RoomActor, type ErrorCode, type Outcome } from './room-actor.js';
+import { SnapshotWriter } from './snapshot-writer.js';
+import { hashToken, newPlayerId, newToken, parseToken, tokenMatches } from './tokens.js';
+
+export interface RuntimeOptions {
+  nodeId: string;
+  timing: Timing;
+  roomTtlSeconds: number;
+  passivateAfterMs: number;
+}
+
+export interface Backends {
+  events: PgEventStore;
+  cache: StateCache;
+  leases: Leases;
+}
+
+export type Seat = { ok: true; room: string; player_id: string; token: string; actor: RoomActor; seq: number };
+export type Failure = { ok: false; code: ErrorCode; message: string };
+
+export interface RecoverySummary {
+  recovered: number;
+  from: Record<RestoreSource, number>;
+  skipped: number;
+  failed: Array<{ game_id: string; room: string; reason: string }>;
+  ms: number;
+}
+
+const CODE_LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ'; // no I or O: codes are read aloud and typed
+
+export function randomRoomCode(): string {
+  let code = '';
+  for (let i = 0; i < 4; i++) code += CODE_LETTERS[randomInt(CODE_LETTERS.length)];
+  return code;
+}
+
+const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
+
+/**
+ * The rooms hosted by this node: creating, activating (lease, epoch, restore), recovering at
+ * start, passivating idle rooms, and draining on shutdown.
+ */
+export class RoomRuntime {
+  private readonly rooms = new Map<string, RoomActor>();
+  private readonly activating = new Map<string, Promise<RoomActor | null>>();
+  private readonly batcher: AppendBatcher;
+  readonly snapshots: SnapshotWriter;
+  private accepting = true;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly backends: Backends,
+    private readonly options: RuntimeOptions,
+    private readonly log: Logger,
+    private readonly metrics?: Metrics,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.batcher = new AppendBatcher(backends.events, metrics);
+    this.snapshots = new SnapshotWriter(backends.cache, log, metrics);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** Rooms currently hosted here (for tests and inspection). */
+  hosted(): RoomActor[] {
+    return [...this.rooms.values()];
+  }
+
+  startSweeper(intervalMs = Math.min(60_000, Math.max(1000, Math.floor(this.options.passivateAfterMs / 4)))): void {
+    this.sweeper = setInterval(() => void this.passivateIdle(), intervalMs);
+    this.sweeper.unref();
+  }
+
+  async createRoom(name: string, options: PartialOptions, commandId: string | null): Promise<Seat | Failure> {
+    if (!this.accepting) return fail('unavailable', 'this node is shutting down; reconnect to another');
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const code = randomRoomCode();
+      const lease = await this.backends.leases.tryAcquire(code);
+      if (!lease) continue;
+      const playerId = newPlayerId();
+      const gameId = randomUUID();
+      const created = await this.backends.cache
+        .createRoom(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.now()).toISOString(), status: 'lobby', server_id: this.options.nodeId, epoch: 1 })
+        .catch(async (error) => {
+          await lease.release();
+          throw error;
+        });
+      if (!created) {
+        await lease.release();
+        continue;
+      }
+      try {
+        await this.backends.events.createGame({ game_id: gameId, room_code: code, epoch: 1, server_id: this.options.nodeId, options });
+      } catch (error) {
+        await this.backends.cache.deactivate(code).catch(() => undefined);
+        await lease.release();
+        this.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
+        return fail('unavailable', 'the game store is unavailable; try again');
+      }
+      const actor = this.host(code, gameId, 1, lease, newRoomSnapshot(this.options.timing));
+      const token = newToken(code, playerId);
+      const outcome = await actor.request(playerId, commandId, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) });
+      if (!outcome.ok) {
+        actor.stop(`creation failed: ${outcome.message}`);
+        await this.backends.cache.deactivate(code).catch(() => undefined);
+        return outcome;
+      }
+      void this.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
+      return { ok: true, room: code, player_id: playerId, token, actor, seq: outcome.seq };
+    }
+    return fail('unavailable', 'no free room code found; try again');
+  }
+
+  async joinRoom(code: string, name: string, commandId: string | null): Promise<Seat | Failure> {
+    const actor = await this.resolve(code);
+    if (!('seq' in actor)) return actor;
+    const playerId = newPlayerId();
+    const token = newToken(code, playerId);
+    const outcome = await actor.request(playerId, commandId, { type: 'join_room', name, token_hash: hashToken(token) });
+    if (!outcome.ok) return outcome;
+    void this.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
+    return { ok: true, room: code, player_id: playerId, token, actor, seq: outcome.seq };
+  }
+
+  async resume(token: string): Promise<Seat | Failure> {
+    const parsed = parseToken(token);
+    if (!parsed) return fail('unauthorized', 'that token is not valid');
+    const actor = await this.resolve(parsed.room);
+    if (!('seq' in actor)) return actor.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : actor;
+    const player = findPlayer(actor.game, parsed.playerId);
+    if (!player || !tokenMatches(token, player.token_hash)) return fail('unauthorized', 'that token is not valid');
+    void this.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
+    return { ok: true, room: parsed.room, player_id: parsed.playerId, token, actor, seq: actor.seq };
+  }
+
+  /** Sends a seated player's command to their room. */
+  async command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    const actor = await this.resolve(code);
+    if (!('seq' in actor)) return reply(actor);
+    actor.submit(playerId, commandId, command, reply);
+  }
+
+  /** The room's actor on this node, activating it if needed; a failure says why not. */
+  async resolve(code: string): Promise<RoomActor | Failure> {
+    try {
+      const actor = await this.room(code);
+      return actor ?? fail('unknown_room', `no room ${code}`);
+    } catch (error) {
+      this.log.warn({ room: code, err: (error as Error).message }, 'room activation failed');
+      return fail('unavailable', (error as Error).message);
+    }
+  }
+
+  async room(code: string): Promise<RoomActor | null> {
+    const existing = this.rooms.get(code);
+    if (existing && !existing.stopped) return existing;
+    if (!this.accepting) throw new Error('this node is shutting down; reconnect to another');
+    let pending = this.activating.get(code);
+    if (!pending) {
+      pending = this.activate(code).finally(() => this.activating.delete(code));
+      this.activating.set(code, pending);
+    }
+    return pending;
+  }
+
+  private async activate(code: string): Promise<RoomActor | null> {
+    const { cache, events, leases } = this.backends;
+    const meta = await cache.getRoom(code);
+    const game = meta ? await events.getGame(meta.game_id) : await events.findActiveByRoom(code);
+    if (!game) return null;
+    const lease = await leases.tryAcquire(code);
+    if (!lease) throw new Error(`room ${code} is hosted by another node (${meta?.server_id ?? 'unknown'}); try again`);
+    try {
+      const epoch = await events.claimEpoch(game.game_id, this.options.nodeId);
+      const snapshot = await cache.loadSnapshot(game.game_id);
+      const usable = snapshot && snapshot.seq <= game.last_seq ? snapshot : null;
+      const later = await events.loadEvents(game.game_id, usable?.seq ?? 0);
+      const { context, source } = rebuildContext(usable, game.last_seq, later, this.options.timing);
+      return await this.adopt(code, { ...game, epoch }, lease, context, source, meta === null);
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+  }
+
+  private async adopt(code: string, game: ActiveGame, lease: Lease, context: RoomContext, source: RestoreSource, registerCode: boolean): Promise<RoomActor> {
+    const { cache } = this.backends;
+    if (registerCode) {
+      await cache.createRoom(code, {
+        game_id: game.game_id,
+        host_id: context.game.host_id,
+        created_at: new Date(this.now()).toISOString(),
+        status: game.status,
+        server_id: this.options.nodeId,
+        epoch: game.epoch,
+      });
+    }
+    await cache.updateRoom(code, { server_id: this.options.nodeId, epoch: game.epoch });
+    const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
+    this.metrics?.recoveries.inc({ source });
+    // The cache learns the new epoch (and catches up when it was behind or empty).
+    this.snapshots.mark(actor);
+    return actor;
+  }
+
+  private host(code: string, gameId: string, epoch: number, lease: Lease, snapshot: ReturnType<typeof newRoomSnapshot>): RoomActor {
+    const actor = new RoomActor(code, gameId, epoch, lease, snapshot, {
+      append: (request) => this.batcher.append(request),
+      saveSnapshot: (a) => this.snapshots.mark(a),
+      setConnected: (room, playerId, connected) => void this.backends.cache.setConnected(room, playerId, connected).catch(() => undefined),
+      stopped: (a, reason) => this.forget(a, reason),
+      now: this.now,
+      log: this.log,
+      metrics: this.metrics,
+    });
+    this.rooms.set(code, actor);
+    this.metrics?.roomsActive.set(this.rooms.size);
+    actor.start(this.options.timing);
+    return actor;
+  }
+
+  private forget(actor: RoomActor, reason: string): void {
+    if (this.rooms.get(actor.code) === actor) this.rooms.delete(actor.code);
+    // Give the lease back so that a peer (or this node, later) can take the room at once.
+    void actor.releaseLease().catch(() => undefined);
+    this.snapshots.forget(actor.code);
+    this.metrics?.roomsActive.set(this.rooms.size);
+    if (reason.startsWith('fenced') || reason.startsWith('lease lost')) {
+      this.metrics?.fenced.inc();
+      this.log.warn({ room: actor.code, reason }, 'room stopped on this node');
+    } else this.log.debug({ room: actor.code, reason }, 'room stopped on this node');
+  }
+
+  /** Rooms nobody watches, with nothing scheduled, idle for a while, leave memory. */
+  async passivateIdle(): Promise<number> {
+    const cutoff = this.now() - this.options.passivateAfterMs;
+    const idle = [...this.rooms.values()].filter((a) => a.watcherCount === 0 && !a.hasDeadline && a.lastActivity < cutoff);
+    for (const actor of idle) {
+      await actor.idle();
+      this.snapshots.mark(actor);
+    }
+    await this.snapshots.flush();
+    for (const actor of idle) actor.stop('passivated');
+    return idle.length;
+  }
+
+  /**
+   * Recovers every unfinished game at start (DESIGN.md / issue: recovery): snapshots in
+   * batches from the cache, events only for the games whose snapshot is missing or behind.
+   * A game that fails is logged with its reason and skipped; the others go on.
+   */
+  async recoverAll(batchSize = 500): Promise<RecoverySummary> {
+    const started = performance.now();
+    const summary: RecoverySummary = { recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 };
+    const games = await this.backends.events.activeGames(this.options.roomTtlSeconds);
+    const seen = new Set<string>();
+    const unique = games.filter((g) => (seen.has(g.room_code) ? false : (seen.add(g.room_code), true)));
+    summary.skipped += games.length - unique.length;
+    for (let i = 0; i < unique.length; i += batchSize) {
+      await this.recoverBatch(unique.slice(i, i + batchSize), summary);
+    }
+    await this.snapshots.flush();
+    summary.ms = Math.round(performance.now() - started);
+    this.log.info(
+      { recovered: summary.recovered, from: summary.from, skipped: summary.skipped, failed: summary.failed.length, ms: summary.ms },
+      'recovery finished',
+    );
+    return summary;
+  }
+
+  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary): Promise<void> {
+    const { cache, events, leases } = this.backends;
+    const mine: Array<{ game: ActiveGame; lease: Lease }> = [];
+    for (const game of batch) {
+      if (this.rooms.has(game.room_code)) {
+        summary.skipped++;
+        continue;
+      }
+      const lease = await leases.tryAcquire(game.room_code);
+      if (lease) mine.push({ game, lease });
+      else summary.skipped++; // another node hosts it
+    }
+    if (mine.length === 0) return;
+    const ids = mine.map((m) => m.game.game_id);
+    const [epochs, snapshots, metas] = await Promise.all([
+      events.claimEpochs(ids, this.options.nodeId),
+      cache.loadSnapshots(ids),
+      Promise.all(mine.map((m) => cache.getRoom(m.game.room_code))),
+    ]);
+    const usable = new Map<string, SnapshotRecord | null>();
+    mine.forEach((m, i) => {
+      const snapshot = snapshots[i] ?? null;
+      usable.set(m.game.game_id, snapshot && snapshot.seq <= m.game.last_seq ? snapshot : null);
+    });
+    const behind = mine.filter((m) => (usable.get(m.game.game_id)?.seq ?? -1) < m.game.last_seq);
+    const later = await events.loadEventsOf(behind.map((m) => ({ game_id: m.game.game_id, after_seq: usable.get(m.game.game_id)?.seq ?? 0 })));
+    await Promise.all(
+      mine.map(async (m, i) => {
+        const { game, lease } = m;
+        try {
+          const epoch = epochs.get(game.game_id);
+          if (epoch === undefined) throw new Error('the game row vanished');
+          const { context, source } = rebuildContext(usable.get(game.game_id) ?? null, game.last_seq, later.get(game.game_id) ?? ([] as EventRecord[]), this.options.timing);
+          await this.adopt(game.room_code, { ...game, epoch }, lease, context, source, metas[i] === null);
+          summary.recovered++;
+          summary.from[source]++;
+        } catch (error) {
+          await lease.release();
+          const reason = (error as Error).message;
+          summary.failed.push({ game_id: game.game_id, room: game.room_code, reason });
+          this.log.error({ game_id: game.game_id, room: game.room_code, reason }, 'game not recovered');
+        }
+      }),
+    );
+  }
+
+  /**
+   * Graceful stop: no new rooms or activations; every room finishes what it has queued
+   * (bounded by `timeoutMs`), the appends and snapshots are flushed, the leases released.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.accepting = false;
+    if (this.sweeper) clearInterval(this.sweeper);
+    const actors = [...this.rooms.values()];
+    const settle = Promise.all(actors.map((a) => a.idle()));
+    await Promise.race([settle, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await this.batcher.idle();
+    for (const actor of actors) this.snapshots.mark(actor);
+    await this.snapshots.flush();
+    for (const actor of actors) actor.stop('draining');
+    await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
+  }
+}

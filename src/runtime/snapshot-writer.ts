@@ -1,0 +1,68 @@
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { StateCache } from '../stores/state-cache.js';
+import type { RoomActor } from './room-actor.js';
+
+/**
+ * Write-behind of room snapshots to the state cache. Only a room's latest snapshot matters,
+ * so writes are coalesced per room and sent together on the next turn of the event loop;
+ * the cache refuses any write older than what it holds.
+ */
+export class SnapshotWriter {
+  private readonly dirty = new Map<string, RoomActor>();
+  private readonly status = new Map<string, string>();
+  private scheduled = false;
+  private inflight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly cache: StateCache,
+    private readonly log: Logger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  mark(actor: RoomActor): void {
+    this.dirty.set(actor.code, actor);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.inflight = this.inflight.then(() => this.write());
+    });
+  }
+
+  /** Writes everything marked so far; resolves when it is in the cache. */
+  async flush(): Promise<void> {
+    this.inflight = this.inflight.then(() => this.write());
+    await this.inflight;
+  }
+
+  forget(code: string): void {
+    this.status.delete(code);
+  }
+
+  private async write(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const batch = [...this.dirty.values()];
+    this.dirty.clear();
+    await Promise.all(batch.map((actor) => this.writeOne(actor)));
+  }
+
+  private async writeOne(actor: RoomActor): Promise<void> {
+    const game = actor.game;
+    try {
+      const written = await this.cache.saveSnapshot(actor.code, actor.gameId, actor.persisted(), game.players.map((p) => p.id));
+      this.metrics?.snapshotWrites.inc({ result: written ? 'written' : 'stale' });
+      const status = game.phase === 'lobby' ? 'lobby' : game.phase === 'game_over' ? 'finished' : 'playing';
+      const known = this.status.get(actor.code);
+      if (known !== `${status}:${game.host_id}`) {
+        await this.cache.updateRoom(actor.code, { status, host_id: game.host_id });
+        if (status === 'finished') await this.cache.deactivate(actor.code);
+        this.status.set(actor.code, `${status}:${game.host_id}`);
+      }
+    } catch (error) {
+      this.metrics?.snapshotWrites.inc({ result: 'failed' });
+      // The cache is a cache: PostgreSQL has the events; a later write or a replay catches up.
+      this.log.warn({ room: actor.code, err: (error as Error).message }, 'snapshot write failed');
+    }
+  }
+}

@@ -1,0 +1,294 @@
+import postgres from 'postgres';
+import type { GameEvent } from '../game/index.js';
+
+/** One stored event: a domain event with its place in the game and who caused it. */
+export interface EventRecord {
+  game_id: string;
+  seq: number;
+  type: GameEvent['type'];
+  player_id: string | null;
+  command_id: string | null;
+  data: unknown;
+  created_at: Date;
+}
+
+export type GameStatus = 'lobby' | 'playing' | 'finished';
+
+/** A game's events to append, fenced by the owner's epoch and the sequence it expects. */
+export interface AppendRequest {
+  game_id: string;
+  epoch: number;
+  /** The game's last sequence number before these events (the append is refused otherwise). */
+  expected_seq: number;
+  events: Array<{ type: string; player_id: string | null; command_id: string | null; data: unknown }>;
+  at: Date;
+  /** The games row's summary after these events (queryable without replaying). */
+  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[] };
+}
+
+export interface NewGame {
+  game_id: string;
+  room_code: string;
+  epoch: number;
+  server_id: string;
+  options: unknown;
+}
+
+export interface ActiveGame {
+  game_id: string;
+  room_code: string;
+  last_seq: number;
+  epoch: number;
+  status: GameStatus;
+}
+
+/** The store could not be reached, or refused for a reason other than fencing. */
+export class EventStoreUnavailable extends Error {
+  override name = 'EventStoreUnavailable';
+}
+
+const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
+  {
+    version: 1,
+    sql: `
+      create table if not exists games (
+        game_id text primary key,
+        room_code text not null,
+        status text not null default 'lobby',
+        options jsonb not null default '{}',
+        players jsonb not null default '[]',
+        winner_ids jsonb not null default '[]',
+        epoch bigint not null default 0,
+        last_seq integer not null default 0,
+        server_id text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        ended_at timestamptz
+      );
+      create index if not exists games_unfinished on games (updated_at) where status <> 'finished';
+      create index if not exists games_room_code on games (room_code);
+      create table if not exists events (
+        game_id text not null references games (game_id),
+        seq integer not null,
+        type text not null,
+        player_id text,
+        command_id text,
+        data jsonb not null,
+        created_at timestamptz not null default now(),
+        primary key (game_id, seq)
+      );
+      create index if not exists events_type on events (type);
+    `,
+  },
+];
+
+export interface EventStoreOptions {
+  /** A PostgreSQL schema to live in (tests isolate themselves this way); created if absent. */
+  schema?: string;
+  /** Pool size. */
+  max?: number;
+  onNotice?: (notice: unknown) => void;
+}
+
+/**
+ * The event store on PostgreSQL (postgres.js). The `events` table is append-only with a unique
+ * (game, sequence); `games` holds one row per game with its fencing epoch and last sequence.
+ */
+export class PgEventStore {
+  readonly sql: postgres.Sql;
+  private readonly schema: string;
+
+  constructor(url: string, options: EventStoreOptions = {}) {
+    this.schema = options.schema ?? 'public';
+    this.sql = postgres(url, {
+      max: options.max ?? 10,
+      idle_timeout: 30,
+      connect_timeout: 5,
+      onnotice: options.onNotice ?? (() => {}),
+      connection: { search_path: this.schema, application_name: 'golf-runtime' },
+      transform: { undefined: null },
+    });
+  }
+
+  /** Applies pending migrations; serialised across nodes by an advisory lock. */
+  async migrate(): Promise<void> {
+    await this.wrap(async () => {
+      await this.sql.begin(async (tx) => {
+        await tx`select pg_advisory_xact_lock(hashtext('golf-runtime-migrations'))`;
+        await tx.unsafe(`create schema if not exists "${this.schema.replace(/"/g, '""')}"`);
+        await tx`create table if not exists schema_migrations (version integer primary key, applied_at timestamptz not null default now())`;
+        const done = new Set((await tx<{ version: number }[]>`select version from schema_migrations`).map((row) => row.version));
+        for (const migration of MIGRATIONS) {
+          if (done.has(migration.version)) continue;
+          await tx.unsafe(migration.sql);
+          await tx`insert into schema_migrations (version) values (${migration.version})`;
+        }
+      });
+    });
+  }
+
+  async createGame(game: NewGame): Promise<void> {
+    await this.wrap(
+      () => this.sql`
+        insert into games (game_id, room_code, epoch, server_id, options)
+        values (${game.game_id}, ${game.room_code}, ${game.epoch}, ${game.server_id}, ${this.sql.json(game.options as postgres.JSONValue)})`,
+    );
+  }
+
+  /**
+   * Takes the next fencing epoch for a game: every acquisition increments it, and appends
+   * with an older epoch are refused from then on.
+   */
+  async claimEpoch(gameId: string, serverId: string): Promise<number> {
+    const rows = await this.wrap(
+      () => this.sql<{ epoch: string }[]>`
+        update games set epoch = epoch + 1, server_id = ${serverId}
+        where game_id = ${gameId} returning epoch`,
+    );
+    if (!rows[0]) throw new EventStoreUnavailable(`no game ${gameId}`);
+    return Number(rows[0].epoch);
+  }
+
+  /**
+   * Appends the events of many games in one statement (one round trip, one transaction).
+   * For each game, the append happens only if its epoch is not older than the stored one and
+   * its expected sequence is the stored last one. Returns the ids of the games appended;
+   * the others were fenced (a newer owner, or a sequence that moved on).
+   */
+  async appendBatch(requests: readonly AppendRequest[]): Promise<Set<string>> {
+    if (requests.length === 0) return new Set();
+    const games = requests.map((r) => ({
+      game_id: r.game_id,
+      epoch: r.epoch,
+      expected: r.expected_seq,
+      new_seq: r.expected_seq + r.events.length,
+      status: r.summary.status,
+      options: r.summary.options,
+      players: r.summary.players,
+      winner_ids: r.summary.winner_ids,
+    }));
+    const events = requests.flatMap((r) =>
+      r.events.map((e, i) => ({
+        game_id: r.game_id,
+        seq: r.expected_seq + i + 1,
+        type: e.type,
+        player_id: e.player_id,
+        command_id: e.command_id,
+        data: e.data,
+        created_at: r.at.toISOString(),
+      })),
+    );
+    const rows = await this.wrap(
+      () => this.sql<{ game_id: string }[]>`
+        with batch as (
+          select * from jsonb_to_recordset(${this.sql.json(games as postgres.JSONValue)}::jsonb) as b(
+            game_id text, epoch bigint, expected integer, new_seq integer, status text,
+            options jsonb, players jsonb, winner_ids jsonb)
+        ), passed as (
+          update games g set
+            last_seq = b.new_seq, epoch = b.epoch, status = b.status, options = b.options,
+            players = b.players, winner_ids = b.winner_ids, updated_at = now(),
+            ended_at = case when b.status = 'finished' then now() else g.ended_at end
+          from batch b
+          where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected
+          returning g.game_id
+        )
+        insert into events (game_id, seq, type, player_id, command_id, data, created_at)
+        select e.game_id, e.seq, e.type, e.player_id, e.command_id, e.data, e.created_at
+        from jsonb_to_recordset(${this.sql.json(events as postgres.JSONValue)}::jsonb) as e(
+          game_id text, seq integer, type text, player_id text, command_id text, data jsonb, created_at timestamptz)
+        where e.game_id in (select game_id from passed)
+        returning game_id`,
+    );
+    return new Set(rows.map((row) => row.game_id));
+  }
+
+  async loadEvents(gameId: string, afterSeq = 0): Promise<EventRecord[]> {
+    return this.wrap(
+      () => this.sql<EventRecord[]>`
+        select game_id, seq, type, player_id, command_id, data, created_at from events
+        where game_id = ${gameId} and seq > ${afterSeq} order by seq`,
+    );
+  }
+
+  /** Events of many games after a sequence each, in one query (recovery). */
+  async loadEventsOf(from: ReadonlyArray<{ game_id: string; after_seq: number }>): Promise<Map<string, EventRecord[]>> {
+    const out = new Map<string, EventRecord[]>();
+    if (from.length === 0) return out;
+    const rows = await this.wrap(
+      () => this.sql<EventRecord[]>`
+        select e.game_id, e.seq, e.type, e.player_id, e.command_id, e.data, e.created_at
+        from events e
+        join jsonb_to_recordset(${this.sql.json(from as unknown as postgres.JSONValue)}::jsonb) as f(game_id text, after_seq integer)
+          on e.game_id = f.game_id and e.seq > f.after_seq
+        order by e.game_id, e.seq`,
+    );
+    for (const row of rows) {
+      let list = out.get(row.game_id);
+      if (!list) out.set(row.game_id, (list = []));
+      list.push(row);
+    }
+    return out;
+  }
+
+  async getGame(gameId: string): Promise<ActiveGame | null> {
+    const rows = await this.wrap(
+      () => this.sql<ActiveGame[]>`select game_id, room_code, last_seq, epoch::int as epoch, status from games where game_id = ${gameId}`,
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The newest unfinished game with this room code, if any. */
+  async findActiveByRoom(roomCode: string): Promise<ActiveGame | null> {
+    const rows = await this.wrap(
+      () => this.sql<ActiveGame[]>`
+        select game_id, room_code, last_seq, epoch::int as epoch, status from games
+        where room_code = ${roomCode} and status <> 'finished' order by created_at desc limit 1`,
+    );
+    return rows[0] ?? null;
+  }
+
+  /**
+   * Takes the next epoch of many games at once (recovery). Returns each game's new epoch.
+   */
+  async claimEpochs(gameIds: readonly string[], serverId: string): Promise<Map<string, number>> {
+    if (gameIds.length === 0) return new Map();
+    const rows = await this.wrap(
+      () => this.sql<{ game_id: string; epoch: string }[]>`
+        update games set epoch = epoch + 1, server_id = ${serverId}
+        where game_id = any(${this.sql.array(gameIds as string[])}::text[]) returning game_id, epoch`,
+    );
+    return new Map(rows.map((row) => [row.game_id, Number(row.epoch)]));
+  }
+
+  /**
+   * Every game that has not ended and was active within `withinSeconds` (older ones were
+   * abandoned: their rooms expired from the cache long ago).
+   */
+  async activeGames(withinSeconds: number): Promise<ActiveGame[]> {
+    return this.wrap(
+      () => this.sql<ActiveGame[]>`
+        select game_id, room_code, last_seq, epoch::int as epoch, status from games
+        where status <> 'finished' and updated_at > now() - make_interval(secs => ${withinSeconds})
+        order by room_code, created_at desc`,
+    );
+  }
+
+  async ping(): Promise<void> {
+    await this.wrap(() => this.sql`select 1`);
+  }
+
+  async close(): Promise<void> {
+    await this.sql.end({ timeout: 5 });
+  }
+
+  private async wrap<T>(run: () => Promise<T> | postgres.PendingQuery<postgres.Row[]>): Promise<T> {
+    try {
+      return (await run()) as T;
+    } catch (error) {
+      const err = error as { code?: string; message?: string };
+      if (err.code && /^(23|42)/.test(err.code)) throw error; // constraint or SQL errors are bugs, not outages
+      throw new EventStoreUnavailable(`PostgreSQL unavailable: ${err.message ?? String(error)}`);
+    }
+  }
+}

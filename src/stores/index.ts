@@ -1,0 +1,103 @@
+import { Redis } from 'ioredis';
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
+import { PgEventStore } from './event-store.js';
+import { MemoryLeases, RedisLeases, type Leases } from './leases.js';
+import { MemoryStateCache } from './memory-state-cache.js';
+import { RedisStateCache } from './redis-state-cache.js';
+import type { StateCache } from './state-cache.js';
+
+export interface OpenBackends {
+  events: PgEventStore;
+  cache: StateCache;
+  leases: Leases;
+  /** 'cluster' with Redis; 'single' with in-process coordination. */
+  mode: 'cluster' | 'single';
+  database: 'external' | 'embedded';
+  close(): Promise<void>;
+}
+
+export class BackendUnavailable extends Error {
+  override name = 'BackendUnavailable';
+}
+
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** Redis connections: one for commands (auto-pipelined), one for leases (fails fast). */
+export function redisClients(url: string): { commands: Redis; leases: Redis } {
+  const commands = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, connectTimeout: 5000, lazyConnect: true });
+  const leases = new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, connectTimeout: 5000, lazyConnect: true });
+  return { commands, leases };
+}
+
+/**
+ * Opens the backends the configuration asks for: PostgreSQL (or the embedded one) and Redis
+ * (or in-process coordination), with a clear error when one cannot be reached.
+ */
+export async function openBackends(config: Config, log: Logger): Promise<OpenBackends> {
+  let embedded: EmbeddedDatabase | null = null;
+  let databaseUrl = config.DATABASE_URL;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, log);
+    databaseUrl = embedded.url;
+  }
+  const events = new PgEventStore(databaseUrl, { schema: config.DATABASE_SCHEMA });
+  try {
+    await events.migrate();
+  } catch (error) {
+    await events.close().catch(() => undefined);
+    await embedded?.stop();
+    throw new BackendUnavailable(`cannot use PostgreSQL at ${redacted(databaseUrl)}: ${(error as Error).message}`);
+  }
+  if (!config.REDIS_URL) {
+    log.info({ database: embedded ? 'embedded' : 'external' }, 'running alone: in-process coordination (no REDIS_URL)');
+    return {
+      events,
+      cache: new MemoryStateCache(config.ROOM_TTL_SECONDS),
+      leases: new MemoryLeases(),
+      mode: 'single',
+      database: embedded ? 'embedded' : 'external',
+      close: async () => {
+        await events.close();
+        await embedded?.stop();
+      },
+    };
+  }
+  const redis = redisClients(config.REDIS_URL);
+  try {
+    await Promise.all([redis.commands.connect(), redis.leases.connect()]);
+    await redis.commands.ping();
+  } catch (error) {
+    redis.commands.disconnect();
+    redis.leases.disconnect();
+    await events.close().catch(() => undefined);
+    await embedded?.stop();
+    throw new BackendUnavailable(`cannot reach Redis at ${redacted(config.REDIS_URL)}: ${(error as Error).message}`);
+  }
+  // Errors surface through commands; without a listener ioredis would also print them.
+  redis.commands.on('error', (error) => log.warn({ err: error.message }, 'redis'));
+  redis.leases.on('error', () => {});
+  const cache = new RedisStateCache(redis.commands, { prefix: config.REDIS_PREFIX, ttlSeconds: config.ROOM_TTL_SECONDS });
+  return {
+    events,
+    cache,
+    leases: new RedisLeases(redis.leases, { prefix: config.REDIS_PREFIX, ttlMs: config.LEASE_TTL_MS }),
+    mode: 'cluster',
+    database: embedded ? 'embedded' : 'external',
+    close: async () => {
+      await events.close();
+      await cache.close();
+      await redis.leases.quit().catch(() => redis.leases.disconnect());
+      await embedded?.stop();
+    },
+  };
+}

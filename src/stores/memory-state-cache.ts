@@ -1,0 +1,110 @@
+import { isNewer, type RoomMeta, type SnapshotRecord, type StateCache } from './state-cache.js';
+
+interface Entry<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/**
+ * The state cache in process memory, for a node running alone (no REDIS_URL). Same semantics
+ * as the Redis one, TTLs included; nothing survives the process (the events do).
+ */
+export class MemoryStateCache implements StateCache {
+  private readonly rooms = new Map<string, Entry<RoomMeta>>();
+  private readonly games = new Map<string, Entry<string>>();
+  private readonly players = new Map<string, Entry<Set<string>>>();
+  private readonly playerRooms = new Map<string, Entry<string>>();
+  private readonly active = new Set<string>();
+
+  constructor(
+    private readonly ttlSeconds: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private live<T>(map: Map<string, Entry<T>>, key: string): Entry<T> | undefined {
+    const entry = map.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      map.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private expiry(): number {
+    return this.now() + this.ttlSeconds * 1000;
+  }
+
+  async createRoom(code: string, meta: RoomMeta): Promise<boolean> {
+    if (this.live(this.rooms, code)) return false;
+    this.rooms.set(code, { value: { ...meta }, expiresAt: this.expiry() });
+    this.active.add(code);
+    return true;
+  }
+
+  async getRoom(code: string): Promise<RoomMeta | null> {
+    const entry = this.live(this.rooms, code);
+    return entry ? { ...entry.value } : null;
+  }
+
+  async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {
+    const entry = this.live(this.rooms, code);
+    if (entry) entry.value = { ...entry.value, ...fields };
+  }
+
+  async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
+    const current = this.live(this.games, gameId);
+    const currentRecord = current ? (JSON.parse(current.value) as SnapshotRecord) : null;
+    const expiresAt = this.expiry();
+    let written = false;
+    if (isNewer(record, currentRecord)) {
+      this.games.set(gameId, { value: JSON.stringify(record), expiresAt });
+      written = true;
+    } else if (current) current.expiresAt = expiresAt;
+    for (const entry of [this.live(this.rooms, code), this.live(this.players, code), ...playerIds.map((id) => this.live(this.playerRooms, id))]) {
+      if (entry) entry.expiresAt = expiresAt;
+    }
+    return written;
+  }
+
+  async loadSnapshot(gameId: string): Promise<SnapshotRecord | null> {
+    const entry = this.live(this.games, gameId);
+    return entry ? (JSON.parse(entry.value) as SnapshotRecord) : null;
+  }
+
+  async loadSnapshots(gameIds: readonly string[]): Promise<Array<SnapshotRecord | null>> {
+    return Promise.all(gameIds.map((id) => this.loadSnapshot(id)));
+  }
+
+  async setConnected(code: string, playerId: string, connected: boolean): Promise<void> {
+    let entry = this.live(this.players, code);
+    if (connected) {
+      if (!entry) this.players.set(code, (entry = { value: new Set(), expiresAt: this.expiry() }));
+      entry.value.add(playerId);
+      entry.expiresAt = this.expiry();
+    } else entry?.value.delete(playerId);
+  }
+
+  async connectedPlayers(code: string): Promise<string[]> {
+    return [...(this.live(this.players, code)?.value ?? [])].sort();
+  }
+
+  async setPlayerRoom(playerId: string, code: string): Promise<void> {
+    this.playerRooms.set(playerId, { value: code, expiresAt: this.expiry() });
+  }
+
+  async getPlayerRoom(playerId: string): Promise<string | null> {
+    return this.live(this.playerRooms, playerId)?.value ?? null;
+  }
+
+  async activeRooms(): Promise<string[]> {
+    return [...this.active].sort();
+  }
+
+  async deactivate(code: string): Promise<void> {
+    this.active.delete(code);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,148 @@
+import { Redis } from 'ioredis';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  hashToMeta,
+  keyNames,
+  metaToHash,
+  type KeyNames,
+  type RoomMeta,
+  type SnapshotRecord,
+  type StateCache,
+} from './state-cache.js';
+
+const CREATE_ROOM = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1`;
+
+// KEYS[1]: the game snapshot; KEYS[2..]: keys whose TTL is refreshed.
+// ARGV: seq, epoch, document, ttl seconds. The stored document starts {"seq":N,"epoch":E,...
+const SAVE_SNAPSHOT = `
+local current = redis.call('GET', KEYS[1])
+local written = 0
+local seq, epoch = tonumber(ARGV[1]), tonumber(ARGV[2])
+local newer = true
+if current then
+  local cseq, cepoch = string.match(current, '^{"seq":(%d+),"epoch":(%d+)')
+  cseq, cepoch = tonumber(cseq), tonumber(cepoch)
+  if cseq and cepoch and (epoch < cepoch or (epoch == cepoch and seq <= cseq)) then newer = false end
+end
+if newer then
+  redis.call('SET', KEYS[1], ARGV[3], 'EX', ARGV[4])
+  written = 1
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+end
+for i = 2, #KEYS do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+return written`;
+
+export interface RedisStateCacheOptions {
+  prefix: string;
+  ttlSeconds: number;
+}
+
+/** The state cache on Redis (ioredis), with the key model and TTLs of DESIGN.md. */
+export class RedisStateCache implements StateCache {
+  private readonly keys: KeyNames;
+
+  constructor(
+    readonly redis: Redis,
+    private readonly options: RedisStateCacheOptions,
+  ) {
+    this.keys = keyNames(options.prefix);
+    redis.defineCommand('golfCreateRoom', { numberOfKeys: 2, lua: CREATE_ROOM });
+    redis.defineCommand('golfSaveSnapshot', { lua: SAVE_SNAPSHOT });
+  }
+
+  async createRoom(code: string, meta: RoomMeta): Promise<boolean> {
+    const fields = Object.entries(metaToHash(meta)).flat();
+    const created = await (this.redis as unknown as Scripts).golfCreateRoom(this.keys.room(code), this.keys.active(), this.options.ttlSeconds, code, ...fields);
+    return created === 1;
+  }
+
+  async getRoom(code: string): Promise<RoomMeta | null> {
+    return hashToMeta(await this.redis.hgetall(this.keys.room(code)));
+  }
+
+  async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {
+    const key = this.keys.room(code);
+    const args = Object.entries(metaToHash(fields)).flat();
+    if (args.length === 0) return;
+    // Only an existing room is updated: an expired one must not come back half-empty.
+    await this.redis.eval(
+      `if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], unpack(ARGV)) end return 0`,
+      1,
+      key,
+      ...args,
+    );
+  }
+
+  async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
+    const keys = [this.keys.game(gameId), this.keys.room(code), this.keys.players(code), ...playerIds.map((id) => this.keys.playerRoom(id))];
+    const written = await (this.redis as unknown as Scripts).golfSaveSnapshot(
+      keys.length,
+      ...keys,
+      record.seq,
+      record.epoch,
+      encodeSnapshot(record),
+      this.options.ttlSeconds,
+    );
+    return written === 1;
+  }
+
+  async loadSnapshot(gameId: string): Promise<SnapshotRecord | null> {
+    return decodeSnapshot(await this.redis.get(this.keys.game(gameId)));
+  }
+
+  async loadSnapshots(gameIds: readonly string[]): Promise<Array<SnapshotRecord | null>> {
+    const out: Array<SnapshotRecord | null> = [];
+    for (let i = 0; i < gameIds.length; i += 500) {
+      const chunk = gameIds.slice(i, i + 500).map((id) => this.keys.game(id));
+      if (chunk.length === 0) continue;
+      for (const text of await this.redis.mget(...chunk)) out.push(decodeSnapshot(text));
+    }
+    return out;
+  }
+
+  async setConnected(code: string, playerId: string, connected: boolean): Promise<void> {
+    const key = this.keys.players(code);
+    if (connected) await this.redis.multi().sadd(key, playerId).expire(key, this.options.ttlSeconds).exec();
+    else await this.redis.srem(key, playerId);
+  }
+
+  async connectedPlayers(code: string): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.players(code))).sort();
+  }
+
+  async setPlayerRoom(playerId: string, code: string): Promise<void> {
+    await this.redis.set(this.keys.playerRoom(playerId), code, 'EX', this.options.ttlSeconds);
+  }
+
+  async getPlayerRoom(playerId: string): Promise<string | null> {
+    return this.redis.get(this.keys.playerRoom(playerId));
+  }
+
+  async activeRooms(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.active())).sort();
+  }
+
+  async deactivate(code: string): Promise<void> {
+    await this.redis.srem(this.keys.active(), code);
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+}
+
+interface Scripts {
+  golfCreateRoom(...args: Array<string | number>): Promise<number>;
+  golfSaveSnapshot(...args: Array<string | number>): Promise<number>;
+}

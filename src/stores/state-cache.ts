@@ -1,0 +1,100 @@
+/**
+ * The live-state cache (DESIGN.md "Redis keys"): room hashes, persisted room snapshots,
+ * connected players, the active-room set and each player's current room. One interface, two
+ * implementations (Redis for a cluster, memory for the embedded single node), one contract
+ * test suite.
+ */
+export interface RoomMeta {
+  game_id: string;
+  host_id: string;
+  created_at: string;
+  status: string;
+  server_id: string;
+  epoch: number;
+}
+
+/** A persisted room snapshot, with the sequence and owner epoch it was taken at. */
+export interface SnapshotRecord {
+  seq: number;
+  epoch: number;
+  snapshot: unknown;
+}
+
+export interface StateCache {
+  /** Creates a room only if the code is free (atomic); adds it to the active set. */
+  createRoom(code: string, meta: RoomMeta): Promise<boolean>;
+  getRoom(code: string): Promise<RoomMeta | null>;
+  updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void>;
+  /**
+   * Writes a room's snapshot unless the stored one is as new or newer (by epoch, then
+   * sequence), and refreshes the TTL of every key of the room and its players.
+   */
+  saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean>;
+  loadSnapshot(gameId: string): Promise<SnapshotRecord | null>;
+  loadSnapshots(gameIds: readonly string[]): Promise<Array<SnapshotRecord | null>>;
+  setConnected(code: string, playerId: string, connected: boolean): Promise<void>;
+  connectedPlayers(code: string): Promise<string[]>;
+  setPlayerRoom(playerId: string, code: string): Promise<void>;
+  getPlayerRoom(playerId: string): Promise<string | null>;
+  activeRooms(): Promise<string[]>;
+  /** Takes a room out of the active set (its game ended); its keys expire on their own. */
+  deactivate(code: string): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface KeyNames {
+  room(code: string): string;
+  lease(code: string): string;
+  players(code: string): string;
+  game(gameId: string): string;
+  active(): string;
+  playerRoom(playerId: string): string;
+}
+
+export function keyNames(prefix: string): KeyNames {
+  return {
+    room: (code) => `${prefix}room:${code}`,
+    lease: (code) => `${prefix}room:${code}:lease`,
+    players: (code) => `${prefix}room:${code}:players`,
+    game: (gameId) => `${prefix}game:${gameId}`,
+    active: () => `${prefix}rooms:active`,
+    playerRoom: (playerId) => `${prefix}player:${playerId}:room`,
+  };
+}
+
+/**
+ * Serialises a snapshot record with `seq` and `epoch` first, so the Redis script can compare
+ * them without decoding the whole document.
+ */
+export function encodeSnapshot(record: SnapshotRecord): string {
+  return `{"seq":${record.seq},"epoch":${record.epoch},"snapshot":${JSON.stringify(record.snapshot)}}`;
+}
+
+export function decodeSnapshot(text: string | null): SnapshotRecord | null {
+  if (!text) return null;
+  return JSON.parse(text) as SnapshotRecord;
+}
+
+export function isNewer(next: Pick<SnapshotRecord, 'seq' | 'epoch'>, current: Pick<SnapshotRecord, 'seq' | 'epoch'> | null): boolean {
+  if (!current) return true;
+  return next.epoch > current.epoch || (next.epoch === current.epoch && next.seq > current.seq);
+}
+
+export function metaToHash(meta: Partial<RoomMeta>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(meta)) if (value !== undefined) out[key] = String(value);
+  return out;
+}
+
+export function hashToMeta(hash: Record<string, string>): RoomMeta | null {
+  if (!hash.game_id) return null;
+  return {
+    game_id: hash.game_id,
+    host_id: hash.host_id ?? '',
+    created_at: hash.created_at ?? '',
+    status: hash.status ?? '',
+    server_id: hash.server_id ?? '',
+    epoch: Number(hash.epoch ?? 0),
+  };
+}
