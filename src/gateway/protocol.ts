@@ -57,16 +57,18 @@ export type Parsed = { ok: true; id: string | undefined; message: ClientMessage 
 
 /** Parses one text frame: JSON, an envelope (`type`, optional `id`), then the message. */
 export function parseClientFrame(text: string): Parsed {
-  if (Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES) return { ok: false, id: undefined, message: `frame over ${MAX_FRAME_BYTES} bytes` };
+  const oversized = Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES;
   let data: unknown;
   try {
+    // Parsed even when oversized (ws bounds frames at 1 MiB), only to echo the id.
     data = JSON.parse(text);
   } catch {
-    return { ok: false, id: undefined, message: 'not JSON' };
+    return { ok: false, id: undefined, message: oversized ? `frame over ${MAX_FRAME_BYTES} bytes` : 'not JSON' };
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, id: undefined, message: 'a message is a JSON object' };
   const rawId = (data as { id?: unknown }).id;
   const id = typeof rawId === 'string' && rawId.length <= 64 ? rawId : undefined;
+  if (oversized) return { ok: false, id, message: `frame over ${MAX_FRAME_BYTES} bytes` };
   const envelope = envelopeSchema.safeParse(data);
   if (!envelope.success) return { ok: false, id, message: describe(envelope.error) };
   if (!(CLIENT_TYPES as string[]).includes(envelope.data.type)) return { ok: false, id, message: `unknown type ${JSON.stringify(envelope.data.type).slice(0, 40)}` };

@@ -130,12 +130,15 @@ export class RoomActor {
     else listener.state(this.seq, this.viewOf(listener.playerId));
   }
 
+  /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
   detach(listener: RoomListener): void {
-    const set = this.listeners.get(listener.playerId);
-    if (!set || !set.delete(listener)) return;
-    if (set.size === 0) {
-      this.listeners.delete(listener.playerId);
-      this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: false });
+    for (const [playerId, set] of this.listeners) {
+      if (!set.delete(listener)) continue;
+      if (set.size === 0) {
+        this.listeners.delete(playerId);
+        this.enqueue({ kind: 'presence', player_id: playerId, connected: false });
+      }
+      return;
     }
   }
 

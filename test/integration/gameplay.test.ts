@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { replay, type GameEvent } from '../../src/game/index.js';
+import { TestClient } from '../support/client.js';
+import { cleanup, REDIS_URL, startTestNode } from '../support/node.js';
+import { assertNoSecrets, autoplay } from '../support/play.js';
+
+let node: Awaited<ReturnType<typeof startTestNode>>;
+let redis: Redis;
+
+beforeAll(async () => {
+  node = await startTestNode();
+  redis = new Redis(REDIS_URL);
+});
+afterAll(async () => {
+  await node.drain();
+  redis.disconnect();
+  await cleanup(node.config);
+});
+
+async function seatedGame(humans: number, cpus: number, options: Record<string, unknown>) {
+  const host = await TestClient.connect(node.port);
+  await host.ok({ type: 'create_room', name: 'Host', options });
+  const clients = [host];
+  for (let i = 1; i < humans; i++) {
+    const c = await TestClient.connect(node.port);
+    await c.ok({ type: 'join_room', room: host.room.toLowerCase(), name: `Player ${i}` });
+    clients.push(c);
+  }
+  for (let i = 0; i < cpus; i++) await host.ok({ type: 'add_cpu' });
+  await host.ok({ type: 'start_game' });
+  return clients;
+}
+
+async function checkStores(room: string) {
+  const actor = node.runtime.hosted().find((a) => a.code === room)!;
+  await node.runtime.snapshots.flush();
+  const cached = JSON.parse((await redis.get(`${node.config.REDIS_PREFIX}game:${actor.gameId}`))!);
+  expect(cached.seq).toBe(actor.seq);
+  expect(cached.snapshot.context.game).toEqual(actor.game);
+  const events = await node.backends.events.loadEvents(actor.gameId);
+  expect(events.map((e) => e.seq)).toEqual(Array.from({ length: actor.seq }, (_, i) => i + 1));
+  const rebuilt = replay(events.map((e) => ({ type: e.type, player_id: e.player_id, data: e.data }) as GameEvent));
+  expect(rebuilt).toEqual(actor.game);
+  return actor;
+}
+
+describe('full games over WebSockets', () => {
+  const ruleSets: Array<[string, number, number, Record<string, unknown>]> = [
+    ['defaults, 2 humans and 2 CPUs', 2, 2, { rounds: 2 }],
+    ['jokers, flip always, knock rules, 1 human and 3 CPUs', 1, 3, { rounds: 2, use_jokers: true, flip_mode: 'always', knock_bonus: true, knock_penalty: true, initial_flips: 1 }],
+    ['endgame flips, flip as action, knock early, scoring rules, 3 humans', 3, 0, { rounds: 2, flip_mode: 'endgame', flip_as_action: true, knock_early: true, super_kings: true, ten_penny: true, four_of_a_kind: true, tied_shame: true, underdog_bonus: true }],
+    ['six seats, lucky swing, no initial flips', 2, 4, { rounds: 1, use_jokers: true, lucky_swing: true, initial_flips: 0, eagle_eye: true, wolfpack: true, blackjack: true }],
+  ];
+  for (const [title, humans, cpus, options] of ruleSets) {
+    it(`${title}: plays to game_over; no frame leaks a secret; cache and replay equal the live state`, async () => {
+      const clients = await seatedGame(humans, cpus, options);
+      await Promise.all(clients.map((c, i) => autoplay(c, i)));
+      for (const c of clients) {
+        const final = await c.waitForState((v) => v.phase === 'game_over');
+        expect(final.winner_ids.length).toBeGreaterThan(0);
+        expect(final.players).toHaveLength(humans + cpus);
+        for (const p of final.players) expect(p.cards.every((card: { face_up: boolean }) => card.face_up)).toBe(true);
+        for (const frame of c.frames) assertNoSecrets(frame, c.token);
+      }
+      const actor = await checkStores(clients[0]!.room);
+      expect(actor.game.phase).toBe('game_over');
+      const row = await node.backends.events.getGame(actor.gameId);
+      expect(row?.status).toBe('finished');
+      await Promise.all(clients.map((c) => c.close()));
+    });
+  }
+});

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { MemoryStateCache } from '../../src/stores/memory-state-cache.js';
+import { RedisStateCache } from '../../src/stores/redis-state-cache.js';
+import type { RoomMeta, StateCache } from '../../src/stores/state-cache.js';
+import { REDIS_URL, uniqueName } from '../support/node.js';
+
+const meta = (game_id: string): RoomMeta => ({ game_id, host_id: 'h', created_at: '2026-01-01T00:00:00.000Z', status: 'lobby', server_id: 'n1', epoch: 1 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const redis = new Redis(REDIS_URL);
+const prefixes: string[] = [];
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length) await redis.del(...keys);
+  }
+  redis.disconnect();
+});
+
+interface Impl {
+  name: string;
+  make(ttlSeconds: number): { cache: StateCache; prefix: string | null };
+}
+
+const impls: Impl[] = [
+  {
+    name: 'Redis',
+    make: (ttlSeconds) => {
+      const prefix = `${uniqueName('cache')}:`;
+      prefixes.push(prefix);
+      return { cache: new RedisStateCache(redis.duplicate(), { prefix, ttlSeconds }), prefix };
+    },
+  },
+  { name: 'memory', make: (ttlSeconds) => ({ cache: new MemoryStateCache(ttlSeconds), prefix: null }) },
+];
+
+for (const impl of impls) {
+  describe(`state cache contract: ${impl.name}`, () => {
+    let cache: StateCache;
+    let prefix: string | null;
+    beforeAll(() => {
+      ({ cache, prefix } = impl.make(3600));
+    });
+
+    it('creates a room only if its code is free, and lists it as active', async () => {
+      expect(await cache.createRoom('ABCD', meta('g1'))).toBe(true);
+      expect(await cache.createRoom('ABCD', meta('g2'))).toBe(false);
+      expect(await cache.getRoom('ABCD')).toEqual(meta('g1'));
+      expect(await cache.activeRooms()).toContain('ABCD');
+      expect(await cache.getRoom('ZZZZ')).toBeNull();
+    });
+
+    it('concurrent creations of one code: exactly one wins', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => cache.createRoom('RACE', meta(`g${i}`))));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+
+    it('updates room fields, but does not resurrect a missing room', async () => {
+      await cache.createRoom('UPDT', meta('g1'));
+      await cache.updateRoom('UPDT', { server_id: 'n2', epoch: 7, status: 'playing' });
+      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n2', epoch: 7, status: 'playing', game_id: 'g1' });
+      await cache.updateRoom('NONE', { server_id: 'n2' });
+      expect(await cache.getRoom('NONE')).toBeNull();
+    });
+
+    it('saves a snapshot only when it is newer (epoch, then sequence)', async () => {
+      await cache.createRoom('SNAP', meta('gs'));
+      expect(await cache.saveSnapshot('SNAP', 'gs', { seq: 5, epoch: 1, snapshot: { a: 5 } }, [])).toBe(true);
+      expect(await cache.saveSnapshot('SNAP', 'gs', { seq: 4, epoch: 1, snapshot: { a: 4 } }, [])).toBe(false);
+      expect(await cache.saveSnapshot('SNAP', 'gs', { seq: 5, epoch: 1, snapshot: { a: 55 } }, [])).toBe(false);
+      expect(await cache.loadSnapshot('gs')).toEqual({ seq: 5, epoch: 1, snapshot: { a: 5 } });
+      // A newer owner (higher epoch) may write the same sequence; an older one never.
+      expect(await cache.saveSnapshot('SNAP', 'gs', { seq: 5, epoch: 2, snapshot: { a: 52 } }, [])).toBe(true);
+      expect(await cache.saveSnapshot('SNAP', 'gs', { seq: 9, epoch: 1, snapshot: { a: 9 } }, [])).toBe(false);
+      expect(await cache.saveSnapshot('SNAP', 'gs', { seq: 6, epoch: 2, snapshot: { a: 6 } }, [])).toBe(true);
+      expect(await cache.loadSnapshot('gs')).toEqual({ seq: 6, epoch: 2, snapshot: { a: 6 } });
+      expect(await cache.loadSnapshot('missing')).toBeNull();
+      expect(await cache.loadSnapshots(['gs', 'missing'])).toEqual([{ seq: 6, epoch: 2, snapshot: { a: 6 } }, null]);
+    });
+
+    it('tracks connected players', async () => {
+      await cache.setConnected('PLYR', 'p1', true);
+      await cache.setConnected('PLYR', 'p2', true);
+      await cache.setConnected('PLYR', 'p1', false);
+      expect(await cache.connectedPlayers('PLYR')).toEqual(['p2']);
+    });
+
+    it('keeps each player\'s current room', async () => {
+      await cache.setPlayerRoom('p9', 'ROOM');
+      expect(await cache.getPlayerRoom('p9')).toBe('ROOM');
+      expect(await cache.getPlayerRoom('nobody')).toBeNull();
+    });
+
+    it('takes an ended room out of the active set', async () => {
+      await cache.createRoom('DONE', meta('gd'));
+      await cache.deactivate('DONE');
+      expect(await cache.activeRooms()).not.toContain('DONE');
+      expect(await cache.getRoom('DONE')).not.toBeNull();
+    });
+
+    it('uses the key model of DESIGN.md', async () => {
+      if (!prefix) return;
+      await cache.createRoom('KEYS', meta('gk'));
+      await cache.saveSnapshot('KEYS', 'gk', { seq: 1, epoch: 1, snapshot: {} }, ['pk']);
+      await cache.setConnected('KEYS', 'pk', true);
+      await cache.setPlayerRoom('pk', 'KEYS');
+      expect(await redis.type(`${prefix}room:KEYS`)).toBe('hash');
+      expect(await redis.type(`${prefix}room:KEYS:players`)).toBe('set');
+      expect(await redis.type(`${prefix}game:gk`)).toBe('string');
+      expect(await redis.type(`${prefix}rooms:active`)).toBe('set');
+      expect(await redis.get(`${prefix}player:pk:room`)).toBe('KEYS');
+      expect(await redis.hget(`${prefix}room:KEYS`, 'game_id')).toBe('gk');
+      expect(await redis.ttl(`${prefix}room:KEYS`)).toBeGreaterThan(3500);
+    });
+
+    it('with a short TTL, an abandoned room expires while an active one is refreshed', async () => {
+      const { cache: short } = impl.make(2);
+      await short.createRoom('IDLE', meta('gi'));
+      await short.createRoom('BUSY', meta('gb'));
+      await short.saveSnapshot('IDLE', 'gi', { seq: 1, epoch: 1, snapshot: {} }, ['pi']);
+      await short.setPlayerRoom('pi', 'IDLE');
+      await short.setPlayerRoom('pb', 'BUSY');
+      await short.setConnected('BUSY', 'pb', true);
+      for (let i = 1; i <= 5; i++) {
+        await sleep(600);
+        await short.saveSnapshot('BUSY', 'gb', { seq: i, epoch: 1, snapshot: {} }, ['pb']);
+      }
+      expect(await short.getRoom('IDLE')).toBeNull();
+      expect(await short.loadSnapshot('gi')).toBeNull();
+      expect(await short.getPlayerRoom('pi')).toBeNull();
+      expect(await short.getRoom('BUSY')).not.toBeNull();
+      expect((await short.loadSnapshot('gb'))?.seq).toBe(5);
+      expect(await short.getPlayerRoom('pb')).toBe('BUSY');
+      expect(await short.connectedPlayers('BUSY')).toEqual(['pb']);
+      await short.close();
+    });
+  });
+}

@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { startNode, type RunningNode } from '../../src/node.js';
+
+export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A unique schema name / key prefix, so that test files can run in parallel. */
+export function uniqueName(tag: string): string {
+  return `t_${tag}_${randomBytes(4).toString('hex')}`;
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  const name = uniqueName('node');
+  return loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_URL,
+    REDIS_PREFIX: `${name}:`,
+    CPU_THINK_MS: '5',
+    ROUND_PAUSE_MS: '20',
+    DISCONNECT_GRACE_MS: '60000',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    WS_PING_MS: '5000',
+    ...overrides,
+  });
+}
+
+export async function startTestNode(config: Config = testConfig()): Promise<RunningNode & { config: Config }> {
+  const node = await startNode(config, createLogger(config.LOG_LEVEL));
+  return Object.assign(node, { config });
+}
+
+/** Drops a test schema and its Redis keys. */
+export async function cleanup(config: Config): Promise<void> {
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  await sql.unsafe(`drop schema if exists "${config.DATABASE_SCHEMA}" cascade`).catch(() => undefined);
+  await sql.end();
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${config.REDIS_PREFIX}*`);
+  if (keys.length) await redis.del(...keys);
+  redis.disconnect();
+}
