@@ -70,7 +70,7 @@ export type RoomEmitted =
 export type RoomRefusalCode = RefusalCode | 'unknown_room';
 
 /** How many command ids are remembered per player for at-most-once delivery. */
-export const APPLIED_IDS_KEPT = 64;
+export const APPLIED_IDS_KEPT = 32;
 /** The profile that plays a disconnected human's turn after the grace period. */
 export const STAND_IN_PROFILE = 'Marcus';
 

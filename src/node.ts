@@ -33,6 +33,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       timing: { cpu_think_ms: config.CPU_THINK_MS, round_pause_ms: config.ROUND_PAUSE_MS, disconnect_grace_ms: config.DISCONNECT_GRACE_MS },
       roomTtlSeconds: config.ROOM_TTL_SECONDS,
       passivateAfterMs: config.PASSIVATE_AFTER_MS,
+      snapshotFlushMs: config.SNAPSHOT_FLUSH_MS,
     },
     log,
     metrics,

@@ -17,6 +17,8 @@ export interface RuntimeOptions {
   timing: Timing;
   roomTtlSeconds: number;
   passivateAfterMs: number;
+  /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
+  snapshotFlushMs?: number;
 }
 
 export interface Backends {
@@ -66,7 +68,7 @@ export class RoomRuntime {
     private readonly now: () => number = Date.now,
   ) {
     this.batcher = new AppendBatcher(backends.events, metrics);
-    this.snapshots = new SnapshotWriter(backends.cache, log, metrics);
+    this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
   }
 
   get roomCount(): number {
