@@ -42,3 +42,34 @@ export async function autoplay(client: TestClient, profileIndex = 0): Promise<vo
   }
   throw new Error('game did not end');
 }
+
+/**
+ * Plays a seat with the CPU logic until `until(view)` holds (checked before each move), or the
+ * game is over. The host also starts the next round when a round is over.
+ */
+export async function playUntil(client: TestClient, until: (view: Frame) => boolean, profileIndex = 0): Promise<void> {
+  const profile = CPU_PROFILES[profileIndex % CPU_PROFILES.length]!;
+  for (let step = 0; step < 5000; step++) {
+    const view = client.view;
+    if (until(view) || view.phase === 'game_over') return;
+    if (view.must || (view.phase === 'round_over' && view.host_id === view.you)) {
+      const move = view.must ? chooseCpuMove(view as never, profile, client.seq * 31 + step) : { type: 'next_round' as const };
+      if (!move) throw new Error(`no move for must=${view.must}`);
+      const reply = await client.request(move);
+      if (reply.type === 'error') {
+        // Another seat's action (or the round timer) may have moved the game on meanwhile.
+        if (reply.code === 'invalid_move' || reply.code === 'not_your_turn') {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        throw new Error(`${move.type} refused: ${reply.code} ${reply.message}`);
+      }
+      await client.waitFor((f: Frame) => (f.type === 'state' || f.type === 'welcome') && f.seq >= reply.seq, 10_000, 0);
+      continue;
+    }
+    const seq = client.seq;
+    const from = client.frames.length;
+    await client.waitFor((f: Frame) => f.type === 'state' && (f.seq > seq || f.state.must !== view.must || f.state.phase !== view.phase), 20_000, from);
+  }
+  throw new Error('did not reach the wanted state');
+}
