@@ -34,6 +34,8 @@ export const envSchema = z.object({
   PASSIVATE_AFTER_MS: int(1000, 86_400_000).default(10 * 60_000),
   DRAIN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   WS_PING_MS: int(100, 600_000).default(10_000),
+  RATE_LIMIT_PER_SECOND: int(1, 100_000).default(20),
+  RATE_LIMIT_BURST: int(1, 100_000).default(40),
   NODE_ID: z.string().min(1).max(64).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

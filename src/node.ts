@@ -34,6 +34,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       roomTtlSeconds: config.ROOM_TTL_SECONDS,
       passivateAfterMs: config.PASSIVATE_AFTER_MS,
       snapshotFlushMs: config.SNAPSHOT_FLUSH_MS,
+      leaseTtlMs: config.LEASE_TTL_MS,
     },
     log,
     metrics,
@@ -46,15 +47,22 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     registry: metrics.registry,
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
   });
-  const gateway = new Gateway(server, runtime, { pingMs: config.WS_PING_MS, accepting: () => ready && !draining }, log, metrics);
+  const gateway = new Gateway(
+    server,
+    runtime,
+    { pingMs: config.WS_PING_MS, accepting: () => ready && !draining, limits: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
+    log,
+    metrics,
+  );
   // Listen first (healthz answers during recovery; readyz stays 503 until it is done).
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
+  await runtime.heartbeat();
   const recovery = await runtime.recoverAll();
-  runtime.startSweeper();
+  runtime.startBackground();
   ready = true;
   log.info({ port, mode: backends.mode, database: backends.database }, 'node ready');
 

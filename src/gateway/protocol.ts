@@ -55,6 +55,17 @@ export type ServerMessage =
 
 export type Parsed = { ok: true; id: string | undefined; message: ClientMessage } | { ok: false; id: string | undefined; message: string };
 
+/** The `id` of a frame, if it has a usable one (to echo it in a refusal). */
+export function frameId(text: string): string | undefined {
+  if (Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES) return undefined;
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' && id.length <= 64 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Parses one text frame: JSON, an envelope (`type`, optional `id`), then the message. */
 export function parseClientFrame(text: string): Parsed {
   const oversized = Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES;

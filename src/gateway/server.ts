@@ -10,7 +10,7 @@ const MAX_PAYLOAD = 1024 * 1024;
 
 export interface GatewayOptions {
   pingMs: number;
-  limits?: SessionLimits;
+  limits?: Partial<SessionLimits>;
   accepting(): boolean;
 }
 
@@ -49,7 +49,7 @@ export class Gateway {
   }
 
   private accept(ws: WebSocket): void {
-    const session = new Session(ws, this.runtime, this.log, this.options.limits ?? DEFAULT_LIMITS);
+    const session = new Session(ws, this.runtime, this.log, { ...DEFAULT_LIMITS, ...this.options.limits });
     this.sessions.set(ws, session);
     this.metrics?.connections.set(this.sessions.size);
     ws.on('pong', () => {

@@ -5,7 +5,7 @@ import type { Logger } from '../log.js';
 import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
 import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
-import { parseClientFrame, type ClientMessage, type ServerMessage } from './protocol.js';
+import { frameId, parseClientFrame, type ClientMessage, type ServerMessage } from './protocol.js';
 
 export interface SessionLimits {
   /** Messages a client may send in a burst, and per second after it. */
@@ -57,7 +57,8 @@ export class Session implements RoomListener {
 
   handle(data: string): void {
     if (!this.takeToken()) {
-      this.send({ type: 'error', code: 'rate_limited', message: 'too many messages; slow down' });
+      const id = frameId(data);
+      this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code: 'rate_limited', message: 'too many messages; slow down' });
       this.strike('rate limit');
       return;
     }

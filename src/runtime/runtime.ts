@@ -17,6 +17,7 @@ export interface RuntimeOptions {
   timing: Timing;
   roomTtlSeconds: number;
   passivateAfterMs: number;
+  leaseTtlMs: number;
   /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
   snapshotFlushMs?: number;
 }
@@ -48,6 +49,8 @@ export function randomRoomCode(): string {
 
 const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 
+const emptySummary = (): RecoverySummary => ({ recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 });
+
 /**
  * The rooms hosted by this node: creating, activating (lease, epoch, restore), recovering at
  * start, passivating idle rooms, and draining on shutdown.
@@ -58,7 +61,8 @@ export class RoomRuntime {
   private readonly batcher: AppendBatcher;
   readonly snapshots: SnapshotWriter;
   private accepting = true;
-  private sweeper: NodeJS.Timeout | null = null;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private adopting = false;
 
   constructor(
     private readonly backends: Backends,
@@ -84,9 +88,65 @@ export class RoomRuntime {
     return [...this.rooms.values()];
   }
 
-  startSweeper(intervalMs = Math.min(60_000, Math.max(1000, Math.floor(this.options.passivateAfterMs / 4)))): void {
-    this.sweeper = setInterval(() => void this.passivateIdle(), intervalMs);
-    this.sweeper.unref();
+  /** Announces this node as alive (before recovery, so that peers leave its rooms alone). */
+  async heartbeat(): Promise<void> {
+    await this.backends.cache.heartbeat(this.options.nodeId, this.options.leaseTtlMs);
+  }
+
+  /**
+   * The background work of a node: its heartbeat (every third of the lease TTL), adoption of
+   * rooms whose node died or drained (every half TTL), and passivation of idle rooms.
+   */
+  startBackground(): void {
+    const every = (ms: number, work: () => Promise<unknown>, what: string) => {
+      const timer = setInterval(() => {
+        work().catch((error) => this.log.warn({ err: (error as Error).message }, `${what} failed`));
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    const ttl = this.options.leaseTtlMs;
+    every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
+    every(Math.max(100, Math.floor(ttl / 2)), () => this.adoptOrphans(), 'adoption');
+    every(Math.min(60_000, Math.max(1000, Math.floor(this.options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
+  }
+
+  /**
+   * Adopts the unfinished games recorded on nodes whose heartbeat is gone (crashed, or
+   * drained), and this node's own games it does not host (a previous life of this node).
+   * The lease decides between racing survivors; the epoch fences the loser.
+   */
+  async adoptOrphans(): Promise<number> {
+    if (!this.accepting || this.adopting) return 0;
+    this.adopting = true;
+    try {
+      const { events, cache } = this.backends;
+      const ttl = this.options.roomTtlSeconds;
+      const hosts = await events.hostingNodes(ttl);
+      const live = await cache.liveNodes(hosts.filter((id) => id !== this.options.nodeId));
+      const gone = hosts.filter((id) => id === this.options.nodeId || !live.has(id));
+      if (gone.length === 0) return 0;
+      const games = this.unhosted(await events.gamesHostedBy(gone, ttl));
+      if (games.length === 0) return 0;
+      const summary = emptySummary();
+      for (let i = 0; i < games.length; i += 500) await this.recoverBatch(games.slice(i, i + 500), summary);
+      if (summary.recovered > 0 || summary.failed.length > 0) {
+        this.log.info({ adopted: summary.recovered, from: summary.from, failed: summary.failed.length, nodes: gone }, 'adopted orphaned rooms');
+      }
+      return summary.recovered;
+    } finally {
+      this.adopting = false;
+    }
+  }
+
+  /** One game per room code (the newest), and none this node already hosts or is activating. */
+  private unhosted(games: ActiveGame[]): ActiveGame[] {
+    const seen = new Set<string>();
+    return games.filter((g) => {
+      if (seen.has(g.room_code) || this.rooms.has(g.room_code) || this.activating.has(g.room_code)) return false;
+      seen.add(g.room_code);
+      return true;
+    });
   }
 
   async createRoom(name: string, options: PartialOptions, commandId: string | null): Promise<Seat | Failure> {
@@ -184,7 +244,7 @@ export class RoomRuntime {
   private async activate(code: string): Promise<RoomActor | null> {
     const { cache, events, leases } = this.backends;
     const meta = await cache.getRoom(code);
-    const game = meta ? await events.getGame(meta.game_id) : await events.findActiveByRoom(code);
+    const game = meta ? await events.getGame(meta.game_id) : await events.findLatestByRoom(code);
     if (!game) return null;
     const lease = await leases.tryAcquire(code);
     if (!lease) throw new Error(`room ${code} is hosted by another node (${meta?.server_id ?? 'unknown'}); try again`);
@@ -216,6 +276,7 @@ export class RoomRuntime {
     await cache.updateRoom(code, { server_id: this.options.nodeId, epoch: game.epoch });
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     this.metrics?.recoveries.inc({ source });
+    this.log.debug({ room: code, epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
     // The cache learns the new epoch (and catches up when it was behind or empty).
     this.snapshots.mark(actor);
     return actor;
@@ -258,7 +319,11 @@ export class RoomRuntime {
       this.snapshots.mark(actor);
     }
     await this.snapshots.flush();
-    for (const actor of idle) actor.stop('passivated');
+    for (const actor of idle) {
+      actor.stop('passivated');
+      // Nobody hosts it now, and nobody needs to: it is activated again on demand.
+      await this.backends.events.releaseGame(actor.gameId, this.options.nodeId).catch(() => undefined);
+    }
     return idle.length;
   }
 
@@ -269,10 +334,9 @@ export class RoomRuntime {
    */
   async recoverAll(batchSize = 500): Promise<RecoverySummary> {
     const started = performance.now();
-    const summary: RecoverySummary = { recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 };
+    const summary = emptySummary();
     const games = await this.backends.events.activeGames(this.options.roomTtlSeconds);
-    const seen = new Set<string>();
-    const unique = games.filter((g) => (seen.has(g.room_code) ? false : (seen.add(g.room_code), true)));
+    const unique = this.unhosted(games);
     summary.skipped += games.length - unique.length;
     for (let i = 0; i < unique.length; i += batchSize) {
       await this.recoverBatch(unique.slice(i, i + batchSize), summary);
@@ -338,7 +402,7 @@ export class RoomRuntime {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.accepting = false;
-    if (this.sweeper) clearInterval(this.sweeper);
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = [...this.rooms.values()];
     const settle = Promise.all(actors.map((a) => a.idle()));
     await Promise.race([settle, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
@@ -347,5 +411,7 @@ export class RoomRuntime {
     await this.snapshots.flush();
     for (const actor of actors) actor.stop('draining');
     await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
+    // Peers adopt at their next scan instead of waiting for this heartbeat to lapse.
+    await this.backends.cache.forgetNode(this.options.nodeId).catch(() => undefined);
   }
 }

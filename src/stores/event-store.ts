@@ -40,6 +40,8 @@ export interface ActiveGame {
   last_seq: number;
   epoch: number;
   status: GameStatus;
+  /** The node that last took the game's epoch; null once it let the room go idle. */
+  server_id: string | null;
 }
 
 /** The store could not be reached, or refused for a reason other than fencing. */
@@ -233,17 +235,17 @@ export class PgEventStore {
 
   async getGame(gameId: string): Promise<ActiveGame | null> {
     const rows = await this.wrap(
-      () => this.sql<ActiveGame[]>`select game_id, room_code, last_seq, epoch::int as epoch, status from games where game_id = ${gameId}`,
+      () => this.sql<ActiveGame[]>`select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games where game_id = ${gameId}`,
     );
     return rows[0] ?? null;
   }
 
-  /** The newest unfinished game with this room code, if any. */
-  async findActiveByRoom(roomCode: string): Promise<ActiveGame | null> {
+  /** The game with this room code: the newest unfinished one, else the newest ended one. */
+  async findLatestByRoom(roomCode: string): Promise<ActiveGame | null> {
     const rows = await this.wrap(
       () => this.sql<ActiveGame[]>`
-        select game_id, room_code, last_seq, epoch::int as epoch, status from games
-        where room_code = ${roomCode} and status <> 'finished' order by created_at desc limit 1`,
+        select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games
+        where room_code = ${roomCode} order by (status <> 'finished') desc, created_at desc limit 1`,
     );
     return rows[0] ?? null;
   }
@@ -268,10 +270,37 @@ export class PgEventStore {
   async activeGames(withinSeconds: number): Promise<ActiveGame[]> {
     return this.wrap(
       () => this.sql<ActiveGame[]>`
-        select game_id, room_code, last_seq, epoch::int as epoch, status from games
+        select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games
         where status <> 'finished' and updated_at > now() - make_interval(secs => ${withinSeconds})
         order by room_code, created_at desc`,
     );
+  }
+
+  /** The nodes recorded as hosting unfinished games (to check their heartbeats). */
+  async hostingNodes(withinSeconds: number): Promise<string[]> {
+    const rows = await this.wrap(
+      () => this.sql<{ server_id: string }[]>`
+        select distinct server_id from games
+        where status <> 'finished' and server_id is not null and updated_at > now() - make_interval(secs => ${withinSeconds})`,
+    );
+    return rows.map((row) => row.server_id);
+  }
+
+  /** Unfinished games recorded as hosted by these nodes. */
+  async gamesHostedBy(serverIds: readonly string[], withinSeconds: number): Promise<ActiveGame[]> {
+    if (serverIds.length === 0) return [];
+    return this.wrap(
+      () => this.sql<ActiveGame[]>`
+        select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games
+        where status <> 'finished' and server_id = any(${this.sql.array(serverIds as string[])}::text[])
+          and updated_at > now() - make_interval(secs => ${withinSeconds})
+        order by room_code, created_at desc`,
+    );
+  }
+
+  /** Records that a node let a room go idle (passivated): nobody needs to adopt it. */
+  async releaseGame(gameId: string, serverId: string): Promise<void> {
+    await this.wrap(() => this.sql`update games set server_id = null where game_id = ${gameId} and server_id = ${serverId}`);
   }
 
   async ping(): Promise<void> {

@@ -15,6 +15,7 @@ export class MemoryStateCache implements StateCache {
   private readonly players = new Map<string, Entry<Set<string>>>();
   private readonly playerRooms = new Map<string, Entry<string>>();
   private readonly active = new Set<string>();
+  private readonly nodes = new Map<string, number>();
 
   constructor(
     private readonly ttlSeconds: number,
@@ -102,6 +103,19 @@ export class MemoryStateCache implements StateCache {
 
   async deactivate(code: string): Promise<void> {
     this.active.delete(code);
+  }
+
+  async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
+    this.nodes.set(nodeId, this.now() + ttlMs);
+  }
+
+  async forgetNode(nodeId: string): Promise<void> {
+    this.nodes.delete(nodeId);
+  }
+
+  async liveNodes(nodeIds: readonly string[]): Promise<Set<string>> {
+    const now = this.now();
+    return new Set(nodeIds.filter((id) => (this.nodes.get(id) ?? 0) > now));
   }
 
   async ping(): Promise<void> {}

@@ -133,6 +133,20 @@ export class RedisStateCache implements StateCache {
     await this.redis.srem(this.keys.active(), code);
   }
 
+  async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.node(nodeId), String(Date.now()), 'PX', ttlMs);
+  }
+
+  async forgetNode(nodeId: string): Promise<void> {
+    await this.redis.del(this.keys.node(nodeId));
+  }
+
+  async liveNodes(nodeIds: readonly string[]): Promise<Set<string>> {
+    if (nodeIds.length === 0) return new Set();
+    const values = await this.redis.mget(...nodeIds.map((id) => this.keys.node(id)));
+    return new Set(nodeIds.filter((_, i) => values[i] !== null));
+  }
+
   async ping(): Promise<void> {
     await this.redis.ping();
   }

@@ -39,6 +39,12 @@ export interface StateCache {
   activeRooms(): Promise<string[]>;
   /** Takes a room out of the active set (its game ended); its keys expire on their own. */
   deactivate(code: string): Promise<void>;
+  /** Marks a node alive for `ttlMs` (renewed well before it lapses). */
+  heartbeat(nodeId: string, ttlMs: number): Promise<void>;
+  /** Removes a node's heartbeat at once (it drained: its rooms may be adopted now). */
+  forgetNode(nodeId: string): Promise<void>;
+  /** Which of these nodes have a live heartbeat. */
+  liveNodes(nodeIds: readonly string[]): Promise<Set<string>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,6 +56,7 @@ export interface KeyNames {
   game(gameId: string): string;
   active(): string;
   playerRoom(playerId: string): string;
+  node(nodeId: string): string;
 }
 
 export function keyNames(prefix: string): KeyNames {
@@ -60,6 +67,7 @@ export function keyNames(prefix: string): KeyNames {
     game: (gameId) => `${prefix}game:${gameId}`,
     active: () => `${prefix}rooms:active`,
     playerRoom: (playerId) => `${prefix}player:${playerId}:room`,
+    node: (nodeId) => `${prefix}node:${nodeId}`,
   };
 }
 

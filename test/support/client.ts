@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 
 export type Frame = Record<string, any>;
@@ -8,6 +9,8 @@ export class TestClient {
   readonly ws: WebSocket;
   private waiters: Array<{ test: (f: Frame) => boolean; resolve: (f: Frame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
   private counter = 0;
+  /** Command ids are unique per client: a seat's ids are remembered across its connections. */
+  private readonly idPrefix = randomBytes(3).toString('hex');
   closed: { code: number; reason: string } | null = null;
   playerId = '';
   token = '';
@@ -84,7 +87,7 @@ export class TestClient {
   }
 
   /** Sends a message with a fresh id and resolves with its ack or error. */
-  async request(message: Frame, id = `c${++this.counter}`): Promise<Frame> {
+  async request(message: Frame, id = `${this.idPrefix}-${++this.counter}`): Promise<Frame> {
     const from = this.frames.length;
     this.ws.send(JSON.stringify({ ...message, id }));
     return this.waitFor((f) => (f.type === 'ack' || f.type === 'error') && f.id === id, 15_000, from);

@@ -27,6 +27,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     DISCONNECT_GRACE_MS: '60000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WS_PING_MS: '5000',
+    // Test bots play far faster than people; the flood test sets the defaults back.
+    RATE_LIMIT_PER_SECOND: '2000',
+    RATE_LIMIT_BURST: '2000',
     ...overrides,
   });
 }

@@ -32,6 +32,10 @@ export async function autoplay(client: TestClient, profileIndex = 0): Promise<vo
       const move = chooseCpuMove(view as never, profile, client.seq * 31 + step);
       if (!move) throw new Error(`no move for must=${view.must}`);
       const reply = await client.request(move);
+      if (reply.type === 'error' && reply.code === 'rate_limited') {
+        await new Promise((r) => setTimeout(r, 200));
+        continue;
+      }
       if (reply.type === 'error') throw new Error(`${move.type} refused: ${reply.code} ${reply.message}`);
       await client.waitFor((f: Frame) => (f.type === 'state' || f.type === 'welcome') && f.seq >= reply.seq, 10_000, 0);
       continue;
@@ -58,8 +62,8 @@ export async function playUntil(client: TestClient, until: (view: Frame) => bool
       const reply = await client.request(move);
       if (reply.type === 'error') {
         // Another seat's action (or the round timer) may have moved the game on meanwhile.
-        if (reply.code === 'invalid_move' || reply.code === 'not_your_turn') {
-          await new Promise((r) => setTimeout(r, 20));
+        if (reply.code === 'invalid_move' || reply.code === 'not_your_turn' || reply.code === 'rate_limited') {
+          await new Promise((r) => setTimeout(r, reply.code === 'rate_limited' ? 200 : 20));
           continue;
         }
         throw new Error(`${move.type} refused: ${reply.code} ${reply.message}`);
