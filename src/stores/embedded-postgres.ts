@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { Logger } from '../log.js';
@@ -67,6 +67,8 @@ async function loadEmbeddedPostgres() {
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'pg');
+  // Readable by others: as root, PostgreSQL runs as user "postgres" and must reach its directory.
+  await mkdir(path.resolve(dataDir), { recursive: true, mode: 0o755 });
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
