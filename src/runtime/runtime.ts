@@ -277,8 +277,8 @@ export class RoomRuntime {
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     this.metrics?.recoveries.inc({ source });
     this.log.debug({ room: code, epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
-    // The cache learns the new epoch (and catches up when it was behind or empty).
-    this.snapshots.mark(actor);
+    // A cache that was behind or empty catches up (write-behind; the events are the truth).
+    if (source !== 'snapshot') this.snapshots.mark(actor);
     return actor;
   }
 
@@ -341,7 +341,6 @@ export class RoomRuntime {
     for (let i = 0; i < unique.length; i += batchSize) {
       await this.recoverBatch(unique.slice(i, i + batchSize), summary);
     }
-    await this.snapshots.flush();
     summary.ms = Math.round(performance.now() - started);
     this.log.info(
       { recovered: summary.recovered, from: summary.from, skipped: summary.skipped, failed: summary.failed.length, ms: summary.ms },
@@ -353,15 +352,14 @@ export class RoomRuntime {
   private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary): Promise<void> {
     const { cache, events, leases } = this.backends;
     const mine: Array<{ game: ActiveGame; lease: Lease }> = [];
-    for (const game of batch) {
-      if (this.rooms.has(game.room_code)) {
-        summary.skipped++;
-        continue;
-      }
-      const lease = await leases.tryAcquire(game.room_code);
+    const fresh = batch.filter((game) => !this.rooms.has(game.room_code));
+    summary.skipped += batch.length - fresh.length;
+    const leased = await Promise.all(fresh.map((game) => leases.tryAcquire(game.room_code)));
+    fresh.forEach((game, i) => {
+      const lease = leased[i];
       if (lease) mine.push({ game, lease });
       else summary.skipped++; // another node hosts it
-    }
+    });
     if (mine.length === 0) return;
     const ids = mine.map((m) => m.game.game_id);
     const [epochs, snapshots, metas] = await Promise.all([
