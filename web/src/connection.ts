@@ -1,0 +1,99 @@
+/**
+ * The connection to whichever node answers: reconnects by itself with exponential backoff
+ * and jitter after a dropped socket or a node's `reconnect` message, and resumes the seat
+ * with the stored token. Commands wait in a queue while disconnected.
+ */
+export type ServerMessage = Record<string, any> & { type: string };
+
+export interface ConnectionEvents {
+  message(message: ServerMessage): void;
+  status(status: 'connecting' | 'open' | 'reconnecting'): void;
+}
+
+const TOKEN_KEY = 'golf:token';
+
+export function storedToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+export function storeToken(token: string | null): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+export class Connection {
+  private ws: WebSocket | null = null;
+  private attempt = 0;
+  private queue: string[] = [];
+  private counter = 0;
+  private readonly idPrefix = Math.random().toString(36).slice(2, 8);
+  private closedByUs = false;
+  private resumeId: string | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  start(): void {
+    this.open();
+  }
+
+  /** Sends a command with a fresh id (safe to retry: the server applies an id once). */
+  send(message: Record<string, unknown>): string {
+    const id = `${this.idPrefix}-${++this.counter}`;
+    const text = JSON.stringify({ ...message, id });
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
+    else this.queue.push(text);
+    return id;
+  }
+
+  private open(): void {
+    this.events.status(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempt = 0;
+      this.events.status('open');
+      const token = storedToken();
+      // Resume first, so that queued commands act for the seat.
+      if (token) {
+        this.resumeId = `${this.idPrefix}-resume-${++this.counter}`;
+        ws.send(JSON.stringify({ type: 'resume', token, id: this.resumeId }));
+      }
+      for (const text of this.queue.splice(0)) ws.send(text);
+    };
+    ws.onmessage = (event) => {
+      const message = JSON.parse(String(event.data)) as ServerMessage;
+      if (message.type === 'error' && message.id === this.resumeId && message.code === 'unavailable') {
+        // The room is still moving to this node (its old node just died): try again shortly.
+        this.retry();
+        return;
+      }
+      if (message.type === 'reconnect') {
+        // The node is going away: move to another right away (with a little jitter).
+        this.retry(100 + Math.random() * 400);
+        return;
+      }
+      this.events.message(message);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws || this.closedByUs) return;
+      this.retry();
+    };
+    ws.onerror = () => ws.close();
+  }
+
+  private retry(delay?: number): void {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) {
+      ws.onclose = null;
+      ws.close();
+    }
+    this.attempt += 1;
+    this.events.status('reconnecting');
+    const backoff = delay ?? Math.min(8000, 250 * 2 ** Math.min(this.attempt, 6)) * (0.5 + Math.random());
+    setTimeout(() => this.open(), backoff);
+  }
+}
