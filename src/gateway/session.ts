@@ -98,17 +98,28 @@ export class Session implements RoomListener {
     if (!result.ok) return this.error(id, result.code, result.message);
     this.unseat();
     if (this.closed) return;
-    this.seat = { room: result.room, playerId: result.player_id };
-    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.actor.seq, state: result.actor.viewOf(result.player_id) });
-    if (id !== undefined) this.send({ type: 'ack', id, seq: result.actor.seq });
-    result.actor.attach(this);
+    const seat = { room: result.room, playerId: result.player_id };
+    this.seat = seat;
+    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
+    if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
+    void this.follow(seat);
+  }
+
+  /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
+  private async follow(seat: { room: string; playerId: string }): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
+      if (await this.runtime.watch(seat.room, this)) return;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
   }
 
   private unseat(): void {
     if (!this.seat) return;
     const room = this.seat.room;
     this.seat = null;
-    void this.runtime.room(room).then((actor) => actor?.detach(this)).catch(() => undefined);
+    this.runtime.unwatch(room, this);
   }
 
   /** RoomListener: this player's view after a change. */
@@ -116,15 +127,12 @@ export class Session implements RoomListener {
     this.send({ type: 'state', seq, state: view });
   }
 
-  /** RoomListener: the room left this node; find it again (it may be back here, or elsewhere). */
+  /** RoomListener: the room left where it was; find it again (here, or on another node). */
   evicted(reason: string): void {
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
-    this.log.debug({ room: seat.room, reason }, 'room evicted; re-attaching');
-    void this.runtime.resolve(seat.room).then((actor) => {
-      if ('seq' in actor && this.seat === seat && !this.closed) actor.attach(this);
-      else if (!this.closed) this.send({ type: 'reconnect', reason: 'the room moved; resume to continue' });
-    });
+    this.log.debug({ room: seat.room, reason }, 'room moved; following it');
+    void this.follow(seat);
   }
 
   /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */

@@ -6,9 +6,12 @@ import type { Metrics } from '../metrics.js';
 import type { ActiveGame, EventRecord, PgEventStore } from '../stores/event-store.js';
 import type { Lease, Leases } from '../stores/leases.js';
 import type { SnapshotRecord, StateCache } from '../stores/state-cache.js';
+import type { Bus } from '../stores/bus.js';
+import type { GameView } from '../game/view.js';
 import { AppendBatcher } from './append-batcher.js';
 import { rebuildContext, type RestoreSource } from './restore.js';
-import { RoomActor, type ErrorCode, type Outcome } from './room-actor.js';
+import { RemoteRooms, type BusMessage, type RemoteReply } from './remote.js';
+import { RoomActor, type ErrorCode, type Outcome, type RoomListener } from './room-actor.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { hashToken, newPlayerId, newToken, parseToken, tokenMatches } from './tokens.js';
 
@@ -26,9 +29,10 @@ export interface Backends {
   events: PgEventStore;
   cache: StateCache;
   leases: Leases;
+  bus: Bus;
 }
 
-export type Seat = { ok: true; room: string; player_id: string; token: string; actor: RoomActor; seq: number };
+export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView };
 export type Failure = { ok: false; code: ErrorCode; message: string };
 
 export interface RecoverySummary {
@@ -63,6 +67,9 @@ export class RoomRuntime {
   private accepting = true;
   private readonly timers: NodeJS.Timeout[] = [];
   private adopting = false;
+  private readonly remote: RemoteRooms;
+  /** Watchers on other nodes of rooms hosted here, by room|player|node. */
+  private readonly remoteListeners = new Map<string, RoomListener>();
 
   constructor(
     private readonly backends: Backends,
@@ -73,6 +80,8 @@ export class RoomRuntime {
   ) {
     this.batcher = new AppendBatcher(backends.events, metrics);
     this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
+    this.remote = new RemoteRooms(backends.bus, options.nodeId, log);
+    backends.bus.onMessage((message) => this.onBus(message as BusMessage));
   }
 
   get roomCount(): number {
@@ -108,6 +117,7 @@ export class RoomRuntime {
     const ttl = this.options.leaseTtlMs;
     every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.adoptOrphans(), 'adoption');
+    every(Math.max(100, Math.floor(ttl / 2)), () => this.checkRemoteOwners(), 'owner check');
     every(Math.min(60_000, Math.max(1000, Math.floor(this.options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
   }
 
@@ -184,38 +194,158 @@ export class RoomRuntime {
         return outcome;
       }
       void this.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
-      return { ok: true, room: code, player_id: playerId, token, actor, seq: outcome.seq };
+      return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: actor.viewOf(playerId) };
     }
     return fail('unavailable', 'no free room code found; try again');
   }
 
   async joinRoom(code: string, name: string, commandId: string | null): Promise<Seat | Failure> {
-    const actor = await this.resolve(code);
-    if (!('seq' in actor)) return actor;
+    const where = await this.locate(code);
+    if ('ok' in where) return where;
     const playerId = newPlayerId();
     const token = newToken(code, playerId);
-    const outcome = await actor.request(playerId, commandId, { type: 'join_room', name, token_hash: hashToken(token) });
-    if (!outcome.ok) return outcome;
+    const command: RoomCommand = { type: 'join_room', name, token_hash: hashToken(token) };
+    const result = 'local' in where ? await this.localCommand(where.local, playerId, commandId, command, true) : await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: commandId, command, want_view: true });
+    if (!result.ok) return result;
     void this.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
-    return { ok: true, room: code, player_id: playerId, token, actor, seq: outcome.seq };
+    return { ok: true, room: code, player_id: playerId, token, seq: result.seq, view: result.view! };
   }
 
   async resume(token: string): Promise<Seat | Failure> {
     const parsed = parseToken(token);
     if (!parsed) return fail('unauthorized', 'that token is not valid');
-    const actor = await this.resolve(parsed.room);
-    if (!('seq' in actor)) return actor.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : actor;
-    const player = findPlayer(actor.game, parsed.playerId);
-    if (!player || !tokenMatches(token, player.token_hash)) return fail('unauthorized', 'that token is not valid');
+    const where = await this.locate(parsed.room);
+    if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
+    const result = 'local' in where ? this.localResume(where.local, token) : await this.remote.request(where.remote, parsed.room, { type: 'resume', token });
+    if (!result.ok) return result;
     void this.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
-    return { ok: true, room: parsed.room, player_id: parsed.playerId, token, actor, seq: actor.seq };
+    return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view! };
   }
 
-  /** Sends a seated player's command to their room. */
+  /** Sends a seated player's command to their room, wherever it is hosted. */
   async command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    const where = await this.locate(code);
+    if ('ok' in where) return reply(where);
+    if ('local' in where) return where.local.submit(playerId, commandId, command, reply);
+    const { view: _view, ...outcome } = await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: commandId, command, want_view: false });
+    reply(outcome);
+  }
+
+  /** Sends `listener` its seat's views from now on; false when the room cannot be reached. */
+  async watch(code: string, listener: RoomListener): Promise<boolean> {
+    const where = await this.locate(code);
+    if ('ok' in where) return false;
+    if ('local' in where) {
+      where.local.attach(listener);
+      return true;
+    }
+    return this.remote.watch(where.remote, code, listener);
+  }
+
+  unwatch(code: string, listener: RoomListener): void {
+    this.rooms.get(code)?.detach(listener);
+    this.remote.unwatch(code, listener);
+  }
+
+  /**
+   * Where a room is: hosted here, on a live peer (by the room's `server_id` and that node's
+   * heartbeat), or nowhere, in which case this node takes it (lease, epoch, restore).
+   */
+  async locate(code: string): Promise<{ local: RoomActor } | { remote: string } | Failure> {
+    const local = this.rooms.get(code);
+    if (local && !local.stopped) return { local };
+    const owner = await this.liveOwner(code);
+    if (owner) return { remote: owner };
     const actor = await this.resolve(code);
-    if (!('seq' in actor)) return reply(actor);
-    actor.submit(playerId, commandId, command, reply);
+    if ('seq' in actor) return { local: actor };
+    if (actor.code !== 'unavailable') return actor;
+    // Somebody took it meanwhile (its lease is held): route there if we can see who.
+    const taken = await this.liveOwner(code);
+    return taken ? { remote: taken } : actor;
+  }
+
+  private async liveOwner(code: string): Promise<string | null> {
+    const meta = await this.backends.cache.getRoom(code).catch(() => null);
+    const owner = meta?.server_id;
+    if (!owner || owner === this.options.nodeId) return null;
+    return (await this.backends.cache.liveNodes([owner])).has(owner) ? owner : null;
+  }
+
+  private localCommand(actor: RoomActor, playerId: string, commandId: string | null, command: RoomCommand, wantView: boolean): Promise<RemoteReply> {
+    return new Promise((resolve) =>
+      actor.submit(playerId, commandId, command, (outcome) => resolve(outcome.ok && wantView ? { ...outcome, view: actor.viewOf(playerId) } : outcome)),
+    );
+  }
+
+  private localResume(actor: RoomActor, token: string): RemoteReply {
+    const parsed = parseToken(token);
+    const player = parsed ? findPlayer(actor.game, parsed.playerId) : undefined;
+    if (!parsed || !player || !tokenMatches(token, player.token_hash)) return fail('unauthorized', 'that token is not valid');
+    return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(parsed.playerId) };
+  }
+
+  /** A peer's request for a room this node hosts (or should: its cache entry names this node). */
+  private async serve(message: Extract<BusMessage, { kind: 'request' }>): Promise<void> {
+    const answer = (reply: RemoteReply) => {
+      const out: BusMessage = { kind: 'reply', id: message.id, reply };
+      void this.backends.bus.send(message.from, out).catch(() => undefined);
+    };
+    const actor = await this.resolve(message.room);
+    if (!('seq' in actor)) return answer(actor);
+    const request = message.request;
+    const key = `${message.room}|${'player_id' in request ? request.player_id : ''}|${message.from}`;
+    switch (request.type) {
+      case 'command':
+        return void this.localCommand(actor, request.player_id, request.command_id, request.command, request.want_view).then(answer);
+      case 'resume':
+        return answer(this.localResume(actor, request.token));
+      case 'attach': {
+        if (!this.remoteListeners.has(key)) {
+          const from = message.from;
+          const room = message.room;
+          const listener: RoomListener = {
+            playerId: request.player_id,
+            state: (seq, view) => void this.backends.bus.send(from, { kind: 'state', room, player_id: request.player_id, seq, view } satisfies BusMessage).catch(() => undefined),
+            evicted: (reason) => {
+              this.remoteListeners.delete(key);
+              void this.backends.bus.send(from, { kind: 'moved', room, reason } satisfies BusMessage).catch(() => undefined);
+            },
+          };
+          this.remoteListeners.set(key, listener);
+          actor.attach(listener);
+        }
+        return answer({ ok: true, seq: actor.seq, duplicate: false });
+      }
+      case 'detach': {
+        const listener = this.remoteListeners.get(key);
+        if (listener) {
+          this.remoteListeners.delete(key);
+          actor.detach(listener);
+        }
+        return answer({ ok: true, seq: actor.seq, duplicate: false });
+      }
+    }
+  }
+
+  private onBus(message: BusMessage): void {
+    switch (message.kind) {
+      case 'request':
+        void this.serve(message).catch((error) => this.log.warn({ err: (error as Error).message }, 'serving a peer failed'));
+        return;
+      case 'node_gone':
+        if (message.node !== this.options.nodeId) void this.adoptOrphans().catch(() => undefined);
+        return;
+      default:
+        this.remote.deliver(message);
+    }
+  }
+
+  /** Watched rooms whose owner died or changed: their watchers here find them again. */
+  private async checkRemoteOwners(): Promise<void> {
+    for (const { room, owner } of this.remote.rooms()) {
+      const current = await this.liveOwner(room);
+      if (current !== owner) this.remote.evictRoom(room, 'the room’s server is gone');
+    }
   }
 
   /** The room's actor on this node, activating it if needed; a failure says why not. */
@@ -323,6 +453,7 @@ export class RoomRuntime {
       actor.stop('passivated');
       // Nobody hosts it now, and nobody needs to: it is activated again on demand.
       await this.backends.events.releaseGame(actor.gameId, this.options.nodeId).catch(() => undefined);
+      await this.backends.cache.updateRoom(actor.code, { server_id: '' }).catch(() => undefined);
     }
     return idle.length;
   }
@@ -409,7 +540,8 @@ export class RoomRuntime {
     await this.snapshots.flush();
     for (const actor of actors) actor.stop('draining');
     await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
-    // Peers adopt at their next scan instead of waiting for this heartbeat to lapse.
+    // Peers adopt now instead of waiting for this heartbeat to lapse.
     await this.backends.cache.forgetNode(this.options.nodeId).catch(() => undefined);
+    await this.backends.bus.broadcast({ kind: 'node_gone', node: this.options.nodeId } satisfies BusMessage).catch(() => undefined);
   }
 }

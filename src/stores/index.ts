@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { LocalBus, RedisBus, type Bus } from './bus.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { PgEventStore } from './event-store.js';
 import { MemoryLeases, RedisLeases, type Leases } from './leases.js';
@@ -12,6 +13,7 @@ export interface OpenBackends {
   events: PgEventStore;
   cache: StateCache;
   leases: Leases;
+  bus: Bus;
   /** 'cluster' with Redis; 'single' with in-process coordination. */
   mode: 'cluster' | 'single';
   database: 'external' | 'embedded';
@@ -64,6 +66,7 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
       events,
       cache: new MemoryStateCache(config.ROOM_TTL_SECONDS),
       leases: new MemoryLeases(),
+      bus: new LocalBus(),
       mode: 'single',
       database: embedded ? 'embedded' : 'external',
       close: async () => {
@@ -87,13 +90,16 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
   redis.commands.on('error', (error) => log.warn({ err: error.message }, 'redis'));
   redis.leases.on('error', () => {});
   const cache = new RedisStateCache(redis.commands, { prefix: config.REDIS_PREFIX, ttlSeconds: config.ROOM_TTL_SECONDS });
+  const bus = await RedisBus.open(redis.commands, config.REDIS_PREFIX, config.NODE_ID);
   return {
     events,
     cache,
     leases: new RedisLeases(redis.leases, { prefix: config.REDIS_PREFIX, ttlMs: config.LEASE_TTL_MS }),
+    bus,
     mode: 'cluster',
     database: embedded ? 'embedded' : 'external',
     close: async () => {
+      await bus.close();
       await events.close();
       await cache.close();
       await redis.leases.quit().catch(() => redis.leases.disconnect());

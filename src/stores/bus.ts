@@ -1,0 +1,74 @@
+import type { Redis } from 'ioredis';
+
+/** Messages between nodes (routing commands to a room's owner, views back, moves). */
+export interface Bus {
+  /** Handles what is sent to this node, and what is broadcast to every node. */
+  onMessage(handler: (message: unknown) => void): void;
+  send(nodeId: string, message: unknown): Promise<void>;
+  broadcast(message: unknown): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Redis pub/sub: one inbox channel per node and one broadcast channel. The subscriber has a
+ * connection of its own (a subscribed connection can do nothing else).
+ */
+export class RedisBus implements Bus {
+  private handler: (message: unknown) => void = () => {};
+
+  private constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  static async open(publisher: Redis, prefix: string, nodeId: string): Promise<RedisBus> {
+    const subscriber = publisher.duplicate({ lazyConnect: true, enableAutoPipelining: false });
+    subscriber.on('error', () => {});
+    await subscriber.connect();
+    const bus = new RedisBus(publisher, subscriber, prefix);
+    subscriber.on('message', (_channel, text: string) => {
+      let message: unknown;
+      try {
+        message = JSON.parse(text);
+      } catch {
+        return;
+      }
+      bus.handler(message);
+    });
+    await subscriber.subscribe(bus.inbox(nodeId), bus.everyone());
+    return bus;
+  }
+
+  private inbox(nodeId: string): string {
+    return `${this.prefix}bus:node:${nodeId}`;
+  }
+
+  private everyone(): string {
+    return `${this.prefix}bus:all`;
+  }
+
+  onMessage(handler: (message: unknown) => void): void {
+    this.handler = handler;
+  }
+
+  async send(nodeId: string, message: unknown): Promise<void> {
+    await this.publisher.publish(this.inbox(nodeId), JSON.stringify(message));
+  }
+
+  async broadcast(message: unknown): Promise<void> {
+    await this.publisher.publish(this.everyone(), JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    await this.subscriber.quit().catch(() => this.subscriber.disconnect());
+  }
+}
+
+/** A node alone has nobody to talk to: every room is local. */
+export class LocalBus implements Bus {
+  onMessage(): void {}
+  async send(): Promise<void> {}
+  async broadcast(): Promise<void> {}
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,172 @@
+/**
+ * Several nodes on the same PostgreSQL and Redis: players connect to any node, commands go to
+ * the room's owner, views come back; a drained node's rooms move at once, a crashed node's
+ * rooms are adopted within seconds, and a fenced old owner cannot append.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { replay, type GameEvent } from '../../src/game/index.js';
+import { spawnNode } from '../../scripts/lib/node-process.js';
+import { TestClient } from '../support/client.js';
+import { cleanup, DATABASE_URL, REDIS_URL, startTestNode, testConfig } from '../support/node.js';
+import { assertNoSecrets, playUntil } from '../support/play.js';
+import { freePort } from '../support/throwaway.js';
+import type { Config } from '../../src/config.js';
+
+const configs: Config[] = [];
+afterAll(async () => {
+  for (const config of configs) await cleanup(config);
+});
+
+/** N nodes sharing one schema and key prefix. */
+async function cluster(n: number, overrides: Record<string, string> = {}) {
+  const base = testConfig({ LEASE_TTL_MS: '1500', ...overrides });
+  configs.push(base);
+  const nodes = [];
+  for (let i = 0; i < n; i++) nodes.push(await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}n${i}` }));
+  return { base, nodes };
+}
+
+const hostedOn = (nodes: Array<Awaited<ReturnType<typeof startTestNode>>>, room: string) =>
+  nodes.map((n, i) => (n.runtime.hosted().some((a) => a.code === room) ? i : -1)).filter((i) => i >= 0);
+
+describe('a cluster of nodes', () => {
+  it('players on three different nodes play one room to the end; only its owner hosts it', async () => {
+    const { nodes } = await cluster(3);
+    try {
+      const host = await TestClient.connect(nodes[0]!.port);
+      await host.ok({ type: 'create_room', name: 'A', options: { rounds: 1, initial_flips: 1 } });
+      const b = await TestClient.connect(nodes[1]!.port);
+      await b.ok({ type: 'join_room', room: host.room, name: 'B' });
+      const c = await TestClient.connect(nodes[2]!.port);
+      await c.ok({ type: 'join_room', room: host.room, name: 'C' });
+      await host.ok({ type: 'add_cpu', profile: 'Priya' });
+      await host.waitForState((v) => v.players.length === 4 && v.players.every((p: { connected: boolean }) => p.connected));
+      const seen = await b.waitForState((v) => v.players.length === 4);
+      expect(seen.players.map((p: { name: string }) => p.name)).toEqual(['A', 'B', 'C', 'Priya']);
+      await host.ok({ type: 'start_game' });
+      await Promise.all([host, b, c].map((client, i) => playUntil(client, () => false, i)));
+      for (const client of [host, b, c]) {
+        expect(client.view.phase).toBe('game_over');
+        for (const frame of client.frames) assertNoSecrets(frame, client.token);
+      }
+      expect(hostedOn(nodes, host.room)).toEqual([0]);
+      const actor = nodes[0]!.runtime.hosted()[0]!;
+      const events = await nodes[0]!.backends.events.loadEvents(actor.gameId);
+      expect(replay(events.map((e) => ({ type: e.type, player_id: e.player_id, data: e.data }) as GameEvent))).toEqual(actor.game);
+    } finally {
+      for (const node of nodes) await node.drain();
+    }
+  });
+
+  it('a drained node hands its room over in well under a second; remote players keep playing, its own players resume elsewhere', async () => {
+    const { nodes } = await cluster(3, { ROUND_PAUSE_MS: '600000' });
+    const [a, b, c] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]];
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });
+      const pb = await TestClient.connect(b.port);
+      await pb.ok({ type: 'join_room', room: host.room, name: 'OnB' });
+      const pc = await TestClient.connect(c.port);
+      await pc.ok({ type: 'join_room', room: host.room, name: 'OnC' });
+      await host.ok({ type: 'start_game' });
+      await Promise.all([host, pb, pc].map((client, i) => playUntil(client, () => client.seq >= 12, i)));
+      expect(hostedOn(nodes, host.room)).toEqual([0]);
+      const seqBefore = a.runtime.hosted()[0]!.seq;
+
+      const started = performance.now();
+      const drained = a.drain();
+      await host.waitFor((f) => f.type === 'reconnect');
+      let movedAt = 0;
+      for (let i = 0; i < 400 && !movedAt; i++) {
+        if (hostedOn([b, c], host.room).length === 1) movedAt = performance.now();
+        else await new Promise((r) => setTimeout(r, 5));
+      }
+      await drained;
+      const handover = movedAt - started;
+      expect(movedAt).toBeGreaterThan(0);
+      expect(handover).toBeLessThan(1000);
+      const newOwner = [b, c].find((n) => n.runtime.hosted().some((x) => x.code === host.room))!;
+      expect(newOwner.runtime.hosted().find((x) => x.code === host.room)!.seq).toBe(seqBefore);
+      // The host resumes on another node, as its client would after `reconnect`.
+      const back = await TestClient.connect(b.port);
+      await back.ok({ type: 'resume', token: host.token });
+      await Promise.all([back, pb, pc].map((client, i) => playUntil(client, () => false, i)));
+      for (const client of [back, pb, pc]) expect(client.view.phase).toBe('game_over');
+      process.stdout.write(`drain hand-over: ${handover.toFixed(0)} ms\n`);
+    } finally {
+      for (const node of [b, c]) await node.drain();
+    }
+  });
+
+  it('a fenced old owner cannot append: the move is refused, nothing is lost or doubled, the retry applies once', async () => {
+    const { nodes } = await cluster(1);
+    const [a] = nodes as [typeof nodes[0]];
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'H', options: { initial_flips: 0 } });
+      await host.ok({ type: 'add_cpu', profile: 'Sofia' });
+      await host.ok({ type: 'start_game' });
+      await host.waitForState((v) => v.must === 'draw');
+      const actor = a.runtime.hosted()[0]!;
+      // Another owner takes the game's epoch (as a node that adopted it would).
+      await a.backends.events.claimEpoch(actor.gameId, 'someone-else');
+      const reply = await host.request({ type: 'draw', source: 'deck' }, 'draw-once');
+      expect(reply).toMatchObject({ type: 'error', code: 'unavailable' });
+      expect(actor.stopped).toBe(true);
+      // The retry (same id) reaches the room again (re-activated with a newer epoch) and applies once.
+      const again = await host.request({ type: 'draw', source: 'deck' }, 'draw-once');
+      expect(again).toMatchObject({ type: 'ack' });
+      const third = await host.request({ type: 'draw', source: 'deck' }, 'draw-once');
+      expect(third).toEqual(again);
+      const current = a.runtime.hosted()[0]!;
+      expect(current.epoch).toBeGreaterThan(actor.epoch);
+      const events = await a.backends.events.loadEvents(current.gameId);
+      expect(events.filter((e) => e.command_id === 'draw-once')).toHaveLength(1);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    } finally {
+      await a.drain();
+    }
+  });
+
+  it('a crashed node (SIGKILL) has its room adopted within seconds; players on other nodes carry on', async () => {
+    const { base, nodes } = await cluster(1, { ROUND_PAUSE_MS: '600000' });
+    const [b] = nodes as [typeof nodes[0]];
+    const port = await freePort();
+    const a = await spawnNode({
+      PORT: String(port), DATABASE_URL, REDIS_URL, DATABASE_SCHEMA: base.DATABASE_SCHEMA, REDIS_PREFIX: base.REDIS_PREFIX,
+      LEASE_TTL_MS: '1500', CPU_THINK_MS: '5', ROUND_PAUSE_MS: '600000', NODE_ID: 'crashing-node', LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_SECOND: '2000', RATE_LIMIT_BURST: '2000',
+    });
+    try {
+      const host = await TestClient.connect(port);
+      await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });
+      const pb = await TestClient.connect(b.port);
+      await pb.ok({ type: 'join_room', room: host.room, name: 'OnB' });
+      await host.ok({ type: 'add_cpu', profile: 'Marcus' });
+      await host.ok({ type: 'start_game' });
+      await Promise.all([playUntil(host, () => host.seq >= 10), playUntil(pb, () => pb.seq >= 10, 1)]);
+      await new Promise((r) => setTimeout(r, 200));
+      const seqBefore = pb.seq;
+      const crashedAt = performance.now();
+      a.child.kill('SIGKILL');
+      await a.exited;
+      let adoptedAt = 0;
+      for (let i = 0; i < 200 && !adoptedAt; i++) {
+        if (b.runtime.hosted().some((x) => x.code === host.room)) adoptedAt = performance.now();
+        else await new Promise((r) => setTimeout(r, 25));
+      }
+      expect(adoptedAt).toBeGreaterThan(0);
+      const failover = adoptedAt - crashedAt;
+      expect(failover).toBeLessThan(5000);
+      expect(b.runtime.hosted().find((x) => x.code === host.room)!.seq).toBeGreaterThanOrEqual(seqBefore);
+      const back = await TestClient.connect(b.port);
+      await back.ok({ type: 'resume', token: host.token });
+      await Promise.all([playUntil(back, () => false), playUntil(pb, () => false, 1)]);
+      expect(pb.view.phase).toBe('game_over');
+      process.stdout.write(`crash fail-over: ${failover.toFixed(0)} ms (lease TTL 1500 ms)\n`);
+    } finally {
+      if (a.child.exitCode === null) a.child.kill('SIGKILL');
+      await b.drain();
+    }
+  });
+});
