@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -30,6 +30,8 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'both' },
     seconds: { type: 'string', default: '30' },
     'think-ms': { type: 'string', default: '1000' },
+    'warmup-seconds': { type: 'string', default: '5' },
+    'probe-cache': { type: 'string' },
   },
 });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -144,25 +146,48 @@ async function runMode(wsUrl: string, rooms: number, think: number, label: strin
     );
   }
   const hosts = bots.filter((_, i) => i % 4 === 0);
+  // Tables start spread over one think time, as real tables do (not all in the same millisecond).
+  const spread = think > 0 ? think : 0;
+  await Promise.all(hosts.map((h, i) => new Promise((r) => setTimeout(r, (i * spread) / hosts.length)).then(() => h.request({ type: 'start_game' }))));
+  // Warm-up (first moves, JIT): not measured.
+  await new Promise((r) => setTimeout(r, Number(values['warmup-seconds']) * 1000));
   stats.rtt.reset();
   stats.acks = 0;
+  stats.errors = 0;
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const started = performance.now();
-  await Promise.all(hosts.map((h) => h.request({ type: 'start_game' })));
   const extra = during ? await during() : (await new Promise((r) => setTimeout(r, seconds * 1000)), []);
   const elapsed = (performance.now() - started) / 1000;
   const acks = stats.acks;
   const rtt = stats.rtt;
+  loop.disable();
   for (const b of bots) b.stop();
   return [
-    `${label}: ${rooms} rooms x 4 bots, think ${think} ms, ${elapsed.toFixed(1)} s`,
+    `${label}: ${rooms} rooms x 4 bots, think ${think} ms, measured ${elapsed.toFixed(1)} s after a ${values['warmup-seconds']} s warm-up`,
     `  persisted moves/s: ${(acks / elapsed).toFixed(0)} (${acks} acks, ${stats.errors} errors)`,
     `  move round trip: p50 ${fmt(ms(rtt, 50))} ms, p99 ${fmt(ms(rtt, 99))} ms, max ${fmt(rtt.max / 1000)} ms`,
+    `  event-loop delay of the bots' own process: p99 ${fmt(loop.percentile(99) / 1e6)} ms (it inflates the round trips it measures)`,
     ...extra,
   ];
 }
 
-/** State-cache operation latency against Redis, sampled while the node is under load. */
+/**
+ * State-cache operation latency, measured in a process of its own (so the bots' event loop
+ * does not add its delays) while the node is under the paced load.
+ */
 async function cacheLatency(durationMs: number): Promise<string[]> {
+  const { execFile } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe-cache', String(durationMs)], { maxBuffer: 1 << 20 }, (error, stdout) => {
+      if (error) reject(error);
+      else resolve(stdout.trim().split('\n'));
+    });
+  });
+}
+
+async function probeCache(durationMs: number): Promise<string[]> {
   const redis = new Redis(REDIS_URL);
   const prefix = `bench_cache_${randomBytes(3).toString('hex')}:`;
   const cache = new RedisStateCache(redis, { prefix, ttlSeconds: 600 });
@@ -198,6 +223,14 @@ async function cacheLatency(durationMs: number): Promise<string[]> {
   ];
 }
 
+/** The node's own append-transaction latency (its histogram), as a rough p50/p99 from buckets. */
+function appendLatency(metrics: string): string {
+  const buckets = [...metrics.matchAll(/golf_append_ms_bucket\{le="([^"]+)"\} (\d+)/g)].map((m) => [m[1]!, Number(m[2])] as const);
+  const total = buckets.find(([le]) => le === '+Inf')?.[1] ?? 0;
+  const at = (q: number) => buckets.find(([, n]) => n >= q * total)?.[0] ?? '?';
+  return `  node: append transaction p50 <= ${at(0.5)} ms, p99 <= ${at(0.99)} ms over ${total} transactions (its histogram bucket bounds, whole run)`;
+}
+
 /** pgbench: single-row inserts (autocommit), 8 clients, on the same PostgreSQL. */
 function pgbenchInsertRate(): string {
   const url = new URL(DATABASE_URL);
@@ -213,6 +246,10 @@ function pgbenchInsertRate(): string {
 }
 
 async function main() {
+  if (values['probe-cache']) {
+    process.stdout.write(`${(await probeCache(Number(values['probe-cache']))).join('\n')}\n`);
+    return;
+  }
   const name = `bench_${randomBytes(3).toString('hex')}`;
   const lines: string[] = [];
   const modes = values.mode === 'both' ? ['paced', 'saturated'] : [values.mode!];
@@ -235,6 +272,7 @@ async function main() {
           const cache = await cacheLatency(seconds * 1000);
           return cache;
         })));
+        lines.push(appendLatency(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
       } else {
         lines.push(...(await runMode(wsUrl, Number(values['saturated-rooms']), 0, 'saturated')));
         const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
