@@ -1,0 +1,50 @@
+/**
+ * The persistence path alone: R rooms each appending one move at a time (await, then the next),
+ * through the group-commit batcher into PostgreSQL, with no WebSocket, machine or view work.
+ * Shows what the event store takes, next to pgbench's single-row insert rate on the same server.
+ *
+ *   npx tsx scripts/bench-append.ts [--rooms 200] [--seconds 10]
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createHistogram } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { AppendBatcher } from '../src/runtime/append-batcher.js';
+import { PgEventStore } from '../src/stores/event-store.js';
+
+const { values } = parseArgs({ options: { rooms: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' } } });
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const schema = `bench_app_${randomBytes(3).toString('hex')}`;
+const store = new PgEventStore(DATABASE_URL, { schema });
+await store.migrate();
+const batcher = new AppendBatcher(store);
+const rooms = Number(values.rooms);
+const games = Array.from({ length: rooms }, () => ({ id: randomUUID(), seq: 0 }));
+for (const g of games) await store.createGame({ game_id: g.id, room_code: 'BNCH', epoch: 1, server_id: 'bench', options: {} });
+const latency = createHistogram();
+let moves = 0;
+const end = Date.now() + Number(values.seconds) * 1000;
+const started = performance.now();
+await Promise.all(
+  games.map(async (g) => {
+    while (Date.now() < end) {
+      const t = process.hrtime.bigint();
+      await batcher.append({
+        game_id: g.id,
+        epoch: 1,
+        expected_seq: g.seq,
+        events: [{ type: 'card_drawn', player_id: 'p1', command_id: `c${g.seq}`, data: { source: 'deck', card: { rank: '7', suit: 'clubs', deck: 0 } } }],
+        at: new Date(),
+        summary: { status: 'playing', options: {}, players: [], winner_ids: [] },
+      });
+      latency.record(Math.max(1, Math.round(Number(process.hrtime.bigint() - t) / 1000)));
+      g.seq += 1;
+      moves++;
+    }
+  }),
+);
+const seconds = (performance.now() - started) / 1000;
+process.stdout.write(
+  `event store alone: ${rooms} rooms appending in turn: ${(moves / seconds).toFixed(0)} persisted moves/s, append p50 ${(latency.percentile(50) / 1000).toFixed(2)} ms, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms\n`,
+);
+await store.sql.unsafe(`drop schema ${schema} cascade`);
+await store.close();
