@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
-import { cleanup, DATABASE_URL, REDIS_URL, testConfig } from '../support/node.js';
+import { cleanup, processEnv, testConfig } from '../support/node.js';
 import { freePort } from '../support/throwaway.js';
 import { launch, playThroughUi } from './browser.js';
 
@@ -19,19 +19,8 @@ let port = 0;
 let node: NodeProcess;
 let browser: Browser;
 
-function env(): Record<string, string> {
-  return {
-    PORT: String(port),
-    DATABASE_URL,
-    REDIS_URL,
-    DATABASE_SCHEMA: config.DATABASE_SCHEMA,
-    REDIS_PREFIX: config.REDIS_PREFIX,
-    CPU_THINK_MS: '60',
-    ROUND_PAUSE_MS: '1500',
-    LEASE_TTL_MS: '1500',
-    LOG_LEVEL: 'warn',
-  };
-}
+// Real people do not click 20 times a second, but the browser test does: default rate limits.
+const env = () => processEnv(config, port, { CPU_THINK_MS: '60', ROUND_PAUSE_MS: '1500', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });

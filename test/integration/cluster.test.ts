@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { replay, type GameEvent } from '../../src/game/index.js';
 import { spawnNode } from '../../scripts/lib/node-process.js';
 import { TestClient } from '../support/client.js';
-import { cleanup, DATABASE_URL, REDIS_URL, startTestNode, testConfig } from '../support/node.js';
+import { cleanup, processEnv, startTestNode, testConfig } from '../support/node.js';
 import { assertNoSecrets, playUntil } from '../support/play.js';
 import { freePort } from '../support/throwaway.js';
 import type { Config } from '../../src/config.js';
@@ -132,11 +132,7 @@ describe('a cluster of nodes', () => {
     const { base, nodes } = await cluster(1, { ROUND_PAUSE_MS: '600000' });
     const [b] = nodes as [typeof nodes[0]];
     const port = await freePort();
-    const a = await spawnNode({
-      PORT: String(port), DATABASE_URL, REDIS_URL, DATABASE_SCHEMA: base.DATABASE_SCHEMA, REDIS_PREFIX: base.REDIS_PREFIX,
-      LEASE_TTL_MS: '1500', CPU_THINK_MS: '5', ROUND_PAUSE_MS: '600000', NODE_ID: 'crashing-node', LOG_LEVEL: 'warn',
-      RATE_LIMIT_PER_SECOND: '2000', RATE_LIMIT_BURST: '2000',
-    });
+    const a = await spawnNode(processEnv(base, port, { CPU_THINK_MS: '5', ROUND_PAUSE_MS: '600000', NODE_ID: 'crashing-node' }));
     try {
       const host = await TestClient.connect(port);
       await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });

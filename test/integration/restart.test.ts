@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
 import { TestClient, type Frame } from '../support/client.js';
-import { cleanup, DATABASE_URL, REDIS_URL, testConfig } from '../support/node.js';
+import { cleanup, processEnv, REDIS_URL, testConfig } from '../support/node.js';
 import { playUntil } from '../support/play.js';
 import { freePort } from '../support/throwaway.js';
 import type { Config } from '../../src/config.js';
@@ -17,23 +17,8 @@ afterAll(async () => {
   for (const config of configs) await cleanup(config);
 });
 
-function envOf(config: Config, port: number): Record<string, string> {
-  return {
-    PORT: String(port),
-    DATABASE_URL,
-    REDIS_URL,
-    DATABASE_SCHEMA: config.DATABASE_SCHEMA,
-    REDIS_PREFIX: config.REDIS_PREFIX,
-    CPU_THINK_MS: '100',
-    ROUND_PAUSE_MS: '600000',
-    DISCONNECT_GRACE_MS: '600000',
-    LOG_LEVEL: 'info',
-    DRAIN_TIMEOUT_MS: '5000',
-    LEASE_TTL_MS: '1500',
-    RATE_LIMIT_PER_SECOND: '2000',
-    RATE_LIMIT_BURST: '2000',
-  };
-}
+const envOf = (config: Config, port: number) =>
+  processEnv(config, port, { CPU_THINK_MS: '100', ROUND_PAUSE_MS: '600000', DISCONNECT_GRACE_MS: '600000', LOG_LEVEL: 'info', DRAIN_TIMEOUT_MS: '5000' });
 
 interface Table {
   name: string;

@@ -34,6 +34,25 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
   });
 }
 
+/**
+ * The environment of a node process on the test stores of `config` (schema and key prefix),
+ * listening on `port`; `overrides` win.
+ */
+export function processEnv(config: Config, port: number, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    PORT: String(port),
+    DATABASE_URL,
+    REDIS_URL,
+    DATABASE_SCHEMA: config.DATABASE_SCHEMA,
+    REDIS_PREFIX: config.REDIS_PREFIX,
+    LEASE_TTL_MS: '1500',
+    RATE_LIMIT_PER_SECOND: '2000',
+    RATE_LIMIT_BURST: '2000',
+    LOG_LEVEL: 'warn',
+    ...overrides,
+  };
+}
+
 export async function startTestNode(config: Config = testConfig()): Promise<RunningNode & { config: Config }> {
   const node = await startNode(config, createLogger(config.LOG_LEVEL));
   return Object.assign(node, { config });

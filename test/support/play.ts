@@ -23,28 +23,8 @@ export function assertNoSecrets(frame: Frame, ownToken?: string): void {
 }
 
 /** Plays a seat with the CPU logic over the wire until the game is over. */
-export async function autoplay(client: TestClient, profileIndex = 0): Promise<void> {
-  const profile = CPU_PROFILES[profileIndex % CPU_PROFILES.length]!;
-  for (let step = 0; step < 5000; step++) {
-    const view = client.view;
-    if (view.phase === 'game_over') return;
-    if (view.must) {
-      const move = chooseCpuMove(view as never, profile, client.seq * 31 + step);
-      if (!move) throw new Error(`no move for must=${view.must}`);
-      const reply = await client.request(move);
-      if (reply.type === 'error' && reply.code === 'rate_limited') {
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-      if (reply.type === 'error') throw new Error(`${move.type} refused: ${reply.code} ${reply.message}`);
-      await client.waitFor((f: Frame) => (f.type === 'state' || f.type === 'welcome') && f.seq >= reply.seq, 10_000, 0);
-      continue;
-    }
-    const seq = client.seq;
-    const from = client.frames.length;
-    await client.waitFor((f: Frame) => f.type === 'state' && (f.seq > seq || f.state.must !== view.must || f.state.phase !== view.phase), 20_000, from);
-  }
-  throw new Error('game did not end');
+export function autoplay(client: TestClient, profileIndex = 0): Promise<void> {
+  return playUntil(client, () => false, profileIndex);
 }
 
 /**
