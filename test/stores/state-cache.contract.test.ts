@@ -99,6 +99,17 @@ for (const impl of impls) {
       expect(await cache.getRoom('DONE')).not.toBeNull();
     });
 
+    it('keeps node heartbeats that lapse, and forgets a node at once', async () => {
+      await cache.heartbeat('n-alive', 5000);
+      await cache.heartbeat('n-short', 300);
+      await cache.heartbeat('n-gone', 5000);
+      await cache.forgetNode('n-gone');
+      expect(await cache.liveNodes(['n-alive', 'n-short', 'n-gone', 'n-never'])).toEqual(new Set(['n-alive', 'n-short']));
+      await sleep(400);
+      expect(await cache.liveNodes(['n-alive', 'n-short'])).toEqual(new Set(['n-alive']));
+      expect(await cache.liveNodes([])).toEqual(new Set());
+    });
+
     it('uses the key model of DESIGN.md', async () => {
       if (!prefix) return;
       await cache.createRoom('KEYS', meta('gk'));

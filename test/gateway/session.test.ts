@@ -1,0 +1,75 @@
+import { EventEmitter } from 'node:events';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { createLogger } from '../../src/log.js';
+import { Session, DEFAULT_LIMITS } from '../../src/gateway/session.js';
+import type { RoomRuntime } from '../../src/runtime/runtime.js';
+import { cleanup, startTestNode, testConfig } from '../support/node.js';
+
+/** A stand-in for a ws socket whose peer reads slowly (bufferedAmount is ours to set). */
+class SlowSocket extends EventEmitter {
+  readyState = WebSocket.OPEN;
+  bufferedAmount = 0;
+  sent: string[] = [];
+  send(text: string) {
+    this.sent.push(text);
+  }
+  close() {}
+  terminate() {
+    this.readyState = WebSocket.CLOSED;
+  }
+}
+
+const view = (n: number) => ({ round: n }) as never;
+
+describe('a slow consumer', () => {
+  it('gets the latest state when it catches up, not every intermediate one; a client that never reads is dropped', async () => {
+    const ws = new SlowSocket();
+    const session = new Session(ws as unknown as WebSocket, {} as RoomRuntime, createLogger('silent'), DEFAULT_LIMITS);
+    session.state(1, view(1));
+    expect(ws.sent).toHaveLength(1);
+    ws.bufferedAmount = DEFAULT_LIMITS.slowBytes + 1;
+    for (let seq = 2; seq <= 50; seq++) session.state(seq, view(seq));
+    session.send({ type: 'ack', seq: 50 }); // replies are never dropped
+    expect(ws.sent.map((t) => JSON.parse(t).type)).toEqual(['state', 'ack']);
+    ws.bufferedAmount = 0;
+    await new Promise((r) => setTimeout(r, 120));
+    expect(ws.sent.map((t) => JSON.parse(t).seq)).toEqual([1, 50, 50]);
+    ws.bufferedAmount = DEFAULT_LIMITS.dropBytes + 1;
+    session.state(51, view(51));
+    expect(ws.readyState).toBe(WebSocket.CLOSED);
+    session.onClose();
+  });
+});
+
+describe('heartbeats', () => {
+  let node: Awaited<ReturnType<typeof startTestNode>>;
+  const config = testConfig({ WS_PING_MS: '100' });
+  beforeAll(async () => {
+    node = await startTestNode(config);
+  });
+  afterAll(async () => {
+    await node.drain();
+    await cleanup(config);
+  });
+
+  it('drop a socket that never answers a ping; a live client stays', async () => {
+    const live = new WebSocket(`ws://127.0.0.1:${node.port}/ws`);
+    await new Promise((r) => live.once('open', r));
+    // A raw TCP client that completes the upgrade and then never reads or answers.
+    const dead = connect(node.port, '127.0.0.1');
+    let closed = false;
+    dead.on('close', () => (closed = true));
+    dead.on('error', () => {});
+    dead.resume(); // reads (and ignores) what it gets: it only never answers
+    dead.write(
+      'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    for (let i = 0; i < 150 && !closed; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(closed).toBe(true);
+    // The live client answered every ping (ws does so by itself) and is still connected.
+    expect(live.readyState).toBe(WebSocket.OPEN);
+    live.close();
+  });
+});
