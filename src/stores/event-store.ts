@@ -303,10 +303,6 @@ export class PgEventStore {
     await this.wrap(() => this.sql`update games set server_id = null where game_id = ${gameId} and server_id = ${serverId}`);
   }
 
-  async ping(): Promise<void> {
-    await this.wrap(() => this.sql`select 1`);
-  }
-
   async close(): Promise<void> {
     await this.sql.end({ timeout: 5 });
   }

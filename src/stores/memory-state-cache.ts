@@ -118,7 +118,5 @@ export class MemoryStateCache implements StateCache {
     return new Set(nodeIds.filter((id) => (this.nodes.get(id) ?? 0) > now));
   }
 
-  async ping(): Promise<void> {}
-
   async close(): Promise<void> {}
 }

@@ -147,10 +147,6 @@ export class RedisStateCache implements StateCache {
     return new Set(nodeIds.filter((_, i) => values[i] !== null));
   }
 
-  async ping(): Promise<void> {
-    await this.redis.ping();
-  }
-
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

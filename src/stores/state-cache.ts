@@ -45,7 +45,6 @@ export interface StateCache {
   forgetNode(nodeId: string): Promise<void>;
   /** Which of these nodes have a live heartbeat. */
   liveNodes(nodeIds: readonly string[]): Promise<Set<string>>;
-  ping(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -58,8 +58,9 @@ describe('a cluster of nodes', () => {
     }
   });
 
-  it('a drained node hands its room over in well under a second; remote players keep playing, its own players resume elsewhere', async () => {
-    const { nodes } = await cluster(3, { ROUND_PAUSE_MS: '600000' });
+  it('a drained node hands its room over at once (not after a lease TTL); remote players keep playing, its own players resume elsewhere', async () => {
+    // Leases and heartbeats of 30 s: a hand-over within the test can only come from the drain itself.
+    const { nodes } = await cluster(3, { ROUND_PAUSE_MS: '600000', LEASE_TTL_MS: '30000' });
     const [a, b, c] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]];
     try {
       const host = await TestClient.connect(a.port);
@@ -77,14 +78,15 @@ describe('a cluster of nodes', () => {
       const drained = a.drain();
       await host.waitFor((f) => f.type === 'reconnect');
       let movedAt = 0;
-      for (let i = 0; i < 400 && !movedAt; i++) {
+      for (let i = 0; i < 2000 && !movedAt; i++) {
         if (hostedOn([b, c], host.room).length === 1) movedAt = performance.now();
         else await new Promise((r) => setTimeout(r, 5));
       }
       await drained;
       const handover = movedAt - started;
       expect(movedAt).toBeGreaterThan(0);
-      expect(handover).toBeLessThan(1000);
+      // The figure itself (tens of ms here) is a benchmark's business; this only bounds it loosely.
+      expect(handover).toBeLessThan(10_000);
       const newOwner = [b, c].find((n) => n.runtime.hosted().some((x) => x.code === host.room))!;
       expect(newOwner.runtime.hosted().find((x) => x.code === host.room)!.seq).toBe(seqBefore);
       // The host resumes on another node, as its client would after `reconnect`.
@@ -147,13 +149,13 @@ describe('a cluster of nodes', () => {
       a.child.kill('SIGKILL');
       await a.exited;
       let adoptedAt = 0;
-      for (let i = 0; i < 200 && !adoptedAt; i++) {
+      for (let i = 0; i < 600 && !adoptedAt; i++) {
         if (b.runtime.hosted().some((x) => x.code === host.room)) adoptedAt = performance.now();
         else await new Promise((r) => setTimeout(r, 25));
       }
       expect(adoptedAt).toBeGreaterThan(0);
       const failover = adoptedAt - crashedAt;
-      expect(failover).toBeLessThan(5000);
+      expect(failover).toBeLessThan(15_000);
       expect(b.runtime.hosted().find((x) => x.code === host.room)!.seq).toBeGreaterThanOrEqual(seqBefore);
       const back = await TestClient.connect(b.port);
       await back.ok({ type: 'resume', token: host.token });
