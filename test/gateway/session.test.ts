@@ -9,7 +9,7 @@ import { cleanup, startTestNode, testConfig } from '../support/node.js';
 
 /** A stand-in for a ws socket whose peer reads slowly (bufferedAmount is ours to set). */
 class SlowSocket extends EventEmitter {
-  readyState = WebSocket.OPEN;
+  readyState: number = WebSocket.OPEN;
   bufferedAmount = 0;
   sent: string[] = [];
   send(text: string) {

@@ -1,6 +1,6 @@
 /** The timing variables of PROTOCOL.md, end to end: CPU_THINK_MS, ROUND_PAUSE_MS, DISCONNECT_GRACE_MS. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestClient } from '../support/client.js';
+import { TestClient, type Frame } from '../support/client.js';
 import { cleanup, startTestNode, testConfig } from '../support/node.js';
 import { playUntil } from '../support/play.js';
 
@@ -55,7 +55,7 @@ describe('timers', () => {
     await guest.ok({ type: 'join_room', room: host.room, name: 'G' });
     await host.ok({ type: 'start_game' });
     // Nobody presses "next round": only the timer advances it.
-    const over = (v: { phase: string }) => v.phase === 'round_over';
+    const over = (v: Frame) => v.phase === 'round_over';
     await Promise.all([playUntil(guest, over, 1), playUntil(host, (v) => over(v) || v.must === null && v.phase === 'round_over')]);
     const endedAt = Date.now();
     const next = await host.waitForState((v) => v.round === 2, 5000);
