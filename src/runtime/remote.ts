@@ -41,7 +41,7 @@ export class RemoteRooms {
     private readonly bus: Bus,
     private readonly nodeId: string,
     private readonly log: Logger,
-    private readonly timeoutMs = 5000,
+    private readonly timeoutMs = 2000,
   ) {}
 
   request(owner: string, room: string, request: RemoteRequest): Promise<RemoteReply> {

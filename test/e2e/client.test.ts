@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
 import { cleanup, processEnv, testConfig } from '../support/node.js';
 import { freePort } from '../support/throwaway.js';
-import { launch, playThroughUi } from './browser.js';
+import { frontProxy, launch, playThroughUi } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
 const config = testConfig();
@@ -134,5 +134,44 @@ describe('browser client', () => {
     await playThroughUi(page, async () => (await phase(page)) === 'game_over');
     await page.waitForSelector('text=Final standings');
     await page.close();
+  }, 180_000);
+
+  it('in a cluster behind a load balancer, the node hosting the game is killed: the page moves to another node and carries on', async () => {
+    // Node "a" is the one above; node "b" joins the same stores. The proxy prefers a, then b.
+    const portB = await freePort();
+    const b = await spawnNode({ ...env(), PORT: String(portB) });
+    const alive = new Set([port, portB]);
+    const proxy = await frontProxy(() => [port, portB].filter((p) => alive.has(p)));
+    try {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await page.goto(`http://127.0.0.1:${proxy.port}/`);
+      await page.fill('#name', 'Clustered');
+      await page.click('[data-testid="create"]');
+      await page.waitForSelector('[data-testid="room-code"]');
+      await page.click('[data-testid="add-cpu"]');
+      await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
+      await page.click('[data-testid="start"]');
+      await playThroughUi(page, async () => (await page.locator('[data-testid="my-card"][data-face="up"]').count()) >= 3 && (await page.evaluate(() => document.body.dataset.must)) === 'draw');
+      const upBefore = await page.locator('[data-testid="my-card"][data-face="up"]').count();
+      const welcomes = await page.evaluate(() => Number(document.body.dataset.welcomes));
+      const killedAt = Date.now();
+      node.child.kill('SIGKILL');
+      await node.exited;
+      alive.delete(port);
+      await page.waitForSelector('#banner:not([hidden])');
+      await page.waitForSelector('#banner[hidden]', { state: 'attached', timeout: 60_000 });
+      // Seated again (a fresh welcome from the surviving node), at the same point of the game.
+      await expect.poll(() => page.evaluate(() => Number(document.body.dataset.welcomes)), { timeout: 60_000 }).toBeGreaterThan(welcomes);
+      process.stdout.write(`page seated again ${Date.now() - killedAt} ms after its node was killed\n`);
+      await expect.poll(() => page.evaluate(() => document.body.dataset.must), { timeout: 60_000 }).toBe('draw');
+      expect(await page.locator('[data-testid="my-card"][data-face="up"]').count()).toBe(upBefore);
+      await playThroughUi(page, async () => (await phase(page)) === 'game_over');
+      await page.waitForSelector('text=Final standings');
+      await page.close();
+    } finally {
+      proxy.close();
+      b.child.kill('SIGTERM');
+      await b.exited;
+    }
   }, 180_000);
 });

@@ -77,6 +77,8 @@ const connection = new Connection(wsUrl, {
 function onMessage(message: ServerMessage): void {
   switch (message.type) {
     case 'welcome':
+      // Counted for tests and tools: a new welcome means the seat was (re)gained.
+      document.body.dataset.welcomes = String(Number(document.body.dataset.welcomes ?? 0) + 1);
       storeToken(message.token);
       error = null;
       history.replaceState(null, '', `?room=${message.room}`);
