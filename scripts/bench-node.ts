@@ -218,7 +218,7 @@ async function probeCache(durationMs: number): Promise<string[]> {
   for (let k = 0; k < keys.length; k += 500) await redis.del(...keys.slice(k, k + 500));
   redis.disconnect();
   return [
-    `  state-cache operations (Redis, under the paced load): p50 ${fmt(ms(all, 50))} ms, p99 ${fmt(ms(all, 99))} ms over ${all.count} ops`,
+    `state-cache operations (Redis, under the paced load): p50 ${fmt(ms(all, 50))} ms, p99 ${fmt(ms(all, 99))} ms over ${all.count} ops`,
     ...Object.entries(ops).map(([name, h]) => `    ${name}: p50 ${fmt(ms(h, 50))} ms, p99 ${fmt(ms(h, 99))} ms`),
   ];
 }
@@ -268,6 +268,8 @@ async function main() {
     const wsUrl = `ws://127.0.0.1:${port}/ws`;
     try {
       if (mode === 'paced') {
+        const idle = await cacheLatency(5000);
+        lines.push(`${idle[0]!.replace('under the paced load', 'idle machine, node up')}`);
         lines.push(...(await runMode(wsUrl, Number(values.rooms), thinkMs, 'paced', async () => {
           const cache = await cacheLatency(seconds * 1000);
           return cache;

@@ -67,6 +67,7 @@ export class RoomRuntime {
   private accepting = true;
   private readonly timers: NodeJS.Timeout[] = [];
   private adopting = false;
+  private readonly startedAt: number;
   private readonly remote: RemoteRooms;
   /** Watchers on other nodes of rooms hosted here, by room|player|node. */
   private readonly remoteListeners = new Map<string, RoomListener>();
@@ -81,6 +82,7 @@ export class RoomRuntime {
     this.batcher = new AppendBatcher(backends.events, metrics);
     this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log);
+    this.startedAt = now();
     backends.bus.onMessage((message) => this.onBus(message as BusMessage));
   }
 
@@ -123,8 +125,9 @@ export class RoomRuntime {
 
   /**
    * Adopts the unfinished games recorded on nodes whose heartbeat is gone (crashed, or
-   * drained), and this node's own games it does not host (a previous life of this node).
-   * The lease decides between racing survivors; the epoch fences the loser.
+   * drained), and, shortly after start, this node's own games it does not host yet (a previous
+   * life with the same NODE_ID, whose leases had not lapsed at recovery). The lease decides
+   * between racing survivors; the epoch fences the loser.
    */
   async adoptOrphans(): Promise<number> {
     if (!this.accepting || this.adopting) return 0;
@@ -134,7 +137,8 @@ export class RoomRuntime {
       const ttl = this.options.roomTtlSeconds;
       const hosts = await events.hostingNodes(ttl);
       const live = await cache.liveNodes(hosts.filter((id) => id !== this.options.nodeId));
-      const gone = hosts.filter((id) => id === this.options.nodeId || !live.has(id));
+      const justStarted = this.now() - this.startedAt < 3 * this.options.leaseTtlMs;
+      const gone = hosts.filter((id) => (id === this.options.nodeId ? justStarted : !live.has(id)));
       if (gone.length === 0) return 0;
       const games = this.unhosted(await events.gamesHostedBy(gone, ttl));
       if (games.length === 0) return 0;
