@@ -109,3 +109,62 @@ describe('recovery inside a node (restart of the runtime on the same stores)', (
     redis.disconnect();
   });
 });
+
+describe('passivation', () => {
+  it('a room someone watches, or with a timer pending, is not passivated', async () => {
+    const config = testConfig({ PASSIVATE_AFTER_MS: '1000' });
+    configs.push(config);
+    const node = await startTestNode(config);
+    try {
+      const host = await TestClient.connect(node.port);
+      await host.ok({ type: 'create_room', name: 'Idle', options: { initial_flips: 0 } });
+      const guest = await TestClient.connect(node.port);
+      await guest.ok({ type: 'join_room', room: host.room, name: 'G' });
+      await host.ok({ type: 'start_game' });
+      await host.ok({ type: 'draw', source: 'deck' });
+      await host.waitForState((v) => v.must === 'place');
+      const actor = node.runtime.hosted()[0]!;
+      await new Promise((r) => setTimeout(r, 1100));
+      // Watched rooms stay.
+      expect(await node.runtime.passivateIdle()).toBe(0);
+      await Promise.all([host.close(), guest.close()]);
+      // A disconnected player's turn is a pending timer: the room stays until it is not.
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(actor.hasDeadline).toBe(true);
+      expect(await node.runtime.passivateIdle()).toBe(0);
+    } finally {
+      await node.drain();
+    }
+  });
+
+  it('an idle lobby nobody watches leaves memory (flushed, released) and a resume brings it back exactly', async () => {
+    const config = testConfig({ PASSIVATE_AFTER_MS: '1000' });
+    configs.push(config);
+    const node = await startTestNode(config);
+    try {
+      const host = await TestClient.connect(node.port);
+      await host.ok({ type: 'create_room', name: 'Idle' });
+      await host.ok({ type: 'add_cpu', profile: 'Sage' });
+      const gameId = node.runtime.hosted()[0]!.gameId;
+      const seq = node.runtime.hosted()[0]!.seq;
+      await host.close();
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await node.runtime.passivateIdle()).toBe(1);
+      expect(node.runtime.hosted()).toHaveLength(0);
+      expect((await node.backends.events.getGame(gameId))?.server_id).toBeNull();
+      const redis = new Redis(REDIS_URL);
+      expect(await redis.hget(`${config.REDIS_PREFIX}room:${host.room}`, 'server_id')).toBe('');
+      expect(JSON.parse((await redis.get(`${config.REDIS_PREFIX}game:${gameId}`))!).seq).toBe(seq);
+      redis.disconnect();
+      const back = await TestClient.connect(node.port);
+      await back.ok({ type: 'resume', token: host.token });
+      expect(back.seq).toBe(seq);
+      expect(back.view.players.map((p: { name: string }) => p.name)).toEqual(['Idle', 'Sage']);
+      expect(node.runtime.hosted()).toHaveLength(1);
+      await back.ok({ type: 'start_game' });
+      await back.close();
+    } finally {
+      await node.drain();
+    }
+  });
+});
