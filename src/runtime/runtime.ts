@@ -337,7 +337,11 @@ export class RoomRuntime {
         void this.serve(message).catch((error) => this.log.warn({ err: (error as Error).message }, 'serving a peer failed'));
         return;
       case 'node_gone':
-        if (message.node !== this.options.nodeId) void this.adoptOrphans().catch(() => undefined);
+        if (message.node === this.options.nodeId) return;
+        // Its leases lapse at about the same time as its heartbeat: look now, and once more a
+        // little later for the rooms whose lease was renewed last.
+        void this.adoptOrphans().catch(() => undefined);
+        setTimeout(() => void this.adoptOrphans().catch(() => undefined), Math.floor(this.options.leaseTtlMs / 3) + 50).unref();
         return;
       default:
         this.remote.deliver(message);

@@ -37,7 +37,22 @@ export class RedisBus implements Bus {
       bus.handler(message);
     });
     await subscriber.subscribe(bus.inbox(nodeId), bus.everyone());
+    await bus.watchHeartbeats(publisher, subscriber);
     return bus;
+  }
+
+  /**
+   * A hint, not a guarantee: when a node's heartbeat key expires, Redis can say so (keyspace
+   * notifications), and peers adopt its rooms at once instead of at their next scan. Managed
+   * Redis may refuse CONFIG SET; the periodic scan is the safety net either way.
+   */
+  private async watchHeartbeats(publisher: Redis, subscriber: Redis): Promise<void> {
+    await publisher.config('SET', 'notify-keyspace-events', 'Ex').catch(() => undefined);
+    const nodeKey = `${this.prefix}node:`;
+    subscriber.on('pmessage', (_pattern, _channel, key: string) => {
+      if (key.startsWith(nodeKey)) this.handler({ kind: 'node_gone', node: key.slice(nodeKey.length) });
+    });
+    await subscriber.psubscribe('__keyevent@*__:expired');
   }
 
   private inbox(nodeId: string): string {
