@@ -63,6 +63,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   await runtime.heartbeat();
   const recovery = await runtime.recoverAll();
   runtime.startBackground();
+  await runtime.announceStart().catch((error) => log.warn({ err: (error as Error).message }, 'start announcement failed'));
   ready = true;
   log.info({ port, mode: backends.mode, database: backends.database }, 'node ready');
 

@@ -19,7 +19,9 @@ export type BusMessage =
   | { kind: 'reply'; id: string; reply: RemoteReply }
   | { kind: 'state'; room: string; player_id: string; seq: number; view: GameView }
   | { kind: 'moved'; room: string; reason: string }
-  | { kind: 'node_gone'; node: string };
+  | { kind: 'node_gone'; node: string }
+  /** A node (re)started: whatever other nodes believed attached there is gone. */
+  | { kind: 'node_started'; node: string };
 
 interface Watched {
   owner: string;
@@ -101,6 +103,11 @@ export class RemoteRooms {
   /** Rooms watched from here, with the owner they are believed to be on. */
   rooms(): Array<{ room: string; owner: string }> {
     return [...this.watched].map(([room, entry]) => ({ room, owner: entry.owner }));
+  }
+
+  /** Every room watched on `owner` is looked for again (it restarted, or it is gone). */
+  evictOwner(owner: string, reason: string): void {
+    for (const { room, owner: o } of this.rooms()) if (o === owner) this.evictRoom(room, reason);
   }
 
   /** The room left its owner: every watcher here is told to find it again. */

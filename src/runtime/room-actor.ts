@@ -126,6 +126,11 @@ export class RoomActor {
   }
 
   attach(listener: RoomListener): void {
+    if (this.stoppedReason) {
+      // Stopped between being found and being watched: send the watcher after it again.
+      listener.evicted(this.stoppedReason);
+      return;
+    }
     let set = this.listeners.get(listener.playerId);
     if (!set) this.listeners.set(listener.playerId, (set = new Set()));
     set.add(listener);

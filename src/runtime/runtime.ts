@@ -105,6 +105,14 @@ export class RoomRuntime {
   }
 
   /**
+   * Tells peers this node (re)started: a node restarted under the same NODE_ID has none of the
+   * watchers its previous life had, so peers watching its rooms attach again.
+   */
+  async announceStart(): Promise<void> {
+    await this.backends.bus.broadcast({ kind: 'node_started', node: this.options.nodeId } satisfies BusMessage);
+  }
+
+  /**
    * The background work of a node: its heartbeat (every third of the lease TTL), adoption of
    * rooms whose node died or drained (every half TTL), and passivation of idle rooms.
    */
@@ -336,8 +344,12 @@ export class RoomRuntime {
       case 'request':
         void this.serve(message).catch((error) => this.log.warn({ err: (error as Error).message }, 'serving a peer failed'));
         return;
+      case 'node_started':
+        if (message.node !== this.options.nodeId) this.remote.evictOwner(message.node, 'its server restarted');
+        return;
       case 'node_gone':
         if (message.node === this.options.nodeId) return;
+        this.remote.evictOwner(message.node, 'its server is gone');
         // Its leases lapse at about the same time as its heartbeat: look now, and once more a
         // little later for the rooms whose lease was renewed last.
         void this.adoptOrphans().catch(() => undefined);

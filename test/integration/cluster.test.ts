@@ -167,4 +167,36 @@ describe('a cluster of nodes', () => {
       await b.drain();
     }
   });
+
+  it('a node restarted under the same NODE_ID gets its remote watchers back', async () => {
+    const { base, nodes } = await cluster(1, { ROUND_PAUSE_MS: '600000' });
+    const [b] = nodes as [typeof nodes[0]];
+    const env = async () => processEnv(base, await freePort(), { CPU_THINK_MS: '5', ROUND_PAUSE_MS: '600000', NODE_ID: 'fixed-name' });
+    let a = await spawnNode(await env());
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });
+      const pb = await TestClient.connect(b.port);
+      await pb.ok({ type: 'join_room', room: host.room, name: 'OnB' });
+      await host.ok({ type: 'start_game' });
+      await pb.waitForState((v) => v.phase === 'playing');
+      a.child.kill('SIGKILL');
+      await a.exited;
+      a = await spawnNode(await env());
+      // The host comes back on the restarted node; the player on B must see its moves again.
+      const back = await TestClient.connect(a.port);
+      for (let i = 0; i < 50; i++) {
+        const reply = await back.request({ type: 'resume', token: host.token });
+        if (reply.type === 'ack') break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(back.playerId).toBe(host.playerId);
+      await Promise.all([playUntil(back, () => false), playUntil(pb, () => false, 1)]);
+      expect(pb.view.phase).toBe('game_over');
+    } finally {
+      a.child.kill('SIGKILL');
+      await a.exited;
+      await b.drain();
+    }
+  });
 });
