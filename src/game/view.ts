@@ -93,3 +93,18 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     winner_ids: state.winner_ids.slice(),
   };
 }
+
+/**
+ * The `state` frames of one change, for every seat: everything but `you`, `must` and
+ * `drawn_card` is the same for all viewers, so it is serialised once and each seat's frame
+ * only adds its own three fields (PROTOCOL.md: `{ type: 'state', seq, state }`).
+ */
+export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>): (viewerId: string) => string {
+  const { you: _you, must: _must, drawn_card: _drawn, ...shared } = viewFor(state, null, connected);
+  const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
+  return (viewerId) => {
+    const you = findPlayer(state, viewerId) ? viewerId : null;
+    const drawn = state.drawn && viewerId === state.current_player_id ? state.drawn.card : null;
+    return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(mustFor(state, viewerId))},"drawn_card":${JSON.stringify(drawn)}}}`;
+  };
+}

@@ -1,6 +1,5 @@
 import { WebSocket } from 'ws';
 import type { RoomCommand } from '../../actors/room-machine.js';
-import type { GameView } from '../game/view.js';
 import type { Logger } from '../log.js';
 import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
 import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
@@ -32,7 +31,8 @@ export class Session implements RoomListener {
   private tokens: number;
   private lastRefill: number;
   private strikes: number[] = [];
-  private pendingState: ServerMessage | null = null;
+  /** The latest `state` frame a slow reader has not been sent yet. */
+  private pendingState: string | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
   alive = true;
@@ -122,9 +122,16 @@ export class Session implements RoomListener {
     this.runtime.unwatch(room, this);
   }
 
-  /** RoomListener: this player's view after a change. */
-  state(seq: number, view: GameView): void {
-    this.send({ type: 'state', seq, state: view });
+  /** RoomListener: this player's view after a change (a serialised `state` frame). */
+  state(_seq: number, frame: string): void {
+    if (!this.writable()) return;
+    if (this.pendingState !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
+      // A slow reader gets the latest state when it catches up, not every intermediate one.
+      this.pendingState = frame;
+      this.flushTimer ??= setInterval(() => this.flushPending(), 50);
+      return;
+    }
+    this.ws.send(frame);
   }
 
   /** RoomListener: the room left where it was; find it again (here, or on another node). */
@@ -151,20 +158,20 @@ export class Session implements RoomListener {
     this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message });
   }
 
+  /** Replies and notices: never dropped (they are small and each one matters). */
   send(message: ServerMessage): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.writable()) this.ws.send(JSON.stringify(message));
+  }
+
+  /** Open, and not hopelessly behind: a client that does not read at all is dropped. */
+  private writable(): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.limits.dropBytes) {
       this.log.warn({ buffered: this.ws.bufferedAmount }, 'dropping a client that does not read');
       this.ws.terminate();
-      return;
+      return false;
     }
-    if (message.type === 'state' && (this.pendingState || this.ws.bufferedAmount > this.limits.slowBytes)) {
-      // A slow reader gets the latest state when it catches up, not every intermediate one.
-      this.pendingState = message;
-      this.flushTimer ??= setInterval(() => this.flushPending(), 50);
-      return;
-    }
-    this.ws.send(JSON.stringify(message));
+    return true;
   }
 
   private flushPending(): void {
@@ -174,7 +181,7 @@ export class Session implements RoomListener {
     this.pendingState = null;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    if (pending) this.ws.send(JSON.stringify(pending));
+    if (pending !== null) this.ws.send(pending);
   }
 
   private takeToken(): boolean {

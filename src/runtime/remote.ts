@@ -17,7 +17,7 @@ export type RemoteReply = Outcome & { view?: GameView };
 export type BusMessage =
   | { kind: 'request'; from: string; id: string; room: string; request: RemoteRequest }
   | { kind: 'reply'; id: string; reply: RemoteReply }
-  | { kind: 'state'; room: string; player_id: string; seq: number; view: GameView }
+  | { kind: 'state'; room: string; player_id: string; seq: number; frame: string }
   | { kind: 'moved'; room: string; reason: string }
   | { kind: 'node_gone'; node: string }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
@@ -129,7 +129,7 @@ export class RemoteRooms {
         return;
       }
       case 'state':
-        for (const listener of this.watched.get(message.room)?.players.get(message.player_id) ?? []) listener.state(message.seq, message.view);
+        for (const listener of this.watched.get(message.room)?.players.get(message.player_id) ?? []) listener.state(message.seq, message.frame);
         return;
       case 'moved':
         this.evictRoom(message.room, message.reason);

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { viewFor, type GameState, type GameView } from '../game/index.js';
+import { stateFrames, viewFor, type GameState, type GameView } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -25,7 +25,8 @@ export type Outcome = { ok: true; seq: number; duplicate: boolean } | { ok: fals
 /** Someone on this node watching a seat of the room (a WebSocket session). */
 export interface RoomListener {
   readonly playerId: string;
-  state(seq: number, view: GameView): void;
+  /** The seat's `state` frame after a change, serialised (see stateFrames). */
+  state(seq: number, frame: string): void;
   /** The room left this node (drained, fenced, passivated): resolve it again. */
   evicted(reason: string): void;
 }
@@ -135,7 +136,7 @@ export class RoomActor {
     if (!set) this.listeners.set(listener.playerId, (set = new Set()));
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
-    else listener.state(this.seq, this.viewOf(listener.playerId));
+    else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected))(listener.playerId));
   }
 
   /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
@@ -257,10 +258,11 @@ export class RoomActor {
   }
 
   private pushViews(): void {
-    const connected = new Set(this.context.connected);
+    if (this.listeners.size === 0) return;
+    const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected));
     for (const [playerId, set] of this.listeners) {
-      const view = viewFor(this.game, playerId, connected);
-      for (const listener of set) listener.state(this.seq, view);
+      const frame = frameFor(playerId);
+      for (const listener of set) listener.state(this.seq, frame);
     }
   }
 

@@ -317,7 +317,7 @@ export class RoomRuntime {
           const room = message.room;
           const listener: RoomListener = {
             playerId: request.player_id,
-            state: (seq, view) => void this.backends.bus.send(from, { kind: 'state', room, player_id: request.player_id, seq, view } satisfies BusMessage).catch(() => undefined),
+            state: (seq, frame) => void this.backends.bus.send(from, { kind: 'state', room, player_id: request.player_id, seq, frame } satisfies BusMessage).catch(() => undefined),
             evicted: (reason) => {
               this.remoteListeners.delete(key);
               void this.backends.bus.send(from, { kind: 'moved', room, reason } satisfies BusMessage).catch(() => undefined);

@@ -7,6 +7,7 @@ import {
   decide,
   emptyState,
   evolve,
+  stateFrames,
   viewFor,
   type GameEvent,
   type GameState,
@@ -99,6 +100,22 @@ describe('random legal games (property)', () => {
         expect(played.events.reduce(evolve, emptyState())).toEqual(played.states[played.states.length - 1]);
       }),
       { numRuns: 40 },
+    );
+  });
+
+  it('the serialised state frames equal each seat\'s view', () => {
+    fc.assert(
+      fc.property(gameArb, ({ options, players, seed, moveSeed }) => {
+        const played = playRandom(options, players, seed, moveSeed);
+        for (const state of played.states.filter((_, i) => i % 7 === 0)) {
+          const connected = new Set([state.players[0]!.id]);
+          const frameFor = stateFrames(state, state.seq, connected);
+          for (const p of state.players) {
+            expect(JSON.parse(frameFor(p.id))).toEqual({ type: 'state', seq: state.seq, state: viewFor(state, p.id, connected) });
+          }
+        }
+      }),
+      { numRuns: 10 },
     );
   });
 

@@ -21,23 +21,23 @@ class SlowSocket extends EventEmitter {
   }
 }
 
-const view = (n: number) => ({ round: n }) as never;
+const frame = (seq: number) => JSON.stringify({ type: 'state', seq, state: { round: seq } });
 
 describe('a slow consumer', () => {
   it('gets the latest state when it catches up, not every intermediate one; a client that never reads is dropped', async () => {
     const ws = new SlowSocket();
     const session = new Session(ws as unknown as WebSocket, {} as RoomRuntime, createLogger('silent'), DEFAULT_LIMITS);
-    session.state(1, view(1));
+    session.state(1, frame(1));
     expect(ws.sent).toHaveLength(1);
     ws.bufferedAmount = DEFAULT_LIMITS.slowBytes + 1;
-    for (let seq = 2; seq <= 50; seq++) session.state(seq, view(seq));
+    for (let seq = 2; seq <= 50; seq++) session.state(seq, frame(seq));
     session.send({ type: 'ack', seq: 50 }); // replies are never dropped
     expect(ws.sent.map((t) => JSON.parse(t).type)).toEqual(['state', 'ack']);
     ws.bufferedAmount = 0;
     await new Promise((r) => setTimeout(r, 120));
     expect(ws.sent.map((t) => JSON.parse(t).seq)).toEqual([1, 50, 50]);
     ws.bufferedAmount = DEFAULT_LIMITS.dropBytes + 1;
-    session.state(51, view(51));
+    session.state(51, frame(51));
     expect(ws.readyState).toBe(WebSocket.CLOSED);
     session.onClose();
   });
