@@ -11,8 +11,7 @@
  * `tick` when one is due (XState's own `after` timers are not kept in persisted snapshots).
  */
 import { enqueueActions, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
-import { chooseCpuMove, CPU_PROFILES, profileByName } from '../src/ai/index.js';
-import { moveToCommand } from '../src/ai/selfplay.js';
+import { chooseCpuMove, CPU_PROFILES, moveToCommand, profileByName } from '../src/ai/index.js';
 import {
   decide,
   deriveSeed,

@@ -3,6 +3,7 @@ import type { Options } from '../game/options.js';
 import { createRng, type Rng } from '../game/rng.js';
 import { cardValue, columnScore, partnerOf } from '../game/scoring.js';
 import type { CardView, GameView, PlayerView } from '../game/view.js';
+import type { GameCommand } from '../game/types.js';
 import type { CpuProfile } from './profiles.js';
 
 /** A move as a seat would send it (the wire command without id). */
@@ -15,6 +16,11 @@ export type CpuMove =
   | { type: 'skip_flip' }
   | { type: 'flip_action'; position: number }
   | { type: 'knock_early' };
+
+/** Turns a seat's move into an engine command. */
+export function moveToCommand(move: CpuMove, by: string): GameCommand {
+  return { ...move, by } as GameCommand;
+}
 
 type KnownCard = Pick<Card, 'rank' | 'suit'>;
 

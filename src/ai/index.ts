@@ -1,2 +1,2 @@
 export { CPU_PROFILES, CPU_NAMES, profileByName, type CpuProfile } from './profiles.js';
-export { chooseCpuMove, expectedUnknownValue, type CpuMove } from './decide.js';
+export { chooseCpuMove, expectedUnknownValue, moveToCommand, type CpuMove } from './decide.js';

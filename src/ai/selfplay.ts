@@ -4,13 +4,8 @@ import type { PartialOptions } from '../game/options.js';
 import { createRng, deriveSeed } from '../game/rng.js';
 import type { GameCommand, GameEvent, GameState } from '../game/types.js';
 import { viewFor, type GameView } from '../game/view.js';
-import { chooseCpuMove, type CpuMove } from './decide.js';
+import { chooseCpuMove, moveToCommand, type CpuMove } from './decide.js';
 import { CPU_PROFILES, profileByName } from './profiles.js';
-
-/** Turns a seat's move into an engine command. */
-export function moveToCommand(move: CpuMove, by: string): GameCommand {
-  return { ...move, by } as GameCommand;
-}
 
 export interface SelfPlayObserver {
   /** Called before each CPU move with the seat's view and the move chosen. */

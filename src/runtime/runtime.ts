@@ -379,7 +379,7 @@ export class RoomRuntime {
     }
   }
 
-  async room(code: string): Promise<RoomActor | null> {
+  private async room(code: string): Promise<RoomActor | null> {
     const existing = this.rooms.get(code);
     if (existing && !existing.stopped) return existing;
     if (!this.accepting) throw new Error('this node is shutting down; reconnect to another');
