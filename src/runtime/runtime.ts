@@ -53,6 +53,9 @@ export function randomRoomCode(): string {
 
 const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 
+/** How often a command follows a room that is moving before the player is told to retry. */
+const COMMAND_ATTEMPTS = 4;
+
 const emptySummary = (): RecoverySummary => ({ recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 });
 
 /**
@@ -234,13 +237,40 @@ export class RoomRuntime {
     return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view! };
   }
 
-  /** Sends a seated player's command to their room, wherever it is hosted. */
+  /**
+   * Sends a seated player's command to their room, wherever it is hosted. A command that finds
+   * the room moving (drained, fenced, its node gone) follows it to its new place: with an id
+   * it is retried (the room applies an id once); without one, only when the refusal says for
+   * sure that nothing was applied (a local room that stopped).
+   */
   async command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
-    const where = await this.locate(code);
-    if ('ok' in where) return reply(where);
-    if ('local' in where) return where.local.submit(playerId, commandId, command, reply);
-    const { view: _view, ...outcome } = await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: commandId, command, want_view: false });
-    reply(outcome);
+    for (let attempt = 1; ; attempt++) {
+      // Whether to try again: only for a room that is moving, and only when it is safe.
+      const again = (outcome: Outcome, certain: boolean) =>
+        !outcome.ok && outcome.code === 'unavailable' && this.accepting && attempt < COMMAND_ATTEMPTS && (commandId !== null || certain);
+      const where = await this.locate(code);
+      let retry: boolean;
+      if ('ok' in where) {
+        retry = again(where, true);
+        if (!retry) reply(where);
+      } else if ('local' in where) {
+        const actor = where.local;
+        // The reply goes out from the commit point itself, so the ack precedes the new state.
+        retry = await new Promise<boolean>((resolve) =>
+          actor.submit(playerId, commandId, command, (outcome) => {
+            const later = again(outcome, true);
+            if (!later) reply(outcome);
+            resolve(later);
+          }),
+        );
+      } else {
+        const { view: _view, ...outcome } = await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: commandId, command, want_view: false });
+        retry = again(outcome, false);
+        if (!retry) reply(outcome);
+      }
+      if (!retry) return;
+      await new Promise((r) => setTimeout(r, 150 * attempt));
+    }
   }
 
   /** Sends `listener` its seat's views from now on; false when the room cannot be reached. */
