@@ -132,6 +132,7 @@ export class RoomRuntime {
     every(Math.max(100, Math.floor(ttl / 2)), () => this.adoptOrphans(), 'adoption');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.checkRemoteOwners(), 'owner check');
     every(Math.min(60_000, Math.max(1000, Math.floor(this.options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
+    every(10 * 60_000, () => this.backends.cache.pruneActive(), 'active-set pruning');
   }
 
   /**

@@ -105,6 +105,17 @@ export class MemoryStateCache implements StateCache {
     this.active.delete(code);
   }
 
+  async pruneActive(): Promise<number> {
+    let pruned = 0;
+    for (const code of [...this.active]) {
+      if (!this.live(this.rooms, code)) {
+        this.active.delete(code);
+        pruned++;
+      }
+    }
+    return pruned;
+  }
+
   async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
     this.nodes.set(nodeId, this.now() + ttlMs);
   }

@@ -133,6 +133,20 @@ export class RedisStateCache implements StateCache {
     await this.redis.srem(this.keys.active(), code);
   }
 
+  async pruneActive(): Promise<number> {
+    let cursor = '0';
+    let pruned = 0;
+    do {
+      const [next, codes] = await this.redis.sscan(this.keys.active(), cursor, 'COUNT', 500);
+      cursor = next;
+      if (codes.length === 0) continue;
+      const exists = await Promise.all(codes.map((code) => this.redis.exists(this.keys.room(code))));
+      const gone = codes.filter((_, i) => exists[i] === 0);
+      if (gone.length > 0) pruned += await this.redis.srem(this.keys.active(), ...gone);
+    } while (cursor !== '0');
+    return pruned;
+  }
+
   async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
     await this.redis.set(this.keys.node(nodeId), String(Date.now()), 'PX', ttlMs);
   }

@@ -39,6 +39,8 @@ export interface StateCache {
   activeRooms(): Promise<string[]>;
   /** Takes a room out of the active set (its game ended); its keys expire on their own. */
   deactivate(code: string): Promise<void>;
+  /** Takes the rooms whose keys expired (abandoned) out of the active set; returns how many. */
+  pruneActive(): Promise<number>;
   /** Marks a node alive for `ttlMs` (renewed well before it lapses). */
   heartbeat(nodeId: string, ttlMs: number): Promise<void>;
   /** Removes a node's heartbeat at once (it drained: its rooms may be adopted now). */

@@ -144,6 +144,10 @@ for (const impl of impls) {
       expect((await short.loadSnapshot('gb'))?.seq).toBe(5);
       expect(await short.getPlayerRoom('pb')).toBe('BUSY');
       expect(await short.connectedPlayers('BUSY')).toEqual(['pb']);
+      // The abandoned room leaves the active set when it is pruned; the busy one stays.
+      expect(await short.activeRooms()).toEqual(['BUSY', 'IDLE']);
+      expect(await short.pruneActive()).toBe(1);
+      expect(await short.activeRooms()).toEqual(['BUSY']);
       await short.close();
     });
   });
