@@ -56,12 +56,22 @@ export function mustFor(state: GameState, viewerId: string | null): Must {
   return state.drawn.source === 'deck' ? 'place' : 'swap';
 }
 
+/** The fields of a view that depend on who looks: the seat, what it must do, its drawn card. */
+function personal(state: GameState, viewerId: string | null): Pick<GameView, 'you' | 'must' | 'drawn_card'> {
+  const seated = findPlayer(state, viewerId) !== undefined;
+  return {
+    you: seated ? viewerId : null,
+    must: mustFor(state, viewerId),
+    drawn_card: state.drawn && seated && viewerId === state.current_player_id ? state.drawn.card : null,
+  };
+}
+
 /**
  * The view for `viewerId` (null: a spectator's view). Face-down cards show only their deck,
  * the deck's order never appears, and the drawn card shows only to the player holding it.
  */
 export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set()): GameView {
-  const holder = state.current_player_id;
+  const { you, must, drawn_card } = personal(state, viewerId);
   return {
     room: state.room,
     game_id: state.game_id,
@@ -70,7 +80,7 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     rounds: state.options.rounds,
     options: { ...state.options },
     host_id: state.host_id,
-    you: findPlayer(state, viewerId) ? viewerId : null,
+    you,
     players: state.players.map((player: PlayerState) => ({
       id: player.id,
       name: player.name,
@@ -85,11 +95,11 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     current_player_id: state.current_player_id,
     deck_count: state.deck.length,
     discard_top: state.discard[state.discard.length - 1] ?? null,
-    drawn_card: state.drawn && viewerId !== null && viewerId === holder ? state.drawn.card : null,
+    drawn_card,
     drawn_from: state.drawn ? state.drawn.source : null,
     finisher_id: state.finisher_id,
     turn: state.turn,
-    must: mustFor(state, viewerId),
+    must,
     winner_ids: state.winner_ids.slice(),
   };
 }
@@ -103,8 +113,7 @@ export function stateFrames(state: GameState, seq: number, connected: ReadonlySe
   const { you: _you, must: _must, drawn_card: _drawn, ...shared } = viewFor(state, null, connected);
   const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
   return (viewerId) => {
-    const you = findPlayer(state, viewerId) ? viewerId : null;
-    const drawn = state.drawn && viewerId === state.current_player_id ? state.drawn.card : null;
-    return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(mustFor(state, viewerId))},"drawn_card":${JSON.stringify(drawn)}}}`;
+    const { you, must, drawn_card } = personal(state, viewerId);
+    return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(must)},"drawn_card":${JSON.stringify(drawn_card)}}}`;
   };
 }

@@ -117,10 +117,6 @@ export class RoomActor {
     this.enqueue({ kind: 'command', player_id, command_id, command, reply, at: this.deps.now() });
   }
 
-  request(player_id: string, command_id: string | null, command: RoomCommand): Promise<Outcome> {
-    return new Promise((resolve) => this.submit(player_id, command_id, command, resolve));
-  }
-
   /** Starts the room after activation or restore: arms its timer from the deadline in context. */
   start(timing: Timing): void {
     this.transitionWithoutEvents({ type: 'configure', timing, now: this.deps.now() });

@@ -203,14 +203,14 @@ export class RoomRuntime {
       }
       const actor = this.host(code, gameId, 1, lease, newRoomSnapshot(this.options.timing));
       const token = newToken(code, playerId);
-      const outcome = await actor.request(playerId, commandId, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) });
+      const outcome = await this.localCommand(actor, playerId, commandId, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
       if (!outcome.ok) {
         actor.stop(`creation failed: ${outcome.message}`);
         await this.backends.cache.deactivate(code).catch(() => undefined);
         return outcome;
       }
       void this.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
-      return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: actor.viewOf(playerId) };
+      return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: outcome.view! };
     }
     return fail('unavailable', 'no free room code found; try again');
   }

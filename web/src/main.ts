@@ -59,7 +59,6 @@ const params = new URLSearchParams(location.search);
 
 let view: View | null = null;
 let previous: View | null = null;
-let seq = 0;
 let status: 'connecting' | 'open' | 'reconnecting' = 'connecting';
 let error: string | null = null;
 let selected: number[] = [];
@@ -82,10 +81,10 @@ function onMessage(message: ServerMessage): void {
       storeToken(message.token);
       error = null;
       history.replaceState(null, '', `?room=${message.room}`);
-      setView(message.state, message.seq);
+      setView(message.state);
       break;
     case 'state':
-      setView(message.state, message.seq);
+      setView(message.state);
       break;
     case 'error':
       if (message.code === 'unauthorized' && !view) storeToken(null); // a stale token: start over
@@ -95,10 +94,9 @@ function onMessage(message: ServerMessage): void {
   }
 }
 
-function setView(next: View, nextSeq: number): void {
+function setView(next: View): void {
   previous = view;
   view = next;
-  seq = nextSeq;
   if (next.must !== 'flip_initial') selected = [];
   render();
 }
