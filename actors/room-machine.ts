@@ -2,7 +2,8 @@
  * The room machine: one flat XState machine per room (no spawned or invoked children, so a
  * persisted snapshot restores exactly; see DESIGN.md's library notes).
  *
- * It takes no clock, randomness or IO: time (`now`) and seeds arrive with events, and the
+ * It takes no clock, randomness or IO: time (`now`) and entropy (256 bits from the runtime's
+ * CSPRNG, for shuffles and CPU choices) arrive with events, and the
  * runtime executes what comes out. Domain events come out as emitted `domain` events; a
  * refused command emits `refused` and leaves the context as it was.
  *
@@ -14,11 +15,12 @@ import { enqueueActions, initialTransition, setup, transition, type SnapshotFrom
 import { chooseCpuMove, CPU_PROFILES, moveToCommand, profileByName } from '../src/ai/index.js';
 import {
   decide,
-  deriveSeed,
   emptyState,
   evolve,
   findPlayer,
+  randomStream,
   viewFor,
+  type Entropy,
   type GameCommand,
   type GameEvent,
   type GameState,
@@ -51,13 +53,19 @@ export interface RoomContext {
   deadline: Deadline | null;
   /** A human's turn that a CPU finishes for them after the disconnect grace period. */
   proxy: { player_id: string; round: number; turn: number } | null;
-  /** Recent command ids per player, with the room sequence after each: at-most-once. */
-  applied: Record<string, Array<[string, number]>>;
+  /**
+   * Recent command ids per player, with the room sequence after each and a fingerprint of the
+   * command (absent for ids restored from older records): at-most-once, and an id reused for
+   * another command is refused rather than taken for a retry.
+   */
+  applied: Record<string, AppliedId[]>;
 }
 
+export type AppliedId = [id: string, seq: number, fingerprint?: string];
+
 export type RoomEvent =
-  | { type: 'command'; player_id: string; command_id: string | null; command: RoomCommand; now: number; seed: number }
-  | { type: 'tick'; now: number }
+  | { type: 'command'; player_id: string; command_id: string | null; command: RoomCommand; now: number; entropy: Entropy }
+  | { type: 'tick'; now: number; entropy: Entropy }
   | { type: 'presence'; player_id: string; connected: boolean; now: number }
   | { type: 'configure'; timing: Timing; now: number };
 
@@ -100,12 +108,22 @@ function refused(context: RoomContext, code: RoomRefusalCode, message: string): 
   return { context, emitted: [{ type: 'refused', code, message }] };
 }
 
+interface Committing {
+  command: GameCommand;
+  /** The client's id and the fingerprint of what it sent, when a client sent it. */
+  id: { command_id: string; fingerprint: string } | null;
+  actor: string | null;
+  now: number;
+  entropy: Entropy;
+}
+
 /** Applies a decided command: folds the events, records the command id, re-plans the deadline. */
-function commit(context: RoomContext, command: GameCommand, commandId: string | null, actor: string | null, now: number): Outcome {
-  const decision = decide(context.game, command);
+function commit(context: RoomContext, { command, id, actor, now, entropy }: Committing): Outcome {
+  const decision = decide(context.game, command, entropy);
   if (!decision.ok) return refused(context, decision.refusal.code, decision.refusal.message);
   const game = decision.events.reduce(evolve, context.game);
-  const applied = commandId && actor ? rememberCommand(context.applied, actor, commandId, game.seq) : context.applied;
+  const commandId = id?.command_id ?? null;
+  const applied = id && actor ? rememberCommand(context.applied, actor, id.command_id, game.seq, id.fingerprint) : context.applied;
   const next = { ...context, game, applied };
   return {
     context: plan(next, now),
@@ -113,9 +131,9 @@ function commit(context: RoomContext, command: GameCommand, commandId: string | 
   };
 }
 
-export function rememberCommand(applied: RoomContext['applied'], playerId: string, commandId: string, seq: number): RoomContext['applied'] {
+export function rememberCommand(applied: RoomContext['applied'], playerId: string, commandId: string, seq: number, fingerprint?: string): RoomContext['applied'] {
   const list = (applied[playerId] ?? []).filter(([id]) => id !== commandId);
-  list.push([commandId, seq]);
+  list.push(fingerprint === undefined ? [commandId, seq] : [commandId, seq, fingerprint]);
   return { ...applied, [playerId]: list.slice(-APPLIED_IDS_KEPT) };
 }
 
@@ -125,7 +143,34 @@ function uniqueName(game: GameState, wanted: string): string {
   for (let i = 2; ; i++) if (!taken.has(`${wanted} ${i}`)) return `${wanted} ${i}`;
 }
 
-function toGameCommand(context: RoomContext, by: string, command: RoomCommand, seed: number): GameCommand | { refusal: string } {
+/**
+ * What the client asked for, as a short stable string: the command without the fields the
+ * server fills in per attempt (new ids, token hashes), hashed with 32-bit FNV-1a. A retry of
+ * the same command matches; another command under the same id does not.
+ */
+export function commandFingerprint(command: RoomCommand): string {
+  const { new_player_id: _a, token_hash: _b, game_id: _c, room: _d, ...asSent } = command as Record<string, unknown>;
+  const text = stableJson(asSent);
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+}
+
+function randomProfile(entropy: Entropy) {
+  return CPU_PROFILES[randomStream(entropy, 'cpu_profile').int(CPU_PROFILES.length)] ?? CPU_PROFILES[0]!;
+}
+
+function toGameCommand(context: RoomContext, by: string, command: RoomCommand, entropy: Entropy): GameCommand | { refusal: string } {
   switch (command.type) {
     case 'create_room':
       return {
@@ -138,7 +183,7 @@ function toGameCommand(context: RoomContext, by: string, command: RoomCommand, s
     case 'join_room':
       return { type: 'join', seat: { id: by, name: command.name, is_cpu: false, cpu_profile: null, token_hash: command.token_hash } };
     case 'add_cpu': {
-      const profile = command.profile === null ? CPU_PROFILES[seed % CPU_PROFILES.length] : profileByName(command.profile);
+      const profile = command.profile === null ? randomProfile(entropy) : profileByName(command.profile);
       if (!profile) return { refusal: `unknown CPU profile ${command.profile}; one of ${CPU_PROFILES.map((p) => p.name).join(', ')}` };
       return {
         type: 'add_cpu',
@@ -147,9 +192,9 @@ function toGameCommand(context: RoomContext, by: string, command: RoomCommand, s
       };
     }
     case 'leave':
-      return { type: 'leave', by, cpu_profile: (CPU_PROFILES[seed % CPU_PROFILES.length] ?? CPU_PROFILES[0]!).name };
+      return { type: 'leave', by, cpu_profile: randomProfile(entropy).name };
     case 'start_game':
-      return { type: 'start_game', by, seed };
+      return { type: 'start_game', by };
     case 'next_round':
       return { type: 'next_round', by };
     case 'remove_player':
@@ -162,20 +207,29 @@ function toGameCommand(context: RoomContext, by: string, command: RoomCommand, s
 }
 
 function onCommand(context: RoomContext, event: Extract<RoomEvent, { type: 'command' }>): Outcome {
+  const fingerprint = event.command_id ? commandFingerprint(event.command) : null;
   const seen = event.command_id ? context.applied[event.player_id]?.find(([id]) => id === event.command_id) : undefined;
-  if (seen) return { context, emitted: [{ type: 'duplicate', seq: seen[1] }] };
+  if (seen) {
+    if (seen[2] !== undefined && seen[2] !== fingerprint) {
+      return refused(context, 'bad_request', 'that id was already used for a different command; use a new id for a new command');
+    }
+    return { context, emitted: [{ type: 'duplicate', seq: seen[1] }] };
+  }
   const created = context.game.seq > 0;
   if (!created && event.command.type !== 'create_room') return refused(context, 'unknown_room', 'no such room');
-  const command = toGameCommand(context, event.player_id, event.command, event.seed >>> 0);
+  // A seat handed to a CPU (its human left) takes no more commands from that human's sessions.
+  if (findPlayer(context.game, event.player_id)?.is_cpu) return refused(context, 'unauthorized', 'a CPU plays this seat now; you left it');
+  const command = toGameCommand(context, event.player_id, event.command, event.entropy);
   if ('refusal' in command) return refused(context, 'bad_request', command.refusal);
-  return commit(context, command, event.command_id, event.player_id, event.now);
+  const id = event.command_id && fingerprint ? { command_id: event.command_id, fingerprint } : null;
+  return commit(context, { command, id, actor: event.player_id, now: event.now, entropy: event.entropy });
 }
 
-function onTick(context: RoomContext, now: number): Outcome {
+function onTick(context: RoomContext, { now, entropy }: Extract<RoomEvent, { type: 'tick' }>): Outcome {
   const deadline = context.deadline;
   if (!deadline || now < deadline.at) return { context, emitted: [] };
   const game = context.game;
-  if (deadline.kind === 'round') return commit(context, { type: 'next_round', by: null }, null, null, now);
+  if (deadline.kind === 'round') return commit(context, { command: { type: 'next_round', by: null }, id: null, actor: null, now, entropy });
   const actorId = deadline.player_id as string;
   const actor = findPlayer(game, actorId);
   if (!actor) return { context: plan({ ...context, deadline: null }, now), emitted: [] };
@@ -184,9 +238,9 @@ function onTick(context: RoomContext, now: number): Outcome {
     next = { ...context, proxy: { player_id: actorId, round: game.round, turn: game.turn } };
   }
   const profile = profileByName(actor.cpu_profile) ?? profileByName(STAND_IN_PROFILE)!;
-  const move = chooseCpuMove(viewFor(game, actorId), profile, deriveSeed(game.seed, game.seq));
+  const move = chooseCpuMove(viewFor(game, actorId), profile, randomStream(entropy, 'cpu_move'));
   if (!move) return { context: plan({ ...next, deadline: null }, now), emitted: [] };
-  return commit(next, moveToCommand(move, actorId), null, actorId, now);
+  return commit(next, { command: moveToCommand(move, actorId), id: null, actor: actorId, now, entropy });
 }
 
 /**
@@ -244,7 +298,7 @@ function outcomeOf(context: RoomContext, event: RoomEvent): Outcome {
     case 'command':
       return onCommand(context, event);
     case 'tick':
-      return onTick(context, event.now);
+      return onTick(context, event);
     case 'presence':
       return onPresence(context, event);
     case 'configure':

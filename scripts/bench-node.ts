@@ -18,6 +18,7 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { chooseCpuMove, CPU_PROFILES } from '../src/ai/index.js';
+import { simulationRng } from '../src/ai/selfplay.js';
 import { RedisStateCache } from '../src/stores/redis-state-cache.js';
 import type { GameView } from '../src/game/view.js';
 import { spawnNode } from './lib/node-process.js';
@@ -115,7 +116,7 @@ class Bot {
     const act = () => {
       this.timer = null;
       if (this.stopped || this.inflight || !this.view?.must) return;
-      const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, this.seq * 7 + this.counter);
+      const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('bench', this.seq, this.counter));
       if (move) this.send(move);
     };
     if (this.think > 0) this.timer = setTimeout(act, this.think * (0.5 + Math.random()));

@@ -13,7 +13,8 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
 import { chooseCpuMove, CPU_PROFILES } from '../src/ai/index.js';
-import { createRng, replay, type GameEvent } from '../src/game/index.js';
+import { simulationRng } from '../src/ai/selfplay.js';
+import { replay, type GameEvent } from '../src/game/index.js';
 import type { GameView } from '../src/game/view.js';
 import { spawnNode, type NodeProcess } from './lib/node-process.js';
 import { frontProxy } from './lib/proxy.js';
@@ -31,7 +32,7 @@ const { values } = parseArgs({
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const name = `chaos_${randomBytes(3).toString('hex')}`;
-const rng = createRng(Number(values.seed));
+const rng = simulationRng('chaos', Number(values.seed));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A player that keeps playing through disconnects: it resumes and re-sends unacked moves by id. */
@@ -127,7 +128,7 @@ class Bot {
 
   private act(): void {
     if (this.inflight || !this.view?.must) return;
-    const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, this.seq * 13 + this.counter);
+    const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('chaos-bot', this.seq, this.counter));
     if (move) this.send(move);
   }
 

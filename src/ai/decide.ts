@@ -1,6 +1,6 @@
 import { buildShoe, type Card } from '../game/cards.js';
 import type { Options } from '../game/options.js';
-import { createRng, type Rng } from '../game/rng.js';
+import type { Rng } from '../game/randomness.js';
 import { cardValue, columnScore, partnerOf } from '../game/scoring.js';
 import type { CardView, GameView, PlayerView } from '../game/view.js';
 import type { GameCommand } from '../game/types.js';
@@ -41,10 +41,10 @@ interface Placement {
  * negative cards (and Jokers) are never paired unless `negative_pairs_keep_value`; a face-up
  * card is only replaced by one that makes its column score better.
  */
-export function chooseCpuMove(view: GameView, profile: CpuProfile, seed: number): CpuMove | null {
+export function chooseCpuMove(view: GameView, profile: CpuProfile, rng: Rng): CpuMove | null {
   const me = view.players.find((player) => player.id === view.you);
   if (!me || view.must === null) return null;
-  const ctx = new Context(view, me, profile, createRng(seed));
+  const ctx = new Context(view, me, profile, rng);
   switch (view.must) {
     case 'flip_initial':
       return ctx.initialFlip();

@@ -1,7 +1,8 @@
 import { decide } from '../game/decide.js';
 import { emptyState, evolve } from '../game/evolve.js';
 import type { PartialOptions } from '../game/options.js';
-import { createRng, deriveSeed } from '../game/rng.js';
+import { createHash } from 'node:crypto';
+import { randomStream, type Entropy, type Rng } from '../game/randomness.js';
 import type { GameCommand, GameEvent, GameState } from '../game/types.js';
 import { viewFor, type GameView } from '../game/view.js';
 import { chooseCpuMove, moveToCommand, type CpuMove } from './decide.js';
@@ -33,7 +34,7 @@ export function playCpuGame(
   let state = emptyState();
   const events: GameEvent[] = [];
   const apply = (command: GameCommand): void => {
-    const decision = decide(state, command);
+    const decision = decide(state, command, simulationEntropy('game', seed, state.seq));
     if (!decision.ok) throw new Error(`refused ${command.type}: ${decision.refusal.code} ${decision.refusal.message}`);
     for (const event of decision.events) state = evolve(state, event);
     events.push(...decision.events);
@@ -45,7 +46,7 @@ export function playCpuGame(
   });
   apply({ type: 'create_game', game_id: `g${seed}`, room: 'SIMU', host: seats[0]!, options });
   for (const seat of seats.slice(1)) apply({ type: 'join', seat });
-  apply({ type: 'start_game', by: seats[0]!.id, seed });
+  apply({ type: 'start_game', by: seats[0]!.id });
   let moves = 0;
   while (state.phase !== 'game_over') {
     if (moves++ > maxMoves) throw new Error(`game ${seed} did not end within ${maxMoves} moves`);
@@ -57,7 +58,7 @@ export function playCpuGame(
     if (!actor) throw new Error(`nobody to act in phase ${state.phase}`);
     const view = viewFor(state, actor.id);
     const profile = profileByName(actor.cpu_profile) ?? CPU_PROFILES[0]!;
-    const move = chooseCpuMove(view, profile, deriveSeed(seed, state.seq));
+    const move = chooseCpuMove(view, profile, randomStream(simulationEntropy('cpu', seed, state.seq), 'cpu_move'));
     if (!move) throw new Error(`CPU ${actor.id} has no move in phase ${state.phase} (must ${view.must})`);
     observer.beforeMove?.(view, move, state);
     apply(moveToCommand(move, actor.id));
@@ -67,7 +68,7 @@ export function playCpuGame(
 
 /** Random option sets for the simulation, seeded. */
 export function randomOptions(seed: number): PartialOptions {
-  const rng = createRng(seed);
+  const rng = simulationRng('options', seed);
   const flag = () => rng.next() < 0.35;
   return {
     rounds: 1 + rng.int(3),
@@ -80,3 +81,16 @@ export function randomOptions(seed: number): PartialOptions {
   };
 }
 
+
+/**
+ * Reproducible entropy for simulations, tests and load tools, from labels (sha256 of them).
+ * Never the server's: a live room draws its entropy from the operating system's CSPRNG.
+ */
+export function simulationEntropy(...labels: Array<string | number>): Entropy {
+  return createHash('sha256').update(labels.join('/')).digest('hex');
+}
+
+/** A reproducible random stream for simulations and tools (see simulationEntropy). */
+export function simulationRng(...labels: Array<string | number>): Rng {
+  return randomStream(simulationEntropy(...labels), 'cpu_move');
+}

@@ -1,7 +1,8 @@
 import { ZodError } from 'zod';
 import { evolve } from './evolve.js';
 import { decksFor, mergeOptions, DEFAULT_OPTIONS } from './options.js';
-import { deriveSeed } from './rng.js';
+import { buildShoe } from './cards.js';
+import { shuffled, type Entropy } from './randomness.js';
 import { scoreRoundWith } from './scoring.js';
 import { faceDownCount, findPlayer, isInPlay } from './state.js';
 import {
@@ -22,9 +23,12 @@ const refuse = (code: RefusalCode, message: string): Decision => ({ ok: false, r
  * The decider: a command against the state gives the events that follow, or a refusal that
  * changes nothing. Events that follow by the rules alone (a round that is complete ends; the
  * last round ends the game) are appended here, so evolve stays a plain fold.
+ *
+ * `entropy` (256 bits from the caller's CSPRNG) is where every shuffle comes from; what a
+ * shuffle produced is written into its event, so evolve never draws anything.
  */
-export function decide(state: GameState, command: GameCommand): Decision {
-  const primary = decidePrimary(state, command);
+export function decide(state: GameState, command: GameCommand, entropy: Entropy): Decision {
+  const primary = decidePrimary(state, command, entropy);
   if (!primary.ok) return primary;
   const events = primary.events;
   let next = events.reduce(evolve, state);
@@ -36,7 +40,7 @@ export function decide(state: GameState, command: GameCommand): Decision {
   return { ok: true, events };
 }
 
-function decidePrimary(state: GameState, command: GameCommand): Decision {
+function decidePrimary(state: GameState, command: GameCommand, entropy: Entropy): Decision {
   switch (command.type) {
     case 'create_game': {
       if (state.seq !== 0) return refuse('bad_request', 'the game already exists');
@@ -72,9 +76,10 @@ function decidePrimary(state: GameState, command: GameCommand): Decision {
       if (host) return host;
       if (state.players.length < MIN_PLAYERS) return refuse('invalid_move', `at least ${MIN_PLAYERS} players are needed to start`);
       const first = state.players[0] as PlayerState;
+      const decks = decksFor(state.options, state.players.length);
       return ok(
-        { type: 'game_started', player_id: command.by, data: { seed: command.seed >>> 0, decks: decksFor(state.options, state.players.length) } },
-        { type: 'round_started', player_id: null, data: { round: 1, seed: deriveSeed(command.seed >>> 0, 1), first_player_id: first.id } },
+        { type: 'game_started', player_id: command.by, data: { decks } },
+        { type: 'round_started', player_id: null, data: { round: 1, first_player_id: first.id, shoe: dealtShoe(state, decks, entropy) } },
       );
     }
     case 'leave': {
@@ -109,6 +114,11 @@ function decidePrimary(state: GameState, command: GameCommand): Decision {
       if (command.source === 'deck') {
         const card = state.deck[state.deck.length - 1];
         if (!card) return refuse('invalid_move', 'the deck is empty');
+        // Taking the last card shuffles the discard pile (all but its top) back as the deck.
+        if (state.deck.length === 1 && state.discard.length > 1) {
+          const reshuffled = shuffled(state.discard.slice(0, -1), entropy, 'reshuffle');
+          return ok({ type: 'card_drawn', player_id: command.by, data: { source: 'deck', card, reshuffled } });
+        }
         return ok({ type: 'card_drawn', player_id: command.by, data: { source: 'deck', card } });
       }
       const card = state.discard[state.discard.length - 1];
@@ -172,7 +182,7 @@ function decidePrimary(state: GameState, command: GameCommand): Decision {
       if (state.phase !== 'round_over') return refuse('invalid_move', 'the round is not over');
       const round = state.round + 1;
       const first = state.players[(round - 1) % state.players.length] as PlayerState;
-      return ok({ type: 'round_started', player_id: null, data: { round, seed: deriveSeed(state.seed, round), first_player_id: first.id } });
+      return ok({ type: 'round_started', player_id: null, data: { round, first_player_id: first.id, shoe: dealtShoe(state, state.decks, entropy) } });
     }
   }
 }
@@ -204,6 +214,11 @@ function roundEndEvents(state: GameState): GameEvent[] {
   return events;
 }
 
+/** A freshly shuffled shoe for a round (dealt from its end). */
+function dealtShoe(state: GameState, decks: number, entropy: Entropy) {
+  return shuffled(buildShoe(decks, state.options.use_jokers, state.options.lucky_swing), entropy, 'deal');
+}
+
 function ok(...events: GameEvent[]): Decision {
   return { ok: true, events };
 }
@@ -220,7 +235,14 @@ function seatNewPlayer(state: GameState, seat: SeatSpec): Decision {
   if (state.phase !== 'lobby') return refuse('game_in_progress', 'the game has already started');
   if (state.players.length >= MAX_PLAYERS) return refuse('room_full', `the room has ${MAX_PLAYERS} players`);
   if (findPlayer(state, seat.id)) return refuse('bad_request', 'that seat id is taken');
+  const wanted = nameKey(seat.name);
+  if (state.players.some((p) => nameKey(p.name) === wanted)) return refuse('bad_request', `the name ${seat.name} is taken in this room; choose another`);
   return ok(joinEvent(seat));
+}
+
+/** Names compare as players read them: compatibility-normalised, case-folded, spaces collapsed. */
+export function nameKey(name: string): string {
+  return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 function requireHostInLobby(state: GameState, by: string): Decision | null {

@@ -1,6 +1,5 @@
-import { buildShoe, sameCard, type Card } from './cards.js';
+import { buildShoe, cardKey, sameCard, type Card } from './cards.js';
 import { DEFAULT_OPTIONS } from './options.js';
-import { deriveSeed, shuffle } from './rng.js';
 import { cloneState, faceDownCount, findPlayer } from './state.js';
 import type { GameEvent, GameState, PlayerState } from './types.js';
 
@@ -22,9 +21,7 @@ export function emptyState(): GameState {
     options: { ...DEFAULT_OPTIONS },
     phase: 'lobby',
     round: 0,
-    seed: 0,
     decks: 1,
-    round_seed: 0,
     first_player_id: null,
     reshuffles: 0,
     players: [],
@@ -75,11 +72,10 @@ export function evolve(state: GameState, event: GameEvent): GameState {
       s.options = { ...event.data.options };
       return s;
     case 'game_started':
-      s.seed = event.data.seed;
       s.decks = event.data.decks;
       return s;
     case 'round_started':
-      return dealRound(s, event.data.round, event.data.seed, event.data.first_player_id);
+      return dealRound(s, event);
     case 'initial_flip': {
       const player = requirePlayer(s, event);
       for (const position of event.data.positions) slotAt(player, position, event).face_up = true;
@@ -92,7 +88,7 @@ export function evolve(state: GameState, event: GameEvent): GameState {
     }
     case 'card_drawn': {
       requireCurrent(s, event);
-      const card = event.data.source === 'deck' ? takeFromDeck(s) : s.discard.pop();
+      const card = event.data.source === 'deck' ? takeFromDeck(s, event) : s.discard.pop();
       if (!card || !sameCard(card, event.data.card)) fail(event, 'drawn card does not match the pile');
       s.drawn = { card, source: event.data.source };
       return s;
@@ -179,11 +175,14 @@ function applyLeave(s: GameState, event: Extract<GameEvent, { type: 'player_left
   return s;
 }
 
-function dealRound(s: GameState, round: number, seed: number, firstPlayerId: string): GameState {
-  const shoe = shuffle(buildShoe(s.decks, s.options.use_jokers, s.options.lucky_swing), seed);
+function dealRound(s: GameState, event: Extract<GameEvent, { type: 'round_started' }>): GameState {
+  const { round, first_player_id: firstPlayerId } = event.data;
+  const expected = buildShoe(s.decks, s.options.use_jokers, s.options.lucky_swing);
+  if (!samePile(event.data.shoe, expected)) fail(event, 'the shoe is not the game\'s cards');
+  if (!findPlayer(s, firstPlayerId)) fail(event, 'no such first player');
+  const shoe = event.data.shoe.slice();
   s.phase = s.options.initial_flips > 0 ? 'initial_flip' : 'playing';
   s.round = round;
-  s.round_seed = seed;
   s.reshuffles = 0;
   s.first_player_id = firstPlayerId;
   s.finisher_id = null;
@@ -204,16 +203,31 @@ function dealRound(s: GameState, round: number, seed: number, firstPlayerId: str
   return s;
 }
 
-/** Takes the deck's top card; when the deck runs out, the discard pile but its top is shuffled back. */
-function takeFromDeck(s: GameState): Card | undefined {
+/**
+ * Takes the deck's top card; when that empties the deck, the discard pile but its top becomes
+ * the deck in the order the event carries (shuffled by the decider).
+ */
+function takeFromDeck(s: GameState, event: Extract<GameEvent, { type: 'card_drawn' }>): Card | undefined {
   const card = s.deck.pop();
+  const reshuffled = event.data.reshuffled;
   if (s.deck.length === 0 && s.discard.length > 1) {
     const top = s.discard.pop() as Card;
+    if (!reshuffled || !samePile(reshuffled, s.discard)) fail(event, 'the reshuffled deck is not the discard pile');
     s.reshuffles += 1;
-    s.deck = shuffle(s.discard, deriveSeed(s.round_seed, s.reshuffles));
+    s.deck = reshuffled.slice();
     s.discard = [top];
+  } else if (reshuffled) {
+    fail(event, 'a reshuffle where the deck was not emptied');
   }
   return card;
+}
+
+/** Whether two piles hold the same cards (in any order). */
+function samePile(a: readonly Card[], b: readonly Card[]): boolean {
+  if (a.length !== b.length) return false;
+  const left = a.map(cardKey).sort();
+  const right = b.map(cardKey).sort();
+  return left.every((key, i) => key === right[i]);
 }
 
 function flipAfterDiscard(s: GameState, player: PlayerState): 'required' | 'optional' | null {

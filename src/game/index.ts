@@ -1,7 +1,7 @@
 /** The rules of 6-card Golf as a pure Decider: decide(command, state) -> events, evolve(state, event). */
 export * from './cards.js';
 export * from './options.js';
-export * from './rng.js';
+export * from './randomness.js';
 export * from './scoring.js';
 export * from './types.js';
 export { decide } from './decide.js';

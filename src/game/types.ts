@@ -31,14 +31,10 @@ export interface GameState {
   options: Options;
   phase: Phase;
   round: number;
-  /** Seed of the game (from game_started); each round's seed is derived from it. */
-  seed: number;
   /** Decks in the shoe, fixed at game start. */
   decks: number;
-  /** The seed the current round was dealt with (also seeds its reshuffles). */
-  round_seed: number;
   first_player_id: string | null;
-  /** How many times the discard pile was shuffled back this round (seeds the next reshuffle). */
+  /** How many times the discard pile was shuffled back this round. */
   reshuffles: number;
   players: PlayerState[];
   /** The draw pile; its top is the last element. Never leaves the server. */
@@ -69,10 +65,12 @@ export type GameEvent =
     }
   | { type: 'player_left'; player_id: string; data: { removed_by: string | null; cpu_profile: string | null } }
   | { type: 'options_set'; player_id: string; data: { options: Options } }
-  | { type: 'game_started'; player_id: string; data: { seed: number; decks: number } }
-  | { type: 'round_started'; player_id: null; data: { round: number; seed: number; first_player_id: string } }
+  | { type: 'game_started'; player_id: string; data: { decks: number } }
+  /** `shoe`: the round's shuffled cards, dealt from its end (server-side only, like every event). */
+  | { type: 'round_started'; player_id: null; data: { round: number; first_player_id: string; shoe: Card[] } }
   | { type: 'initial_flip'; player_id: string; data: { positions: number[] } }
-  | { type: 'card_drawn'; player_id: string; data: { source: DrawSource; card: Card } }
+  /** `reshuffled`: the new deck when this draw emptied it and the discard pile was shuffled back. */
+  | { type: 'card_drawn'; player_id: string; data: { source: DrawSource; card: Card; reshuffled?: Card[] } }
   | { type: 'card_swapped'; player_id: string; data: { position: number; card: Card; replaced: Card } }
   | { type: 'card_discarded'; player_id: string; data: { card: Card } }
   | { type: 'card_flipped'; player_id: string; data: { position: number; card: Card } }
@@ -88,14 +86,14 @@ export type GameEvent =
 
 export type GameEventType = GameEvent['type'];
 
-/** Commands, already authenticated: `by` is the acting seat. Randomness arrives in them. */
+/** Commands, already authenticated: `by` is the acting seat. Randomness arrives beside them (see decide). */
 export type GameCommand =
   | { type: 'create_game'; game_id: string; room: string; host: SeatSpec; options: PartialOptions }
   | { type: 'join'; seat: SeatSpec }
   | { type: 'add_cpu'; by: string; seat: SeatSpec }
   | { type: 'remove_player'; by: string; player_id: string }
   | { type: 'set_options'; by: string; options: PartialOptions }
-  | { type: 'start_game'; by: string; seed: number }
+  | { type: 'start_game'; by: string }
   | { type: 'leave'; by: string; cpu_profile: string }
   | { type: 'flip_initial'; by: string; positions: number[] }
   | { type: 'draw'; by: string; source: DrawSource }

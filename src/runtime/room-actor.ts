@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
 import { stateFrames, viewFor, type GameState, type GameView } from '../game/index.js';
 import type { Logger } from '../log.js';
@@ -7,6 +6,7 @@ import type { AppendRequest, GameStatus } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { SnapshotRecord } from '../stores/state-cache.js';
 import { FencedError } from './append-batcher.js';
+import { freshEntropy } from './entropy.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -181,9 +181,9 @@ export class RoomActor {
   private toEvent(job: Job, now: number): RoomEvent {
     switch (job.kind) {
       case 'command':
-        return { type: 'command', player_id: job.player_id, command_id: job.command_id, command: job.command, now, seed: randomInt(0, 2 ** 32) };
+        return { type: 'command', player_id: job.player_id, command_id: job.command_id, command: job.command, now, entropy: freshEntropy() };
       case 'tick':
-        return { type: 'tick', now };
+        return { type: 'tick', now, entropy: freshEntropy() };
       case 'presence':
         return { type: 'presence', player_id: job.player_id, connected: job.connected, now };
     }

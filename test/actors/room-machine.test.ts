@@ -3,6 +3,7 @@ import { transition } from 'xstate';
 import { newRoomSnapshot, restoreRoomSnapshot, roomMachine, stateValueFor, stepRoom, type RoomEmitted, type RoomEvent, type RoomSnapshot } from '../../actors/room-machine.js';
 import type { RoomCommand } from '../../actors/room-commands.js';
 import { replay, type GameEvent } from '../../src/game/index.js';
+import { testEntropy } from '../support/game.js';
 
 const timing = { cpu_think_ms: 100, round_pause_ms: 1000, disconnect_grace_ms: 5000 };
 
@@ -20,8 +21,8 @@ class Room {
     for (const e of this.last) if (e.type === 'domain') this.events.push(e.event);
     return this.last;
   }
-  cmd(player: string, command: RoomCommand, now = 0, id: string | null = null, seed = 7) {
-    return this.send({ type: 'command', player_id: player, command_id: id, command, now, seed });
+  cmd(player: string, command: RoomCommand, now = 0, id: string | null = null, entropy = testEntropy('room', this.snap.context.game.seq)) {
+    return this.send({ type: 'command', player_id: player, command_id: id, command, now, entropy });
   }
   get ctx() {
     return this.snap.context;
@@ -64,14 +65,48 @@ describe('room machine', () => {
     expect(room.ctx.game.players).toHaveLength(2);
   });
 
+  it('refuses an id reused for a different command, and changes nothing', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c1' }, 0, 'cmd-1');
+    const before = room.snap.context;
+    expect(room.cmd('h', { type: 'set_options', options: { rounds: 3 } }, 0, 'cmd-1')).toEqual([
+      { type: 'refused', code: 'bad_request', message: expect.stringMatching(/already used for a different command/) },
+    ]);
+    expect(room.cmd('h', { type: 'add_cpu', profile: 'Kenji', new_player_id: 'c3' }, 0, 'cmd-1')[0]).toMatchObject({ type: 'refused', code: 'bad_request' });
+    expect(room.snap.context).toBe(before);
+    // The same command again (with new server-side ids) is still a retry.
+    expect(room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c9' }, 0, 'cmd-1')).toEqual([{ type: 'duplicate', seq: 3 }]);
+  });
+
+  it('a seat handed to a CPU refuses its former human on every session', () => {
+    const room = lobbyRoom();
+    room.cmd('g', { type: 'join_room', name: 'Guest', token_hash: 'y' });
+    room.cmd('h', { type: 'start_game' });
+    expect(room.cmd('g', { type: 'leave' })[0]).toMatchObject({ type: 'domain' });
+    expect(room.ctx.game.players.find((p) => p.id === 'g')?.is_cpu).toBe(true);
+    const before = room.snap.context;
+    for (const command of [{ type: 'flip_initial', positions: [0, 1] }, { type: 'leave' }, { type: 'draw', source: 'deck' }] as RoomCommand[]) {
+      expect(room.cmd('g', command)[0]).toMatchObject({ type: 'refused', code: 'unauthorized' });
+    }
+    expect(room.snap.context).toBe(before);
+  });
+
+  it('refuses a second player with a name already taken in the room (as players read it)', () => {
+    const room = lobbyRoom();
+    for (const name of ['Host', 'host', ' HOST', 'Ｈｏｓｔ']) {
+      expect(room.cmd('g', { type: 'join_room', name, token_hash: 'y' })[0]).toMatchObject({ type: 'refused', code: 'bad_request', message: expect.stringMatching(/taken/) });
+    }
+    expect(room.cmd('g', { type: 'join_room', name: 'Guest', token_hash: 'y' })[0]).toMatchObject({ type: 'domain' });
+  });
+
   it('CPUs play on tick at their deadline; early ticks do nothing', () => {
     const room = lobbyRoom();
     room.cmd('h', { type: 'add_cpu', profile: 'Sofia', new_player_id: 'c1' });
     room.cmd('h', { type: 'start_game' }, 1000);
     expect(room.snap.value).toBe('playing');
     expect(room.ctx.deadline).toMatchObject({ kind: 'cpu', player_id: 'c1', at: 1100 });
-    expect(room.send({ type: 'tick', now: 1050 })).toEqual([]);
-    const out = room.send({ type: 'tick', now: 1100 });
+    expect(room.send({ type: 'tick', now: 1050, entropy: testEntropy('tick', 1050) })).toEqual([]);
+    const out = room.send({ type: 'tick', now: 1100, entropy: testEntropy('tick', 1100) });
     expect(out.map((e) => e.type)).toEqual(['domain']);
     expect(room.ctx.game.players[1]!.initial_flipped).toBe(true);
     expect(room.ctx.deadline).toBeNull(); // waiting for the human
@@ -81,18 +116,18 @@ describe('room machine', () => {
     const room = lobbyRoom();
     room.cmd('h', { type: 'add_cpu', profile: 'Sofia', new_player_id: 'c1' });
     room.cmd('h', { type: 'start_game' }, 0);
-    room.send({ type: 'tick', now: 100 });
+    room.send({ type: 'tick', now: 100, entropy: testEntropy('tick', 100) });
     room.cmd('h', { type: 'flip_initial', positions: [0, 1] }, 200);
     expect(room.ctx.game.current_player_id).toBe('h');
     room.send({ type: 'presence', player_id: 'h', connected: false, now: 300 });
     expect(room.ctx.deadline).toMatchObject({ kind: 'grace', player_id: 'h', at: 5300 });
     room.send({ type: 'presence', player_id: 'zz', connected: true, now: 400 });
     expect(room.ctx.deadline?.at).toBe(5300);
-    room.send({ type: 'tick', now: 5300 });
+    room.send({ type: 'tick', now: 5300, entropy: testEntropy('tick', 5300) });
     expect(room.ctx.game.drawn).not.toBeNull();
     // The stand-in finishes the turn after the think time.
     expect(room.ctx.deadline).toMatchObject({ kind: 'cpu', player_id: 'h', at: 5400 });
-    room.send({ type: 'tick', now: 5400 });
+    room.send({ type: 'tick', now: 5400, entropy: testEntropy('tick', 5400) });
     expect(room.ctx.game.current_player_id).toBe('c1');
   });
 
@@ -105,7 +140,7 @@ describe('room machine', () => {
     let now = 0;
     for (let i = 0; i < 2000 && room.snap.value !== 'gameOver'; i++) {
       now = Math.max(now + 1, room.ctx.deadline?.at ?? now + 1);
-      room.send({ type: 'tick', now });
+      room.send({ type: 'tick', now, entropy: testEntropy('tick', now) });
     }
     expect(room.snap.value).toBe('gameOver');
     expect(room.ctx.game.winner_ids.length).toBeGreaterThan(0);
@@ -120,8 +155,8 @@ describe('room machine', () => {
     const persisted = JSON.parse(JSON.stringify(roomMachine.getPersistedSnapshot(room.snap)));
     const restored = restoreRoomSnapshot(persisted.context);
     expect(restored.value).toBe(persisted.value);
-    const [a] = transition(roomMachine, room.snap, { type: 'tick', now: 100 });
-    const [b] = transition(roomMachine, restored, { type: 'tick', now: 100 });
+    const [a] = transition(roomMachine, room.snap, { type: 'tick', now: 100, entropy: testEntropy('tick', 100) });
+    const [b] = transition(roomMachine, restored, { type: 'tick', now: 100, entropy: testEntropy('tick', 100) });
     expect(b.context).toEqual(a.context);
     expect(b.value).toEqual(a.value);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chooseCpuMove, CPU_PROFILES, profileByName } from '../../src/ai/index.js';
-import { playCpuGame, randomOptions } from '../../src/ai/selfplay.js';
+import { playCpuGame, randomOptions, simulationRng } from '../../src/ai/selfplay.js';
 import { viewFor } from '../../src/game/index.js';
 import { checkMove, type Blunder } from '../support/blunders.js';
 import { c, inPlay, rig, run } from '../support/game.js';
@@ -46,7 +46,7 @@ describe('CPU players', () => {
     b0.hand.forEach((slot) => (slot.face_up = false));
     for (const profile of CPU_PROFILES) {
       for (let seed = 0; seed < 20; seed++) {
-        expect(chooseCpuMove(viewFor(other, 'a'), profile, seed)).toEqual(chooseCpuMove(viewFor(base, 'a'), profile, seed));
+        expect(chooseCpuMove(viewFor(other, 'a'), profile, simulationRng(seed))).toEqual(chooseCpuMove(viewFor(base, 'a'), profile, simulationRng(seed)));
       }
     }
   });
@@ -56,21 +56,21 @@ describe('CPU players', () => {
     s = rig(s, {}, { deckTop: [c('2', 'hearts', 1)] });
     s = run(s, { type: 'draw', by: 'a', source: 'deck' }).state;
     for (const profile of CPU_PROFILES) for (let seed = 0; seed < 10; seed++) {
-      expect(chooseCpuMove(viewFor(s, 'a'), profile, seed)?.type).toBe('swap');
+      expect(chooseCpuMove(viewFor(s, 'a'), profile, simulationRng(seed))?.type).toBe('swap');
     }
   });
 
   it('takes a Q from the discard pile only to pair it', () => {
     let s = inPlay(['a', 'b']);
     s = rig(s, { a: { cards: [c('3'), c('4'), c('5'), c('6'), c('7'), c('8')], up: [0, 1] } }, { discardTop: c('Q', 'hearts', 1) });
-    for (const profile of CPU_PROFILES) expect(chooseCpuMove(viewFor(s, 'a'), profile, 1)).toEqual({ type: 'draw', source: 'deck' });
+    for (const profile of CPU_PROFILES) expect(chooseCpuMove(viewFor(s, 'a'), profile, simulationRng(1))).toEqual({ type: 'draw', source: 'deck' });
     s = rig(s, { a: { cards: [c('Q'), c('4'), c('5'), c('6'), c('7'), c('8')], up: [0, 1] } });
-    for (const profile of CPU_PROFILES) expect(chooseCpuMove(viewFor(s, 'a'), profile, 1)).toEqual({ type: 'draw', source: 'discard' });
+    for (const profile of CPU_PROFILES) expect(chooseCpuMove(viewFor(s, 'a'), profile, simulationRng(1))).toEqual({ type: 'draw', source: 'discard' });
   });
 
   it('returns no move when the seat has nothing to do', () => {
     const s = inPlay(['a', 'b']);
-    expect(chooseCpuMove(viewFor(s, 'b'), CPU_PROFILES[0]!, 1)).toBeNull();
+    expect(chooseCpuMove(viewFor(s, 'b'), CPU_PROFILES[0]!, simulationRng(1))).toBeNull();
   });
 });
 

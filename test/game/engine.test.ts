@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, evolve, faceDownCount, replay, viewFor, type GameState } from '../../src/game/index.js';
-import { allCards, c, inPlay, lobby, refusal, rig, run, runAll, seat, started } from '../support/game.js';
+import { allCards, c, inPlay, lobby, refusal, rig, run, runAll, seat, started, testEntropy } from '../support/game.js';
 
 const p = (state: GameState, id: string) => state.players.find((x) => x.id === id)!;
 
@@ -24,8 +24,8 @@ describe('lobby', () => {
     expect(refusal(s, { type: 'add_cpu', by: 'b', seat: seat('c', true) })).toBe('not_host');
     expect(refusal(s, { type: 'remove_player', by: 'b', player_id: 'a' })).toBe('not_host');
     expect(refusal(s, { type: 'set_options', by: 'b', options: { rounds: 3 } })).toBe('not_host');
-    expect(refusal(s, { type: 'start_game', by: 'b', seed: 1 })).toBe('not_host');
-    expect(refusal(s, { type: 'start_game', by: 'zz', seed: 1 })).toBe('unauthorized');
+    expect(refusal(s, { type: 'start_game', by: 'b' })).toBe('not_host');
+    expect(refusal(s, { type: 'start_game', by: 'zz' })).toBe('unauthorized');
   });
   it('adds and removes a CPU', () => {
     let s = run(lobby(['a']), { type: 'add_cpu', by: 'a', seat: seat('cpu1', true) }).state;
@@ -45,7 +45,7 @@ describe('lobby', () => {
     expect(refusal(s, { type: 'set_options', by: 'a', options: { flip_mode: 'sometimes' } as never })).toBe('bad_request');
   });
   it('needs two players to start', () => {
-    expect(refusal(lobby(['a']), { type: 'start_game', by: 'a', seed: 1 })).toBe('invalid_move');
+    expect(refusal(lobby(['a']), { type: 'start_game', by: 'a' })).toBe('invalid_move');
   });
   it('hands the lobby to the next human when the host leaves', () => {
     const s = run(lobby(['a', 'b']), { type: 'leave', by: 'a', cpu_profile: 'Sofia' }).state;
@@ -145,8 +145,8 @@ describe('a turn', () => {
   it('a refused command changes nothing', () => {
     const s = inPlay(['a', 'b']);
     const before = structuredClone(s);
-    decide(s, { type: 'swap', by: 'a', position: 0 });
-    decide(s, { type: 'draw', by: 'b', source: 'deck' });
+    decide(s, { type: 'swap', by: 'a', position: 0 }, testEntropy(1));
+    decide(s, { type: 'draw', by: 'b', source: 'deck' }, testEntropy(2));
     expect(s).toEqual(before);
   });
 });

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import {
   buildShoe,
   cardKey,
-  createRng,
   decide,
   emptyState,
   evolve,
@@ -14,7 +13,8 @@ import {
   type PartialOptions,
 } from '../../src/game/index.js';
 import { legalCommands } from '../support/legal.js';
-import { allCards, seat } from '../support/game.js';
+import { allCards, seat, testEntropy } from '../support/game.js';
+import { simulationRng } from '../../src/ai/selfplay.js';
 
 const optionsArb: fc.Arbitrary<PartialOptions> = fc.record({
   rounds: fc.integer({ min: 1, max: 2 }),
@@ -44,7 +44,7 @@ function hiddenCardsLeaked(state: GameState, viewerId: string): string[] {
   const text = JSON.stringify(view);
   if (state.drawn && state.current_player_id !== viewerId && view.drawn_card !== null) leaks.push('drawn card');
   if (/"deck":\s*\[/.test(text)) leaks.push('deck order');
-  for (const key of ['token_hash', 'seed', 'round_seed']) if (text.includes(key)) leaks.push(key);
+  for (const key of ['token_hash', 'shoe', 'reshuffled', 'entropy']) if (text.includes(key)) leaks.push(key);
   return leaks;
 }
 
@@ -55,13 +55,13 @@ interface Played {
 }
 
 function playRandom(options: PartialOptions, playerCount: number, seed: number, moveSeed: number): Played {
-  const rng = createRng(moveSeed);
+  const rng = simulationRng('moves', moveSeed);
   const ids = Array.from({ length: playerCount }, (_, i) => `p${i}`);
   let state = emptyState();
   const events: GameEvent[] = [];
   const states: GameState[] = [];
   const apply = (command: Parameters<typeof decide>[1]) => {
-    const d = decide(state, command);
+    const d = decide(state, command, testEntropy(seed, state.seq));
     if (!d.ok) throw new Error(`legal command refused: ${command.type} ${d.refusal.message}`);
     for (const e of d.events) state = evolve(state, e);
     events.push(...d.events);
@@ -69,7 +69,7 @@ function playRandom(options: PartialOptions, playerCount: number, seed: number, 
   };
   apply({ type: 'create_game', game_id: 'g', room: 'ROOM', host: seat(ids[0]!), options });
   for (const id of ids.slice(1)) apply({ type: 'join', seat: seat(id) });
-  apply({ type: 'start_game', by: ids[0]!, seed });
+  apply({ type: 'start_game', by: ids[0]! });
   let i = 0;
   while (state.phase !== 'game_over' && i < 20_000) {
     const legal = legalCommands(state);

@@ -71,3 +71,24 @@ describe('full games over WebSockets', () => {
     });
   }
 });
+
+describe('the deal on a live node', () => {
+  it('rooms set up alike get unrelated deals from 256 bits of CSPRNG entropy, stored with the round and never sent', async () => {
+    const shoes: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const [host] = await seatedGame(1, 2, { rounds: 1 });
+      const actor = node.runtime.hosted().find((a) => a.code === host!.room)!;
+      const events = await node.backends.events.loadEvents(actor.gameId);
+      const round = events.find((e) => e.type === 'round_started')!;
+      const started = events.find((e) => e.type === 'game_started')!;
+      const shoe = (round.data as { shoe: Array<{ rank: string; suit: string; deck: number }> }).shoe;
+      expect(shoe).toHaveLength(52);
+      expect(Object.keys(started.data as object)).toEqual(['decks']);
+      expect(JSON.stringify(round.data)).not.toMatch(/seed/);
+      shoes.push(shoe.map((c) => `${c.rank}${c.suit}${c.deck}`).join());
+      for (const frame of host!.frames) assertNoSecrets(frame, host!.token);
+      await host!.close();
+    }
+    expect(new Set(shoes).size).toBe(shoes.length);
+  });
+});

@@ -3,6 +3,7 @@ import {
   emptyState,
   evolve,
   type Card,
+  type Entropy,
   type GameCommand,
   type GameEvent,
   type GameState,
@@ -10,12 +11,16 @@ import {
   type Rank,
   type Suit,
 } from '../../src/game/index.js';
+import { simulationEntropy } from '../../src/ai/selfplay.js';
+
+/** Reproducible entropy for a test step (a live room gets 256 bits from the CSPRNG instead). */
+export const testEntropy = (...labels: Array<string | number>): Entropy => simulationEntropy('test', ...labels);
 
 export const seat = (id: string, is_cpu = false) => ({ id, name: id.toUpperCase(), is_cpu, cpu_profile: is_cpu ? 'Sofia' : null, token_hash: null });
 
 /** Applies a command that must be accepted; returns the new state and its events. */
-export function run(state: GameState, command: GameCommand): { state: GameState; events: GameEvent[] } {
-  const decision = decide(state, command);
+export function run(state: GameState, command: GameCommand, entropy: Entropy = testEntropy(state.seq)): { state: GameState; events: GameEvent[] } {
+  const decision = decide(state, command, entropy);
   if (!decision.ok) throw new Error(`refused ${command.type}: ${decision.refusal.code}: ${decision.refusal.message}`);
   return { state: decision.events.reduce(evolve, state), events: decision.events };
 }
@@ -26,7 +31,7 @@ export function runAll(state: GameState, commands: GameCommand[]): GameState {
 
 /** The refusal code of a command that must be refused. */
 export function refusal(state: GameState, command: GameCommand): string {
-  const decision = decide(state, command);
+  const decision = decide(state, command, testEntropy(state.seq));
   if (decision.ok) throw new Error(`expected ${command.type} to be refused`);
   return decision.refusal.code;
 }
@@ -38,7 +43,7 @@ export function lobby(players: string[], options: PartialOptions = {}): GameStat
 }
 
 export function started(players: string[], options: PartialOptions = {}, seed = 42): GameState {
-  return run(lobby(players, options), { type: 'start_game', by: players[0]!, seed }).state;
+  return run(lobby(players, options), { type: 'start_game', by: players[0]! }, testEntropy('deal', seed)).state;
 }
 
 /** A started game past the initial flip (each player flips the first positions). */

@@ -1,3 +1,4 @@
+import { simulationRng } from '../../src/ai/selfplay.js';
 import { expect } from 'vitest';
 import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
 import type { TestClient, Frame } from './client.js';
@@ -17,7 +18,7 @@ export function assertNoSecrets(frame: Frame, ownToken?: string): void {
   if (view.drawn_card !== null) expect(view.you).toBe(view.current_player_id);
   const text = JSON.stringify(frame);
   expect(text).not.toMatch(/"deck":\s*\[/);
-  expect(text).not.toMatch(/token_hash|round_seed|"seed"/);
+  expect(text).not.toMatch(/token_hash|"shoe"|reshuffled|entropy/);
   const tokens = text.match(/[A-Z]{4}\.[\w-]+\.[\w-]{20,}/g) ?? [];
   for (const token of tokens) expect(token).toBe(ownToken);
 }
@@ -37,7 +38,7 @@ export async function playUntil(client: TestClient, until: (view: Frame) => bool
     const view = client.view;
     if (until(view) || view.phase === 'game_over') return;
     if (view.must || (view.phase === 'round_over' && view.host_id === view.you)) {
-      const move = view.must ? chooseCpuMove(view as never, profile, client.seq * 31 + step) : { type: 'next_round' as const };
+      const move = view.must ? chooseCpuMove(view as never, profile, simulationRng('play', client.seq, step)) : { type: 'next_round' as const };
       if (!move) throw new Error(`no move for must=${view.must}`);
       const reply = await client.request(move);
       if (reply.type === 'error') {
