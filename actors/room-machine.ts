@@ -70,7 +70,7 @@ export type RoomEvent =
   | { type: 'configure'; timing: Timing; now: number };
 
 export type RoomEmitted =
-  | { type: 'domain'; event: GameEvent; command_id: string | null; player_id: string | null }
+  | { type: 'domain'; event: GameEvent; command_id: string | null; player_id: string | null; fingerprint: string | null }
   | { type: 'refused'; code: RoomRefusalCode; message: string }
   | { type: 'duplicate'; seq: number };
 
@@ -127,7 +127,7 @@ function commit(context: RoomContext, { command, id, actor, now, entropy }: Comm
   const next = { ...context, game, applied };
   return {
     context: plan(next, now),
-    emitted: decision.events.map((event) => ({ type: 'domain', event, command_id: commandId, player_id: actor })),
+    emitted: decision.events.map((event) => ({ type: 'domain', event, command_id: commandId, player_id: actor, fingerprint: id?.fingerprint ?? null })),
   };
 }
 

@@ -32,7 +32,7 @@ await Promise.all(
         game_id: g.id,
         epoch: 1,
         expected_seq: g.seq,
-        events: [{ type: 'card_drawn', player_id: 'p1', command_id: `c${g.seq}`, data: { source: 'deck', card: { rank: '7', suit: 'clubs', deck: 0 } } }],
+        events: [{ type: 'card_drawn', player_id: 'p1', command_id: `c${g.seq}`, sender_id: 'p1', command_fp: 'x', data: { source: 'deck', card: { rank: '7', suit: 'clubs', deck: 0 } } }],
         at: new Date(),
         summary: { status: 'playing', options: {}, players: [], winner_ids: [] },
       });

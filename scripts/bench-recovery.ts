@@ -38,7 +38,7 @@ async function main() {
   for (let i = 0; i < 200; i++) {
     const full = playCpuGame(i, 2 + (i % 5), { ...randomOptions(i), rounds: 3 }).events;
     const cut = 10 + ((i * 7919) % Math.max(1, full.length - 12));
-    const events = full.slice(0, cut).map((e, k) => ({ game_id: '', seq: k + 1, type: e.type, player_id: e.player_id, command_id: null, data: e.data, created_at: new Date() }));
+    const events = full.slice(0, cut).map((e, k) => ({ game_id: '', seq: k + 1, type: e.type, player_id: e.player_id, command_id: null, sender_id: null, command_fp: null, data: e.data, created_at: new Date() }));
     templates.push({ events, seq: cut });
   }
   const codes = new Set<string>();

@@ -1,4 +1,4 @@
-import type { AppendRequest, PgEventStore } from '../stores/event-store.js';
+import { EventDataRejected, type AppendRequest, type PgEventStore } from '../stores/event-store.js';
 import type { Metrics } from '../metrics.js';
 
 /** The append was refused: a newer owner holds the room (or its sequence moved on). */
@@ -55,19 +55,29 @@ export class AppendBatcher {
   }
 
   private async run(batch: Pending[]): Promise<void> {
-    const started = performance.now();
     try {
-      const appended = await this.store.appendBatch(batch.map((p) => p.request));
-      this.metrics?.appendMs.observe(performance.now() - started);
-      this.metrics?.appendBatchSize.observe(batch.length);
-      for (const p of batch) {
-        if (appended.has(p.request.game_id)) {
-          this.metrics?.eventsAppended.inc(p.request.events.length);
-          p.resolve();
-        } else p.reject(new FencedError(`append to ${p.request.game_id} at epoch ${p.request.epoch} after seq ${p.request.expected_seq} was fenced`));
-      }
+      await this.commit(batch);
     } catch (error) {
+      if (error instanceof EventDataRejected && batch.length > 1) {
+        // One request's data poisoned the statement: commit each alone, so only it fails.
+        for (const p of batch) await this.commit([p]).catch((alone: Error) => p.reject(alone));
+        return;
+      }
       for (const p of batch) p.reject(error as Error);
+    }
+  }
+
+  /** One statement for the batch; resolves or fences each request, throws if the statement failed. */
+  private async commit(batch: Pending[]): Promise<void> {
+    const started = performance.now();
+    const appended = await this.store.appendBatch(batch.map((p) => p.request));
+    this.metrics?.appendMs.observe(performance.now() - started);
+    this.metrics?.appendBatchSize.observe(batch.length);
+    for (const p of batch) {
+      if (appended.has(p.request.game_id)) {
+        this.metrics?.eventsAppended.inc(p.request.events.length);
+        p.resolve();
+      } else p.reject(new FencedError(`append to ${p.request.game_id} at epoch ${p.request.epoch} after seq ${p.request.expected_seq} was fenced`));
     }
   }
 }

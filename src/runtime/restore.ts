@@ -39,7 +39,9 @@ export function rebuildContext(
     } catch (error) {
       throw new CorruptGameError(`event ${record.seq} of ${record.game_id}: ${(error as Error).message}`);
     }
-    const applied = record.player_id && record.command_id ? rememberCommand(context.applied, record.player_id, record.command_id, record.seq) : context.applied;
+    // The id is the sender's (older rows have no sender_id: then the event's player, as before).
+    const sender = record.sender_id ?? record.player_id;
+    const applied = sender && record.command_id ? rememberCommand(context.applied, sender, record.command_id, record.seq, record.command_fp ?? undefined) : context.applied;
     context = { ...context, game, applied };
     lastAt = new Date(record.created_at).getTime();
   }

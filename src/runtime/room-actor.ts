@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { SnapshotRecord } from '../stores/state-cache.js';
+import { EventDataRejected } from '../stores/event-store.js';
 import { FencedError } from './append-batcher.js';
 import { freshEntropy } from './entropy.js';
 
@@ -217,7 +218,14 @@ export class RoomActor {
       game_id: this.gameId,
       epoch: this.epoch,
       expected_seq: this.seq,
-      events: domain.map((d) => ({ type: d.event.type, player_id: d.event.player_id, command_id: d.command_id, data: d.event.data })),
+      events: domain.map((d) => ({
+        type: d.event.type,
+        player_id: d.event.player_id,
+        command_id: d.command_id,
+        sender_id: d.command_id ? d.player_id : null,
+        command_fp: d.fingerprint,
+        data: d.event.data,
+      })),
       at: new Date(now),
       summary: summaryOf(next.context.game),
     };
@@ -228,6 +236,12 @@ export class RoomActor {
       if (error instanceof FencedError) {
         reply({ ok: false, code: 'unavailable', message: 'the room moved to another node; try again' });
         this.stop(`fenced: ${error.message}`);
+        return;
+      }
+      if (error instanceof EventDataRejected) {
+        this.deps.log.warn({ room: this.code, err: error.message }, 'the store refused a command\'s data; the room stays as it was');
+        reply({ ok: false, code: 'bad_request', message: 'that command could not be stored; nothing changed' });
+        if (job.kind === 'tick') this.armTimer(RETRY_MS);
         return;
       }
       this.deps.log.warn({ room: this.code, err: (error as Error).message }, 'append failed; the room stays as it was');

@@ -8,6 +8,10 @@ export interface EventRecord {
   type: GameEvent['type'];
   player_id: string | null;
   command_id: string | null;
+  /** Who sent the command (its id is theirs); null for timers and for rows older than the column. */
+  sender_id: string | null;
+  /** The fingerprint of the command under `command_id` (see the room machine). */
+  command_fp: string | null;
   data: unknown;
   created_at: Date;
 }
@@ -20,7 +24,7 @@ export interface AppendRequest {
   epoch: number;
   /** The game's last sequence number before these events (the append is refused otherwise). */
   expected_seq: number;
-  events: Array<{ type: string; player_id: string | null; command_id: string | null; data: unknown }>;
+  events: Array<{ type: string; player_id: string | null; command_id: string | null; sender_id: string | null; command_fp: string | null; data: unknown }>;
   at: Date;
   /** The games row's summary after these events (queryable without replaying). */
   summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[] };
@@ -47,6 +51,15 @@ export interface ActiveGame {
 /** The store could not be reached, or refused for a reason other than fencing. */
 export class EventStoreUnavailable extends Error {
   override name = 'EventStoreUnavailable';
+}
+
+/**
+ * PostgreSQL refused the data itself (SQLSTATE class 22: a NUL or a lone surrogate in a
+ * string, a value out of range): trying again will not help, and in a batch it is one
+ * request's fault, not everyone's.
+ */
+export class EventDataRejected extends Error {
+  override name = 'EventDataRejected';
 }
 
 const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
@@ -80,6 +93,14 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         primary key (game_id, seq)
       );
       create index if not exists events_type on events (type);
+    `,
+  },
+  {
+    // At-most-once survives a restore from events: who sent each command id, and what it was.
+    version: 3,
+    sql: `
+      alter table events add column if not exists sender_id text;
+      alter table events add column if not exists command_fp text;
     `,
   },
 ];
@@ -176,6 +197,8 @@ export class PgEventStore {
         type: e.type,
         player_id: e.player_id,
         command_id: e.command_id,
+        sender_id: e.sender_id,
+        command_fp: e.command_fp,
         data: e.data,
         created_at: r.at.toISOString(),
       })),
@@ -195,10 +218,10 @@ export class PgEventStore {
           where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected
           returning g.game_id
         )
-        insert into events (game_id, seq, type, player_id, command_id, data, created_at)
-        select e.game_id, e.seq, e.type, e.player_id, e.command_id, e.data, e.created_at
+        insert into events (game_id, seq, type, player_id, command_id, sender_id, command_fp, data, created_at)
+        select e.game_id, e.seq, e.type, e.player_id, e.command_id, e.sender_id, e.command_fp, e.data, e.created_at
         from jsonb_to_recordset(${this.sql.json(events as postgres.JSONValue)}::jsonb) as e(
-          game_id text, seq integer, type text, player_id text, command_id text, data jsonb, created_at timestamptz)
+          game_id text, seq integer, type text, player_id text, command_id text, sender_id text, command_fp text, data jsonb, created_at timestamptz)
         where e.game_id in (select game_id from passed)
         returning game_id`,
     );
@@ -208,7 +231,7 @@ export class PgEventStore {
   async loadEvents(gameId: string, afterSeq = 0): Promise<EventRecord[]> {
     return this.wrap(
       () => this.sql<EventRecord[]>`
-        select game_id, seq, type, player_id, command_id, data, created_at from events
+        select game_id, seq, type, player_id, command_id, sender_id, command_fp, data, created_at from events
         where game_id = ${gameId} and seq > ${afterSeq} order by seq`,
     );
   }
@@ -219,7 +242,7 @@ export class PgEventStore {
     if (from.length === 0) return out;
     const rows = await this.wrap(
       () => this.sql<EventRecord[]>`
-        select e.game_id, e.seq, e.type, e.player_id, e.command_id, e.data, e.created_at
+        select e.game_id, e.seq, e.type, e.player_id, e.command_id, e.sender_id, e.command_fp, e.data, e.created_at
         from events e
         join jsonb_to_recordset(${this.sql.json(from as unknown as postgres.JSONValue)}::jsonb) as f(game_id text, after_seq integer)
           on e.game_id = f.game_id and e.seq > f.after_seq
@@ -313,6 +336,7 @@ export class PgEventStore {
     } catch (error) {
       const err = error as { code?: string; message?: string };
       if (err.code && /^(23|42)/.test(err.code)) throw error; // constraint or SQL errors are bugs, not outages
+      if (err.code && /^22/.test(err.code)) throw new EventDataRejected(`PostgreSQL refused the data: ${err.message ?? err.code}`);
       throw new EventStoreUnavailable(`PostgreSQL unavailable: ${err.message ?? String(error)}`);
     }
   }

@@ -168,3 +168,37 @@ describe('passivation', () => {
     }
   });
 });
+
+describe('at-most-once across a restore from events', () => {
+  it('a command id re-sent after the room was rebuilt from its events alone is not applied again', async () => {
+    const config = testConfig();
+    configs.push(config);
+    const a = await startTestNode(config);
+    const host = await TestClient.connect(a.port);
+    await host.ok({ type: 'create_room', name: 'H' });
+    expect(await host.request({ type: 'add_cpu', profile: 'Maya' }, 'add-cpu-1')).toMatchObject({ type: 'ack' });
+    expect(await host.request({ type: 'set_options', options: { rounds: 3 } }, 'opts-1')).toMatchObject({ type: 'ack' });
+    const gameId = a.runtime.hosted()[0]!.gameId;
+    await host.close();
+    await a.drain();
+    const redis = new Redis(REDIS_URL);
+    await redis.del(`${config.REDIS_PREFIX}game:${gameId}`);
+    redis.disconnect();
+
+    const b = await startTestNode(config);
+    try {
+      expect(b.recovery.from.events).toBe(1);
+      const back = await TestClient.connect(b.port);
+      await back.ok({ type: 'resume', token: host.token });
+      const seq = back.seq;
+      expect(await back.request({ type: 'add_cpu', profile: 'Maya' }, 'add-cpu-1')).toMatchObject({ type: 'ack', seq: 3 });
+      expect(await back.request({ type: 'set_options', options: { rounds: 3 } }, 'opts-1')).toMatchObject({ type: 'ack' });
+      expect(await back.request({ type: 'add_cpu', profile: 'Kenji' }, 'opts-1')).toMatchObject({ type: 'error', code: 'bad_request' });
+      expect(b.runtime.hosted()[0]!.game.players).toHaveLength(2);
+      expect(b.runtime.hosted()[0]!.seq).toBe(seq);
+      await back.close();
+    } finally {
+      await b.drain();
+    }
+  });
+});
