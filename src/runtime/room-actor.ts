@@ -33,7 +33,7 @@ export interface RoomListener {
 }
 
 type Job =
-  | { kind: 'command'; player_id: string; command_id: string | null; command: RoomCommand; reply: (outcome: Outcome) => void; at: number }
+  | { kind: 'command'; player_id: string; command_id: string | null; command: RoomCommand; reply: (outcome: Outcome) => void; at: number; answered?: boolean }
   | { kind: 'tick' }
   | { kind: 'presence'; player_id: string; connected: boolean };
 
@@ -164,13 +164,29 @@ export class RoomActor {
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0 && !this.stoppedReason) await this.process(this.queue.shift() as Job);
+      while (this.queue.length > 0 && !this.stoppedReason) {
+        const job = this.queue.shift() as Job;
+        await this.process(job).catch((error: unknown) => this.failed(job, error));
+      }
     } finally {
       this.running = false;
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const resolve of waiters) resolve();
     }
+  }
+
+  /**
+   * A job that threw (a bug: the machine and the store are meant to refuse, not throw) is
+   * dropped and the room carries on as it was: one poison command or timer must not take the
+   * room, or the node, down. Its sender is told nothing changed (unless it already got its
+   * answer at the commit point); a timer is tried again later.
+   */
+  private failed(job: Job, error: unknown): void {
+    this.deps.log.error({ room: this.code, job: job.kind, err: (error as Error)?.message, stack: (error as Error)?.stack }, 'a room job failed; dropped');
+    this.deps.metrics?.commands.inc({ outcome: 'failed' });
+    if (job.kind === 'command' && !job.answered) job.reply({ ok: false, code: 'unavailable', message: 'internal error; nothing changed' });
+    if (job.kind === 'tick') this.armTimer(RETRY_MS);
   }
 
   /** Resolves once the job in flight (if any) is done; queued jobs stay queued if stopped. */
@@ -194,7 +210,13 @@ export class RoomActor {
     const now = this.deps.now();
     const event = this.toEvent(job, now);
     const { snapshot: next, emitted } = stepRoom(this.snapshot, event);
-    const reply = job.kind === 'command' ? job.reply : () => {};
+    const reply =
+      job.kind === 'command'
+        ? (outcome: Outcome) => {
+            job.answered = true;
+            job.reply(outcome);
+          }
+        : () => {};
     const refused = emitted.find((e) => e.type === 'refused');
     if (refused) {
       this.deps.metrics?.commands.inc({ outcome: 'refused' });
