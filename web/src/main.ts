@@ -15,6 +15,7 @@ interface Player {
 }
 interface View {
   room: string;
+  game_id: string;
   phase: 'lobby' | 'initial_flip' | 'playing' | 'final_turn' | 'round_over' | 'game_over';
   round: number;
   rounds: number;
@@ -73,6 +74,9 @@ const connection = new Connection(wsUrl, {
   },
 });
 
+/** The room sequence of the view shown. */
+let seq = 0;
+
 function onMessage(message: ServerMessage): void {
   switch (message.type) {
     case 'welcome':
@@ -81,9 +85,14 @@ function onMessage(message: ServerMessage): void {
       storeToken(message.token);
       error = null;
       history.replaceState(null, '', `?room=${message.room}`);
+      seq = message.seq;
       setView(message.state);
       break;
     case 'state':
+      // Frames can arrive late over the cluster's bus (a node waking from a pause): never go
+      // back to an older view of the same game. Presence changes keep the same seq.
+      if (view && message.state.game_id === view.game_id && message.seq < seq) break;
+      seq = message.seq;
       setView(message.state);
       break;
     case 'error':
