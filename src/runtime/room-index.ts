@@ -1,5 +1,6 @@
 import type { Logger } from '../log.js';
 import type { PgEventStore } from '../stores/event-store.js';
+import type { PartialOptions } from '../game/index.js';
 import type { RoomMeta, StateCache } from '../stores/state-cache.js';
 
 /** After a failed rebuild, lookups that need one are refused this long instead of each asking PostgreSQL. */
@@ -31,23 +32,51 @@ export class RoomIndex {
 
   constructor(
     private readonly cache: StateCache,
-    private readonly events: Pick<PgEventStore, 'indexableGames' | 'abandonIdle'>,
+    private readonly events: Pick<PgEventStore, 'indexableGames' | 'abandonIdle' | 'createGame'>,
     private readonly options: RoomIndexOptions,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
   ) {}
 
   /**
-   * The room a code names, or null. From Redis alone (the hash and the marker in one round
-   * trip), unless the index is not whole: then it is rebuilt first, once for every lookup
+   * The room a code names, or null. From Redis alone: a miss is believed if the index's marker
+   * is there; if not (Redis lost its data), the index is rebuilt first, once for every lookup
    * waiting on it.
    */
   async lookup(code: string): Promise<RoomMeta | null> {
-    const [meta, whole] = await Promise.all([this.cache.getRoom(code), this.cache.indexBuilt()]);
-    if (meta || whole) return meta;
+    const meta = await this.cache.getRoom(code);
+    if (meta || (await this.cache.indexBuilt())) return meta;
     if (!this.rebuilding && this.now() - this.failedAt < RETRY_AFTER_MS) throw new Error('the room index is being rebuilt; try again');
     await this.rebuild();
     return this.cache.getRoom(code);
+  }
+
+  /**
+   * Takes a free room code for a new game: in Redis (atomic, if no room hash has it), then in
+   * PostgreSQL, which refuses a code an unfinished game holds even when Redis has lost that
+   * game's hash (flushed). False when the code is taken (draw another); throws when a store
+   * fails, having given the code back.
+   */
+  async claim(code: string, meta: RoomMeta, options: PartialOptions): Promise<boolean> {
+    if (!(await this.cache.createRoom(code, meta))) return false;
+    let stored: boolean;
+    try {
+      stored = await this.events.createGame({ game_id: meta.game_id, room_code: code, epoch: meta.epoch, server_id: meta.server_id, options });
+    } catch (error) {
+      await this.forget(code, meta.game_id);
+      throw error;
+    }
+    if (stored) return true;
+    // The index had lost that game: give the code back, and put the index right.
+    this.log.warn({ room: code }, 'room code held by an unfinished game missing from the room index');
+    await this.forget(code, meta.game_id);
+    void this.rebuild().catch((error: Error) => this.log.warn({ err: error.message }, 'room index rebuild failed'));
+    return false;
+  }
+
+  private async forget(code: string, gameId: string): Promise<void> {
+    await this.cache.removeRoom(code, gameId).catch(() => undefined);
+    await this.cache.deactivate(code).catch(() => undefined);
   }
 
   /** The periodic check: rebuilds when the marker is gone (Redis lost its data). */

@@ -9,7 +9,7 @@ import type { RoomMeta, SnapshotRecord, StateCache } from '../stores/state-cache
 import type { Bus } from '../stores/bus.js';
 import type { GameView } from '../game/view.js';
 import { AppendBatcher } from './append-batcher.js';
-import { endedSeatView, readEndedGame } from './ended-games.js';
+import { EndedGames, endedCommand, type SeatClaim } from './ended-games.js';
 import { rebuildContext, type RestoreSource } from './restore.js';
 import { RemoteRooms, type BusMessage, type RemoteReply } from './remote.js';
 import { RoomActor, type ErrorCode, type Outcome, type RoomListener } from './room-actor.js';
@@ -59,13 +59,6 @@ export function randomRoomCode(): string {
 
 const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 
-/**
- * A command to a game that is over and hosted nowhere: nothing can change. Leaving is done
- * already (there is no seat to free or hand over); anything else is refused.
- */
-const endedCommand = (game: ActiveGame, command: RoomCommand): Outcome =>
-  command.type === 'leave' ? { ok: true, seq: game.last_seq, duplicate: false } : fail('invalid_move', 'the game is over; nothing more can change');
-
 /** How often a command follows a room that is moving before the player is told to retry. */
 const COMMAND_ATTEMPTS = 4;
 
@@ -74,12 +67,6 @@ type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } |
 
 /** What watching a room came to: watched, a game that is over (nothing to watch), or not reachable now. */
 export type WatchOutcome = 'watching' | 'ended' | 'unreachable';
-
-/** A seat as a resume names it: its player and its token's hash (the token stays on the gateway). */
-interface SeatClaim {
-  player_id: string;
-  token_hash: string;
-}
 
 const emptySummary = (): RecoverySummary => ({ recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 });
 
@@ -98,6 +85,7 @@ export class RoomRuntime {
   private readonly startedAt: number;
   private readonly remote: RemoteRooms;
   private readonly index: RoomIndex;
+  private readonly ended: EndedGames;
   /** Watchers on other nodes of rooms hosted here, by room|player|node. */
   private readonly remoteListeners = new Map<string, RoomListener>();
 
@@ -112,6 +100,7 @@ export class RoomRuntime {
     this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log);
     this.index = new RoomIndex(backends.cache, backends.events, { nodeId: options.nodeId, ttlSeconds: options.roomTtlSeconds }, log, now);
+    this.ended = new EndedGames(backends.cache, backends.events, options.timing, log);
     this.startedAt = now();
     backends.bus.onMessage((message) => this.onBus(message as BusMessage));
   }
@@ -225,33 +214,16 @@ export class RoomRuntime {
       if (!lease) continue;
       const playerId = newPlayerId();
       const gameId = randomUUID();
-      const created = await this.backends.cache
-        .createRoom(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.now()).toISOString(), status: 'lobby', server_id: this.options.nodeId, epoch: 1 })
-        .catch(async (error) => {
-          await lease.release();
-          throw error;
-        });
-      if (!created) {
-        await lease.release();
-        continue;
-      }
-      let stored: boolean;
+      let claimed: boolean;
       try {
-        stored = await this.backends.events.createGame({ game_id: gameId, room_code: code, epoch: 1, server_id: this.options.nodeId, options });
+        claimed = await this.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.now()).toISOString(), status: 'lobby', server_id: this.options.nodeId, epoch: 1 }, options);
       } catch (error) {
-        await this.backends.cache.removeRoom(code, gameId).catch(() => undefined);
-        await this.backends.cache.deactivate(code).catch(() => undefined);
         await lease.release();
         this.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
         return fail('unavailable', 'the game store is unavailable; try again');
       }
-      if (!stored) {
-        // PostgreSQL has an unfinished game with this code that Redis had lost (flushed): the
-        // code is not free. Give it back, have the index rebuilt, and draw another.
-        this.log.warn({ room: code }, 'room code held by an unfinished game missing from the room index');
-        await this.backends.cache.removeRoom(code, gameId).catch(() => undefined);
+      if (!claimed) {
         await lease.release();
-        void this.index.rebuild().catch((error) => this.log.warn({ err: (error as Error).message }, 'room index rebuild failed'));
         continue;
       }
       const actor = this.host(code, gameId, 1, lease, newRoomSnapshot(this.options.timing));
@@ -297,7 +269,7 @@ export class RoomRuntime {
         ? this.localResume(where.local, claim)
         : 'remote' in where
           ? await this.remote.request(where.remote, parsed.room, { type: 'resume', ...claim })
-          : await this.endedResume(where.ended, claim);
+          : await this.ended.resume(where.ended, claim);
     if (!result.ok) return result;
     if ('ended' in where) return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view!, ended: true };
     void this.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
@@ -411,15 +383,6 @@ export class RoomRuntime {
     return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(claim.player_id) };
   }
 
-  /** The standings of a game that is over and hosted nowhere, read as they are (ended-games.ts). */
-  private async endedResume(game: ActiveGame, claim: SeatClaim): Promise<RemoteReply> {
-    try {
-      return endedSeatView(await readEndedGame(this.backends.cache, this.backends.events, game, this.options.timing), claim);
-    } catch (error) {
-      this.log.warn({ game_id: game.game_id, err: (error as Error).message }, 'reading an ended game failed');
-      return fail('unavailable', 'the game could not be read; try again');
-    }
-  }
 
   /** A peer's request for a room this node hosts (or should: its cache entry names this node). */
   private async serve(message: Extract<BusMessage, { kind: 'request' }>): Promise<void> {
@@ -432,7 +395,7 @@ export class RoomRuntime {
     const request = message.request;
     if ('ended' in found) {
       // Over, and no longer hosted here: only its standings can still be asked for.
-      if (request.type === 'resume') return answer(await this.endedResume(found.ended, request));
+      if (request.type === 'resume') return answer(await this.ended.resume(found.ended, request));
       return answer(request.type === 'command' ? endedCommand(found.ended, request.command) : fail('unknown_room', 'the game is over'));
     }
     const actor = found.local;
@@ -566,7 +529,8 @@ export class RoomRuntime {
         epoch: game.epoch,
       });
     }
-    await cache.updateRoom(code, { server_id: this.options.nodeId, epoch: game.epoch });
+    // host_id too: a room hash the index rebuilt from PostgreSQL lacks it.
+    await cache.updateRoom(code, { server_id: this.options.nodeId, epoch: game.epoch, host_id: context.game.host_id });
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     this.metrics?.recoveries.inc({ source });
     this.log.debug({ room: code, epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
