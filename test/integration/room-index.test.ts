@@ -119,6 +119,19 @@ describe('a room code names a live game only', () => {
     await late.close();
   });
 
+  it('a finished game still hosted (its players looking at the standings) takes no one new either', async () => {
+    const host = await TestClient.connect(node.port);
+    await host.ok({ type: 'create_room', name: 'Stays', options: { rounds: 1, initial_flips: 0 } });
+    await host.ok({ type: 'add_cpu', profile: 'Maya' });
+    await host.ok({ type: 'start_game' });
+    await playUntil(host, () => false);
+    expect(node.runtime.hosted().map((a) => a.code)).toContain(host.room);
+    const late = await TestClient.connect(node.port);
+    expect(await late.request({ type: 'join_room', room: host.room, name: 'Late' })).toMatchObject({ type: 'error', code: 'unknown_room' });
+    expect(node.runtime.hosted().find((a) => a.code === host.room)!.game.players).toHaveLength(2);
+    await Promise.all([host.close(), late.close()]);
+  });
+
   it('an unfinished game idle for longer than ROOM_TTL_SECONDS is no room either', async () => {
     const { code, gameId } = await passivatedLobby(node);
     await sql`update games set updated_at = now() - make_interval(secs => ${node.config.ROOM_TTL_SECONDS + 60}) where game_id = ${gameId}`;
