@@ -61,6 +61,8 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   });
   const port = (server.address() as AddressInfo).port;
   await runtime.heartbeat();
+  // Room codes are looked up in Redis only: put back what a Redis that lost its data forgot.
+  await runtime.rebuildIndex();
   const recovery = await runtime.recoverAll();
   runtime.startBackground();
   await runtime.announceStart().catch((error) => log.warn({ err: (error as Error).message }, 'start announcement failed'));

@@ -1,10 +1,12 @@
 import { WebSocket } from 'ws';
 import type { RoomCommand } from '../../actors/room-machine.js';
+import type { GameView } from '../game/view.js';
 import type { Logger } from '../log.js';
 import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
 import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
 import { frameId, parseClientFrame, type ClientMessage, type ServerMessage } from './protocol.js';
+import { SeatRetries } from './seat-retries.js';
 
 export interface SessionLimits {
   /** Messages a client may send in a burst, and per second after it. */
@@ -35,6 +37,12 @@ export class Session implements RoomListener {
   private pendingState: string | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Seat-taking commands by id: a retry gets the seat the first attempt took. */
+  private readonly retries = new SeatRetries();
+  /** The seat a `leave` in flight gives up (its own ack says so; no notice needed). */
+  private leaving: { room: string; playerId: string } | null = null;
+  /** The current seat's latest `state` frame (a retried seat-taking command is answered with it). */
+  private latestFrame: string | null = null;
   alive = true;
 
   constructor(
@@ -78,20 +86,47 @@ export class Session implements RoomListener {
     const commandId = id ?? null;
     switch (message.type) {
       case 'create_room':
-        return this.seatWith(await this.runtime.createRoom(message.name, message.options ?? {}, commandId), id);
       case 'join_room':
-        return this.seatWith(await this.runtime.joinRoom(message.room, message.name, commandId), id);
+        return this.takeSeat(message, id);
       case 'resume':
         return this.seatWith(await this.runtime.resume(message.token), id);
     }
     const seat = this.seat;
     if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');
     const command = toRoomCommand(message);
+    if (message.type === 'leave') this.leaving = seat;
     await this.runtime.command(seat.room, seat.playerId, commandId, command, (outcome: Outcome) => {
-      if (!outcome.ok) return this.error(id, outcome.code, outcome.message);
+      if (!outcome.ok) {
+        if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
+        return this.error(id, outcome.code, outcome.message);
+      }
       this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
       if (message.type === 'leave') this.unseat();
     });
+  }
+
+  /**
+   * create_room and join_room. With an id, a retry of the same command on this connection (after
+   * a client-side timeout, say) is answered with the seat the first attempt took, not a new one.
+   */
+  private async takeSeat(message: Extract<ClientMessage, { type: 'create_room' | 'join_room' }>, id: string | undefined): Promise<void> {
+    const attempt = () => (message.type === 'create_room' ? this.runtime.createRoom(message.name, message.options ?? {}) : this.runtime.joinRoom(message.room, message.name));
+    if (id === undefined) return this.seatWith(await attempt(), id);
+    const fingerprint = JSON.stringify(message);
+    const earlier = this.retries.earlier(id, fingerprint);
+    if (!earlier) {
+      const outcome = attempt();
+      this.retries.remember(id, fingerprint, outcome);
+      return this.seatWith(await outcome, id);
+    }
+    const result = await earlier;
+    if (!result.ok) return this.error(id, result.code, result.message);
+    const seat = this.seat;
+    if (!seat || seat.room !== result.room || seat.playerId !== result.player_id) return this.seatWith(result, id);
+    // The same seat, welcomed again with its latest view (the room may have moved on since).
+    const latest = this.latestFrame ? (JSON.parse(this.latestFrame) as { seq: number; state: GameView }) : { seq: result.seq, state: result.view };
+    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: latest.seq, state: latest.state });
+    this.send({ type: 'ack', id, seq: result.seq });
   }
 
   private seatWith(result: Seat | Failure, id: string | undefined): void {
@@ -102,14 +137,15 @@ export class Session implements RoomListener {
     this.seat = seat;
     this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
-    void this.follow(seat);
+    // A game that is over and hosted nowhere changes no more: there is nothing to follow.
+    if (!result.ended) void this.follow(seat);
   }
 
   /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
   private async follow(seat: { room: string; playerId: string }): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
-      if (await this.runtime.watch(seat.room, this)) return;
+      if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
       await new Promise((r) => setTimeout(r, 250));
     }
     if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
@@ -119,11 +155,14 @@ export class Session implements RoomListener {
     if (!this.seat) return;
     const room = this.seat.room;
     this.seat = null;
+    this.latestFrame = null;
+    this.leaving = null;
     this.runtime.unwatch(room, this);
   }
 
   /** RoomListener: this player's view after a change (a serialised `state` frame). */
   state(_seq: number, frame: string): void {
+    this.latestFrame = frame;
     if (!this.writable()) return;
     if (this.pendingState !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
       // A slow reader gets the latest state when it catches up, not every intermediate one.
@@ -140,6 +179,19 @@ export class Session implements RoomListener {
     if (!seat || this.closed || !this.runtime.isAccepting) return;
     this.log.debug({ room: seat.room, reason }, 'room moved; following it');
     void this.follow(seat);
+  }
+
+  /**
+   * RoomListener: the seat is gone (the player left on another connection, or the host removed
+   * them). This connection holds no seat any more and is told so; the room sends it nothing.
+   */
+  unseated(reason: string): void {
+    const seat = this.seat;
+    if (!seat) return;
+    const leavingHere = this.leaving === seat;
+    this.leaving = null;
+    this.unseat();
+    if (!leavingHere) this.send({ type: 'error', code: 'unauthorized', message: `${reason}: you have no seat here now` });
   }
 
   /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */

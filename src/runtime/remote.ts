@@ -5,10 +5,14 @@ import type { Logger } from '../log.js';
 import type { Bus } from '../stores/bus.js';
 import type { Outcome, RoomListener } from './room-actor.js';
 
-/** What a node asks of a room's owner. */
+/**
+ * What a node asks of a room's owner. Nothing here is a secret: a resume carries the seat and
+ * the sha256 of its token (what the room stores), never the token, so that whoever reads the
+ * bus (or its logs) cannot take a seat.
+ */
 export type RemoteRequest =
   | { type: 'command'; player_id: string; command_id: string | null; command: RoomCommand; want_view: boolean }
-  | { type: 'resume'; token: string }
+  | { type: 'resume'; player_id: string; token_hash: string }
   | { type: 'attach'; player_id: string }
   | { type: 'detach'; player_id: string };
 
@@ -19,6 +23,8 @@ export type BusMessage =
   | { kind: 'reply'; id: string; reply: RemoteReply }
   | { kind: 'state'; room: string; player_id: string; seq: number; frame: string }
   | { kind: 'moved'; room: string; reason: string }
+  /** A player left or was removed: their watchers on the receiving node lose the seat. */
+  | { kind: 'unseated'; room: string; player_id: string; reason: string }
   | { kind: 'node_gone'; node: string }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
   | { kind: 'node_started'; node: string };
@@ -134,6 +140,16 @@ export class RemoteRooms {
       case 'moved':
         this.evictRoom(message.room, message.reason);
         return;
+      case 'unseated': {
+        // The owner has already dropped this seat's watchers: nothing to detach there.
+        const entry = this.watched.get(message.room);
+        const set = entry?.players.get(message.player_id);
+        if (!entry || !set) return;
+        entry.players.delete(message.player_id);
+        if (entry.players.size === 0) this.watched.delete(message.room);
+        for (const listener of set) listener.unseated(message.reason);
+        return;
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { stateFrames, viewFor, type GameState, type GameView } from '../game/index.js';
+import { findPlayer, stateFrames, viewFor, type GameEvent, type GameState, type GameView } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -30,6 +30,8 @@ export interface RoomListener {
   state(seq: number, frame: string): void;
   /** The room left this node (drained, fenced, passivated): resolve it again. */
   evicted(reason: string): void;
+  /** The seat is gone (the player left, on any connection, or was removed): no more views. */
+  unseated(reason: string): void;
 }
 
 type Job =
@@ -127,6 +129,11 @@ export class RoomActor {
     if (this.stoppedReason) {
       // Stopped between being found and being watched: send the watcher after it again.
       listener.evicted(this.stoppedReason);
+      return;
+    }
+    // A seat given up between a resume and its watch stays given up.
+    if (findPlayer(this.game, listener.playerId)?.is_cpu !== false) {
+      listener.unseated('you have no seat in this room');
       return;
     }
     let set = this.listeners.get(listener.playerId);
@@ -278,8 +285,26 @@ export class RoomActor {
     if (job.kind === 'command') this.deps.metrics?.commandMs.observe(now - job.at + (this.deps.now() - now));
     reply({ ok: true, seq: this.seq, duplicate: false });
     this.deps.saveSnapshot(this);
+    this.unseatLeavers(domain.map((d) => d.event));
     this.pushViews();
     this.armTimer();
+  }
+
+  /**
+   * A player who left (on any of their connections) or was removed by the host stops hearing
+   * from the room everywhere: every watcher of that seat, here or on other nodes, is dropped
+   * and told, before the views of the change go out.
+   */
+  private unseatLeavers(events: readonly GameEvent[]): void {
+    for (const event of events) {
+      if (event.type !== 'player_left') continue;
+      const set = this.listeners.get(event.player_id);
+      if (!set) continue;
+      this.listeners.delete(event.player_id);
+      this.enqueue({ kind: 'presence', player_id: event.player_id, connected: false });
+      const reason = event.data.removed_by ? 'the host removed you from the room' : 'you left the room (on another connection)';
+      for (const listener of set) listener.unseated(reason);
+    }
   }
 
   private transitionWithoutEvents(event: RoomEvent): void {

@@ -5,15 +5,17 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { ActiveGame, EventRecord, PgEventStore } from '../stores/event-store.js';
 import type { Lease, Leases } from '../stores/leases.js';
-import type { SnapshotRecord, StateCache } from '../stores/state-cache.js';
+import type { RoomMeta, SnapshotRecord, StateCache } from '../stores/state-cache.js';
 import type { Bus } from '../stores/bus.js';
 import type { GameView } from '../game/view.js';
 import { AppendBatcher } from './append-batcher.js';
+import { EndedGames, endedCommand, type SeatClaim } from './ended-games.js';
 import { rebuildContext, type RestoreSource } from './restore.js';
 import { RemoteRooms, type BusMessage, type RemoteReply } from './remote.js';
 import { RoomActor, type ErrorCode, type Outcome, type RoomListener } from './room-actor.js';
+import { RoomIndex } from './room-index.js';
 import { SnapshotWriter } from './snapshot-writer.js';
-import { hashToken, newPlayerId, newToken, parseToken, tokenMatches } from './tokens.js';
+import { hashMatches, hashToken, newPlayerId, newToken, parseToken } from './tokens.js';
 
 export interface RuntimeOptions {
   nodeId: string;
@@ -32,7 +34,11 @@ export interface Backends {
   bus: Bus;
 }
 
-export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView };
+/**
+ * A seat taken or resumed. `ended`: the game is over and hosted nowhere; the view is its final
+ * standings, read-only (nothing more will change, so there is nothing to watch).
+ */
+export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
 export type Failure = { ok: false; code: ErrorCode; message: string };
 
 export interface RecoverySummary {
@@ -56,6 +62,12 @@ const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, 
 /** How often a command follows a room that is moving before the player is told to retry. */
 const COMMAND_ATTEMPTS = 4;
 
+/** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
+type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } | Failure;
+
+/** What watching a room came to: watched, a game that is over (nothing to watch), or not reachable now. */
+export type WatchOutcome = 'watching' | 'ended' | 'unreachable';
+
 const emptySummary = (): RecoverySummary => ({ recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 });
 
 /**
@@ -64,7 +76,7 @@ const emptySummary = (): RecoverySummary => ({ recovered: 0, from: { snapshot: 0
  */
 export class RoomRuntime {
   private readonly rooms = new Map<string, RoomActor>();
-  private readonly activating = new Map<string, Promise<RoomActor | null>>();
+  private readonly activating = new Map<string, Promise<RoomActor | { ended: ActiveGame } | null>>();
   private readonly batcher: AppendBatcher;
   readonly snapshots: SnapshotWriter;
   private accepting = true;
@@ -72,6 +84,8 @@ export class RoomRuntime {
   private adopting = false;
   private readonly startedAt: number;
   private readonly remote: RemoteRooms;
+  private readonly index: RoomIndex;
+  private readonly ended: EndedGames;
   /** Watchers on other nodes of rooms hosted here, by room|player|node. */
   private readonly remoteListeners = new Map<string, RoomListener>();
 
@@ -85,6 +99,8 @@ export class RoomRuntime {
     this.batcher = new AppendBatcher(backends.events, metrics);
     this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log);
+    this.index = new RoomIndex(backends.cache, backends.events, { nodeId: options.nodeId, ttlSeconds: options.roomTtlSeconds }, log, now);
+    this.ended = new EndedGames(backends.cache, backends.events, options.timing, log);
     this.startedAt = now();
     backends.bus.onMessage((message) => this.onBus(message as BusMessage));
   }
@@ -105,6 +121,14 @@ export class RoomRuntime {
   /** Announces this node as alive (before recovery, so that peers leave its rooms alone). */
   async heartbeat(): Promise<void> {
     await this.backends.cache.heartbeat(this.options.nodeId, this.options.leaseTtlMs);
+  }
+
+  /**
+   * Rebuilds the Redis room index from PostgreSQL (at start, after migrations, before
+   * recovery), having first abandoned the games idle past the room TTL.
+   */
+  async rebuildIndex(): Promise<void> {
+    await this.index.prepare();
   }
 
   /**
@@ -133,6 +157,9 @@ export class RoomRuntime {
     every(Math.max(100, Math.floor(ttl / 2)), () => this.checkRemoteOwners(), 'owner check');
     every(Math.min(60_000, Math.max(1000, Math.floor(this.options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
     every(10 * 60_000, () => this.backends.cache.pruneActive(), 'active-set pruning');
+    // A Redis that lost its data (flushed, restarted empty) gets its room index back.
+    every(Math.max(500, ttl), () => this.index.check(), 'room index check');
+    every(10 * 60_000, () => this.index.abandonIdle(), 'abandoning idle games');
   }
 
   /**
@@ -175,7 +202,11 @@ export class RoomRuntime {
     });
   }
 
-  async createRoom(name: string, options: PartialOptions, commandId: string | null): Promise<Seat | Failure> {
+  /**
+   * A new room with its host. Retries of a creation are the gateway's to recognise (by the
+   * command's id, per connection): every call here creates a room.
+   */
+  async createRoom(name: string, options: PartialOptions): Promise<Seat | Failure> {
     if (!this.accepting) return fail('unavailable', 'this node is shutting down; reconnect to another');
     for (let attempt = 0; attempt < 20; attempt++) {
       const code = randomRoomCode();
@@ -183,27 +214,21 @@ export class RoomRuntime {
       if (!lease) continue;
       const playerId = newPlayerId();
       const gameId = randomUUID();
-      const created = await this.backends.cache
-        .createRoom(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.now()).toISOString(), status: 'lobby', server_id: this.options.nodeId, epoch: 1 })
-        .catch(async (error) => {
-          await lease.release();
-          throw error;
-        });
-      if (!created) {
-        await lease.release();
-        continue;
-      }
+      let claimed: boolean;
       try {
-        await this.backends.events.createGame({ game_id: gameId, room_code: code, epoch: 1, server_id: this.options.nodeId, options });
+        claimed = await this.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.now()).toISOString(), status: 'lobby', server_id: this.options.nodeId, epoch: 1 }, options);
       } catch (error) {
-        await this.backends.cache.deactivate(code).catch(() => undefined);
         await lease.release();
         this.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
         return fail('unavailable', 'the game store is unavailable; try again');
       }
+      if (!claimed) {
+        await lease.release();
+        continue;
+      }
       const actor = this.host(code, gameId, 1, lease, newRoomSnapshot(this.options.timing));
       const token = newToken(code, playerId);
-      const outcome = await this.localCommand(actor, playerId, commandId, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
+      const outcome = await this.localCommand(actor, playerId, null, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
       if (!outcome.ok) {
         actor.stop(`creation failed: ${outcome.message}`);
         await this.backends.cache.deactivate(code).catch(() => undefined);
@@ -215,13 +240,19 @@ export class RoomRuntime {
     return fail('unavailable', 'no free room code found; try again');
   }
 
-  async joinRoom(code: string, name: string, commandId: string | null): Promise<Seat | Failure> {
+  /**
+   * A new seat in a room, by its code. A game that is over is no room to join (the code names
+   * nothing), and looking does not wake it. The seat is new on every call (its player id is):
+   * the gateway recognises retries.
+   */
+  async joinRoom(code: string, name: string): Promise<Seat | Failure> {
     const where = await this.locate(code);
     if ('ok' in where) return where;
+    if ('ended' in where) return fail('unknown_room', `no room ${code}`);
     const playerId = newPlayerId();
     const token = newToken(code, playerId);
     const command: RoomCommand = { type: 'join_room', name, token_hash: hashToken(token) };
-    const result = 'local' in where ? await this.localCommand(where.local, playerId, commandId, command, true) : await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: commandId, command, want_view: true });
+    const result = 'local' in where ? await this.localCommand(where.local, playerId, null, command, true) : await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: null, command, want_view: true });
     if (!result.ok) return result;
     void this.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
     return { ok: true, room: code, player_id: playerId, token, seq: result.seq, view: result.view! };
@@ -232,8 +263,15 @@ export class RoomRuntime {
     if (!parsed) return fail('unauthorized', 'that token is not valid');
     const where = await this.locate(parsed.room);
     if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
-    const result = 'local' in where ? this.localResume(where.local, token) : await this.remote.request(where.remote, parsed.room, { type: 'resume', token });
+    const claim: SeatClaim = { player_id: parsed.playerId, token_hash: hashToken(token) };
+    const result =
+      'local' in where
+        ? this.localResume(where.local, claim)
+        : 'remote' in where
+          ? await this.remote.request(where.remote, parsed.room, { type: 'resume', ...claim })
+          : await this.ended.resume(where.ended, claim);
     if (!result.ok) return result;
+    if ('ended' in where) return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view!, ended: true };
     void this.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
     return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view! };
   }
@@ -254,6 +292,9 @@ export class RoomRuntime {
       if ('ok' in where) {
         retry = again(where, true);
         if (!retry) reply(where);
+      } else if ('ended' in where) {
+        retry = false;
+        reply(endedCommand(where.ended, command));
       } else if ('local' in where) {
         const actor = where.local;
         // The reply goes out from the commit point itself, so the ack precedes the new state.
@@ -274,15 +315,19 @@ export class RoomRuntime {
     }
   }
 
-  /** Sends `listener` its seat's views from now on; false when the room cannot be reached. */
-  async watch(code: string, listener: RoomListener): Promise<boolean> {
+  /**
+   * Sends `listener` its seat's views from now on. A game that is over and hosted nowhere is
+   * not woken up to be watched ('ended': nothing will change).
+   */
+  async watch(code: string, listener: RoomListener): Promise<WatchOutcome> {
     const where = await this.locate(code);
-    if ('ok' in where) return false;
+    if ('ok' in where) return 'unreachable';
+    if ('ended' in where) return 'ended';
     if ('local' in where) {
       where.local.attach(listener);
-      return true;
+      return 'watching';
     }
-    return this.remote.watch(where.remote, code, listener);
+    return (await this.remote.watch(where.remote, code, listener)) ? 'watching' : 'unreachable';
   }
 
   unwatch(code: string, listener: RoomListener): void {
@@ -292,40 +337,52 @@ export class RoomRuntime {
 
   /**
    * Where a room is: hosted here, on a live peer (by the room's `server_id` and that node's
-   * heartbeat), or nowhere, in which case this node takes it (lease, epoch, restore).
+   * heartbeat), or nowhere, in which case this node takes it (lease, epoch, restore), unless
+   * its game is over. A code the room index does not know is no room, refused from Redis alone.
    */
-  async locate(code: string): Promise<{ local: RoomActor } | { remote: string } | Failure> {
+  async locate(code: string): Promise<Where> {
     const local = this.rooms.get(code);
     if (local && !local.stopped) return { local };
-    const owner = await this.liveOwner(code);
+    let meta: RoomMeta | null;
+    try {
+      meta = await this.index.lookup(code);
+    } catch (error) {
+      return fail('unavailable', (error as Error).message);
+    }
+    if (!meta) return fail('unknown_room', `no room ${code}`);
+    const owner = await this.liveOwnerOf(meta);
     if (owner) return { remote: owner };
-    const actor = await this.resolve(code);
-    if ('seq' in actor) return { local: actor };
-    if (actor.code !== 'unavailable') return actor;
+    const found = await this.resolve(code);
+    if (!('ok' in found) || found.code !== 'unavailable') return found;
     // Somebody took it meanwhile (its lease is held): route there if we can see who.
     const taken = await this.liveOwner(code);
-    return taken ? { remote: taken } : actor;
+    return taken ? { remote: taken } : found;
   }
 
   private async liveOwner(code: string): Promise<string | null> {
-    const meta = await this.backends.cache.getRoom(code).catch(() => null);
+    return this.liveOwnerOf(await this.backends.cache.getRoom(code).catch(() => null));
+  }
+
+  private async liveOwnerOf(meta: RoomMeta | null): Promise<string | null> {
     const owner = meta?.server_id;
     if (!owner || owner === this.options.nodeId) return null;
     return (await this.backends.cache.liveNodes([owner])).has(owner) ? owner : null;
   }
 
   private localCommand(actor: RoomActor, playerId: string, commandId: string | null, command: RoomCommand, wantView: boolean): Promise<RemoteReply> {
+    // A game that is over takes no new players, whoever still hosts it: its code names no room.
+    if (command.type === 'join_room' && actor.game.phase === 'game_over') return Promise.resolve(fail('unknown_room', `no room ${actor.code}`));
     return new Promise((resolve) =>
       actor.submit(playerId, commandId, command, (outcome) => resolve(outcome.ok && wantView ? { ...outcome, view: actor.viewOf(playerId) } : outcome)),
     );
   }
 
-  private localResume(actor: RoomActor, token: string): RemoteReply {
-    const parsed = parseToken(token);
-    const player = parsed ? findPlayer(actor.game, parsed.playerId) : undefined;
-    if (!parsed || !player || !tokenMatches(token, player.token_hash)) return fail('unauthorized', 'that token is not valid');
-    return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(parsed.playerId) };
+  private localResume(actor: RoomActor, claim: SeatClaim): RemoteReply {
+    const player = findPlayer(actor.game, claim.player_id);
+    if (!player || !hashMatches(claim.token_hash, player.token_hash)) return fail('unauthorized', 'that token is not valid');
+    return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(claim.player_id) };
   }
+
 
   /** A peer's request for a room this node hosts (or should: its cache entry names this node). */
   private async serve(message: Extract<BusMessage, { kind: 'request' }>): Promise<void> {
@@ -333,15 +390,21 @@ export class RoomRuntime {
       const out: BusMessage = { kind: 'reply', id: message.id, reply };
       void this.backends.bus.send(message.from, out).catch(() => undefined);
     };
-    const actor = await this.resolve(message.room);
-    if (!('seq' in actor)) return answer(actor);
+    const found = await this.resolve(message.room);
+    if ('ok' in found) return answer(found);
     const request = message.request;
+    if ('ended' in found) {
+      // Over, and no longer hosted here: only its standings can still be asked for.
+      if (request.type === 'resume') return answer(await this.ended.resume(found.ended, request));
+      return answer(request.type === 'command' ? endedCommand(found.ended, request.command) : fail('unknown_room', 'the game is over'));
+    }
+    const actor = found.local;
     const key = `${message.room}|${'player_id' in request ? request.player_id : ''}|${message.from}`;
     switch (request.type) {
       case 'command':
         return void this.localCommand(actor, request.player_id, request.command_id, request.command, request.want_view).then(answer);
       case 'resume':
-        return answer(this.localResume(actor, request.token));
+        return answer(this.localResume(actor, request));
       case 'attach': {
         if (!this.remoteListeners.has(key)) {
           const from = message.from;
@@ -352,6 +415,10 @@ export class RoomRuntime {
             evicted: (reason) => {
               this.remoteListeners.delete(key);
               void this.backends.bus.send(from, { kind: 'moved', room, reason } satisfies BusMessage).catch(() => undefined);
+            },
+            unseated: (reason) => {
+              this.remoteListeners.delete(key);
+              void this.backends.bus.send(from, { kind: 'unseated', room, player_id: request.player_id, reason } satisfies BusMessage).catch(() => undefined);
             },
           };
           this.remoteListeners.set(key, listener);
@@ -399,18 +466,22 @@ export class RoomRuntime {
     }
   }
 
-  /** The room's actor on this node, activating it if needed; a failure says why not. */
-  async resolve(code: string): Promise<RoomActor | Failure> {
+  /**
+   * The room's actor on this node, activating it if needed; or its game, if that is over (it
+   * is not activated: see ended-games.ts); or a failure that says why not.
+   */
+  async resolve(code: string): Promise<{ local: RoomActor } | { ended: ActiveGame } | Failure> {
     try {
-      const actor = await this.room(code);
-      return actor ?? fail('unknown_room', `no room ${code}`);
+      const found = await this.room(code);
+      if (!found) return fail('unknown_room', `no room ${code}`);
+      return found instanceof RoomActor ? { local: found } : found;
     } catch (error) {
       this.log.warn({ room: code, err: (error as Error).message }, 'room activation failed');
       return fail('unavailable', (error as Error).message);
     }
   }
 
-  private async room(code: string): Promise<RoomActor | null> {
+  private async room(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
     const existing = this.rooms.get(code);
     if (existing && !existing.stopped) return existing;
     if (!this.accepting) throw new Error('this node is shutting down; reconnect to another');
@@ -422,11 +493,15 @@ export class RoomRuntime {
     return pending;
   }
 
-  private async activate(code: string): Promise<RoomActor | null> {
+  private async activate(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
     const { cache, events, leases } = this.backends;
+    // The room index names the game; a code it does not know is no room (PostgreSQL is not asked).
     const meta = await cache.getRoom(code);
-    const game = meta ? await events.getGame(meta.game_id) : await events.findLatestByRoom(code);
-    if (!game) return null;
+    if (!meta) return null;
+    const game = await events.getGame(meta.game_id);
+    if (!game || game.status === 'abandoned' || game.idle_seconds > this.options.roomTtlSeconds) return null;
+    // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
+    if (game.status === 'finished') return { ended: game };
     const lease = await leases.tryAcquire(code);
     if (!lease) throw new Error(`room ${code} is hosted by another node (${meta?.server_id ?? 'unknown'}); try again`);
     try {
@@ -435,7 +510,7 @@ export class RoomRuntime {
       const usable = snapshot && snapshot.seq <= game.last_seq ? snapshot : null;
       const later = await events.loadEvents(game.game_id, usable?.seq ?? 0);
       const { context, source } = rebuildContext(usable, game.last_seq, later, this.options.timing);
-      return await this.adopt(code, { ...game, epoch }, lease, context, source, meta === null);
+      return await this.adopt(code, { ...game, epoch }, lease, context, source, false);
     } catch (error) {
       await lease.release();
       throw error;
@@ -454,7 +529,8 @@ export class RoomRuntime {
         epoch: game.epoch,
       });
     }
-    await cache.updateRoom(code, { server_id: this.options.nodeId, epoch: game.epoch });
+    // host_id too: a room hash the index rebuilt from PostgreSQL lacks it.
+    await cache.updateRoom(code, { server_id: this.options.nodeId, epoch: game.epoch, host_id: context.game.host_id });
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     this.metrics?.recoveries.inc({ source });
     this.log.debug({ room: code, epoch: game.epoch, seq: context.game.seq, source }, 'room restored');

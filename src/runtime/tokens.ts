@@ -18,9 +18,17 @@ export function parseToken(token: string): { room: string; playerId: string } | 
 }
 
 export function tokenMatches(token: string, hash: string | null): boolean {
-  if (!hash) return false;
-  const a = Buffer.from(hashToken(token), 'hex');
-  const b = Buffer.from(hash, 'hex');
+  return hashMatches(hashToken(token), hash);
+}
+
+/**
+ * Compares a token's hash with a seat's, in constant time. A resume forwarded to the room's
+ * node carries the hash, never the token: what crosses Redis cannot be replayed as a token.
+ */
+export function hashMatches(hash: string, stored: string | null): boolean {
+  if (!stored || !/^[0-9a-f]{64}$/.test(hash)) return false;
+  const a = Buffer.from(hash, 'hex');
+  const b = Buffer.from(stored, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
 

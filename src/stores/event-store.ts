@@ -16,7 +16,15 @@ export interface EventRecord {
   created_at: Date;
 }
 
-export type GameStatus = 'lobby' | 'playing' | 'finished';
+/**
+ * `lobby` and `playing` are unfinished (a room code names at most one such game); `finished`
+ * ended by the rules; `abandoned` was given up unfinished (idle past ROOM_TTL_SECONDS, or a
+ * duplicate of its room code settled by a migration) and never takes an event again.
+ */
+export type GameStatus = 'lobby' | 'playing' | 'finished' | 'abandoned';
+
+/** SQL for "the game can still be played" (the predicate of the partial indexes below). */
+const UNFINISHED = `status in ('lobby', 'playing')`;
 
 /** A game's events to append, fenced by the owner's epoch and the sequence it expects. */
 export interface AppendRequest {
@@ -46,6 +54,18 @@ export interface ActiveGame {
   status: GameStatus;
   /** The node that last took the game's epoch; null once it let the room go idle. */
   server_id: string | null;
+}
+
+/** A game as the room index records it (see indexableGames). */
+export interface IndexedGame {
+  game_id: string;
+  room_code: string;
+  status: GameStatus;
+  epoch: number;
+  server_id: string;
+  created_at: Date;
+  /** Seconds until the game has been idle for the index's TTL. */
+  ttl_seconds: number;
 }
 
 /** The store could not be reached, or refused for a reason other than fencing. */
@@ -93,6 +113,21 @@ const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
         primary key (game_id, seq)
       );
       create index if not exists events_type on events (type);
+    `,
+  },
+  {
+    // One unfinished game per room code, enforced here rather than only by the Redis room hash
+    // (which a flush can lose). Duplicates an older version left are settled first: for each
+    // code the newest unfinished game keeps it, the others are abandoned.
+    version: 2,
+    sql: `
+      update games g set status = 'abandoned', ended_at = coalesce(g.ended_at, now())
+      where g.${UNFINISHED} and exists (
+        select 1 from games n
+        where n.room_code = g.room_code and n.${UNFINISHED} and (n.created_at, n.game_id) > (g.created_at, g.game_id));
+      drop index if exists games_unfinished;
+      create index games_unfinished on games (updated_at) where ${UNFINISHED};
+      create unique index if not exists games_room_code_live on games (room_code) where ${UNFINISHED};
     `,
   },
   {
@@ -150,12 +185,19 @@ export class PgEventStore {
     });
   }
 
-  async createGame(game: NewGame): Promise<void> {
-    await this.wrap(
+  /**
+   * Records a new game; false when its room code already names an unfinished game (the unique
+   * index `games_room_code_live`): the caller picks another code.
+   */
+  async createGame(game: NewGame): Promise<boolean> {
+    const rows = await this.wrap(
       () => this.sql`
         insert into games (game_id, room_code, epoch, server_id, options)
-        values (${game.game_id}, ${game.room_code}, ${game.epoch}, ${game.server_id}, ${this.sql.json(game.options as postgres.JSONValue)})`,
+        values (${game.game_id}, ${game.room_code}, ${game.epoch}, ${game.server_id}, ${this.sql.json(game.options as postgres.JSONValue)})
+        on conflict do nothing
+        returning game_id`,
     );
+    return rows.length === 1;
   }
 
   /**
@@ -215,7 +257,7 @@ export class PgEventStore {
             players = b.players, winner_ids = b.winner_ids, updated_at = now(),
             ended_at = case when b.status = 'finished' then now() else g.ended_at end
           from batch b
-          where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected
+          where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected and g.status <> 'abandoned'
           returning g.game_id
         )
         insert into events (game_id, seq, type, player_id, command_id, sender_id, command_fp, data, created_at)
@@ -256,21 +298,59 @@ export class PgEventStore {
     return out;
   }
 
-  async getGame(gameId: string): Promise<ActiveGame | null> {
+  /** A game, with how long ago it last changed (by PostgreSQL's clock). */
+  async getGame(gameId: string): Promise<(ActiveGame & { idle_seconds: number }) | null> {
     const rows = await this.wrap(
-      () => this.sql<ActiveGame[]>`select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games where game_id = ${gameId}`,
+      () => this.sql<Array<ActiveGame & { idle_seconds: number }>>`
+        select game_id, room_code, last_seq, epoch::int as epoch, status, server_id,
+          extract(epoch from now() - updated_at)::float8 as idle_seconds
+        from games where game_id = ${gameId}`,
     );
     return rows[0] ?? null;
   }
 
-  /** The game with this room code: the newest unfinished one, else the newest ended one. */
+  /**
+   * The game with this room code: the newest unfinished one, else the newest ended one. For
+   * operators' tools only: players' lookups go through the Redis room index, so that a guessed
+   * code costs PostgreSQL nothing.
+   */
   async findLatestByRoom(roomCode: string): Promise<ActiveGame | null> {
     const rows = await this.wrap(
       () => this.sql<ActiveGame[]>`
         select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games
-        where room_code = ${roomCode} order by (status <> 'finished') desc, created_at desc limit 1`,
+        where room_code = ${roomCode} order by (${this.sql.unsafe(UNFINISHED)}) desc, created_at desc limit 1`,
     );
     return rows[0] ?? null;
+  }
+
+  /**
+   * What the room index holds (room-index.ts): for each room code, its unfinished game, else
+   * its newest finished one, among the games active within `withinSeconds`; with the seconds
+   * left until it is that old.
+   */
+  async indexableGames(withinSeconds: number): Promise<IndexedGame[]> {
+    return this.wrap(
+      () => this.sql<IndexedGame[]>`
+        select distinct on (room_code) game_id, room_code, status, epoch::int as epoch, coalesce(server_id, '') as server_id,
+          created_at, greatest(1, ceil(extract(epoch from updated_at + make_interval(secs => ${withinSeconds}) - now())))::int as ttl_seconds
+        from games
+        where status in ('lobby', 'playing', 'finished') and updated_at > now() - make_interval(secs => ${withinSeconds})
+        order by room_code, (status <> 'finished') desc, created_at desc`,
+    );
+  }
+
+  /**
+   * Gives up the unfinished games idle for longer than `seconds` (their rooms expired): they
+   * no longer hold their room code, are not recovered, and take no more events.
+   */
+  async abandonIdle(seconds: number): Promise<number> {
+    const rows = await this.wrap(
+      () => this.sql`
+        update games set status = 'abandoned', ended_at = now(), server_id = null
+        where ${this.sql.unsafe(UNFINISHED)} and updated_at < now() - make_interval(secs => ${seconds})
+        returning game_id`,
+    );
+    return rows.length;
   }
 
   /**
@@ -294,7 +374,7 @@ export class PgEventStore {
     return this.wrap(
       () => this.sql<ActiveGame[]>`
         select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games
-        where status <> 'finished' and updated_at > now() - make_interval(secs => ${withinSeconds})
+        where ${this.sql.unsafe(UNFINISHED)} and updated_at > now() - make_interval(secs => ${withinSeconds})
         order by room_code, created_at desc`,
     );
   }
@@ -304,7 +384,7 @@ export class PgEventStore {
     const rows = await this.wrap(
       () => this.sql<{ server_id: string }[]>`
         select distinct server_id from games
-        where status <> 'finished' and server_id is not null and updated_at > now() - make_interval(secs => ${withinSeconds})`,
+        where ${this.sql.unsafe(UNFINISHED)} and server_id is not null and updated_at > now() - make_interval(secs => ${withinSeconds})`,
     );
     return rows.map((row) => row.server_id);
   }
@@ -315,7 +395,7 @@ export class PgEventStore {
     return this.wrap(
       () => this.sql<ActiveGame[]>`
         select game_id, room_code, last_seq, epoch::int as epoch, status, server_id from games
-        where status <> 'finished' and server_id = any(${this.sql.array(serverIds as string[])}::text[])
+        where ${this.sql.unsafe(UNFINISHED)} and server_id = any(${this.sql.array(serverIds as string[])}::text[])
           and updated_at > now() - make_interval(secs => ${withinSeconds})
         order by room_code, created_at desc`,
     );

@@ -1,4 +1,4 @@
-import { isNewer, type RoomMeta, type SnapshotRecord, type StateCache } from './state-cache.js';
+import { hashToMeta, isNewer, metaToHash, type RestoredRoom, type RoomMeta, type SnapshotRecord, type StateCache } from './state-cache.js';
 
 interface Entry<T> {
   value: T;
@@ -16,6 +16,7 @@ export class MemoryStateCache implements StateCache {
   private readonly playerRooms = new Map<string, Entry<string>>();
   private readonly active = new Set<string>();
   private readonly nodes = new Map<string, number>();
+  private indexed = false;
 
   constructor(
     private readonly ttlSeconds: number,
@@ -45,6 +46,30 @@ export class MemoryStateCache implements StateCache {
   async getRoom(code: string): Promise<RoomMeta | null> {
     const entry = this.live(this.rooms, code);
     return entry ? { ...entry.value } : null;
+  }
+
+  async restoreRooms(rooms: readonly RestoredRoom[]): Promise<number> {
+    let created = 0;
+    for (const room of rooms) {
+      // A room here is whole (memory loses all or nothing) and newer than PostgreSQL's account.
+      if (this.live(this.rooms, room.code)) continue;
+      this.rooms.set(room.code, { value: hashToMeta(metaToHash(room.meta)) as RoomMeta, expiresAt: this.now() + Math.max(1, room.ttlSeconds) * 1000 });
+      if (room.active) this.active.add(room.code);
+      created++;
+    }
+    return created;
+  }
+
+  async removeRoom(code: string, gameId: string): Promise<void> {
+    if (this.live(this.rooms, code)?.value.game_id === gameId) this.rooms.delete(code);
+  }
+
+  async indexBuilt(): Promise<boolean> {
+    return this.indexed;
+  }
+
+  async markIndexBuilt(): Promise<void> {
+    this.indexed = true;
   }
 
   async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {

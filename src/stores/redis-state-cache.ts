@@ -6,6 +6,7 @@ import {
   keyNames,
   metaToHash,
   type KeyNames,
+  type RestoredRoom,
   type RoomMeta,
   type SnapshotRecord,
   type StateCache,
@@ -17,6 +18,23 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[2])
 return 1`;
+
+// KEYS[1]: the room hash, KEYS[2]: the active set. ARGV: ttl seconds, code, active (1/0),
+// game_id, then field/value pairs. Never over newer data: a hash naming another game is left
+// alone; in one naming this game only missing fields are set (HSETNX).
+const RESTORE_ROOM = `
+local current = redis.call('HGET', KEYS[1], 'game_id')
+if current and current ~= ARGV[4] then return 0 end
+redis.call('HSETNX', KEYS[1], 'game_id', ARGV[4])
+for i = 5, #ARGV, 2 do redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) end
+if current then return 0 end
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[2]) end
+return 1`;
+
+const REMOVE_ROOM = `
+if redis.call('HGET', KEYS[1], 'game_id') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
+return 0`;
 
 // KEYS[1]: the game snapshot; KEYS[2..]: keys whose TTL is refreshed.
 // ARGV: seq, epoch, document, ttl seconds. The stored document starts {"seq":N,"epoch":E,...
@@ -55,6 +73,8 @@ export class RedisStateCache implements StateCache {
     this.keys = keyNames(options.prefix);
     redis.defineCommand('golfCreateRoom', { numberOfKeys: 2, lua: CREATE_ROOM });
     redis.defineCommand('golfSaveSnapshot', { lua: SAVE_SNAPSHOT });
+    redis.defineCommand('golfRestoreRoom', { numberOfKeys: 2, lua: RESTORE_ROOM });
+    redis.defineCommand('golfRemoveRoom', { numberOfKeys: 1, lua: REMOVE_ROOM });
   }
 
   async createRoom(code: string, meta: RoomMeta): Promise<boolean> {
@@ -65,6 +85,43 @@ export class RedisStateCache implements StateCache {
 
   async getRoom(code: string): Promise<RoomMeta | null> {
     return hashToMeta(await this.redis.hgetall(this.keys.room(code)));
+  }
+
+  async restoreRooms(rooms: readonly RestoredRoom[]): Promise<number> {
+    let created = 0;
+    // Pipelined in chunks: one round trip per thousand rooms, each written by its own script.
+    for (let i = 0; i < rooms.length; i += 1000) {
+      const pipeline = this.redis.pipeline() as unknown as ChainableScripts;
+      for (const room of rooms.slice(i, i + 1000)) {
+        const { game_id, ...rest } = room.meta;
+        pipeline.golfRestoreRoom(
+          this.keys.room(room.code),
+          this.keys.active(),
+          Math.max(1, Math.ceil(room.ttlSeconds)),
+          room.code,
+          room.active ? 1 : 0,
+          game_id,
+          ...Object.entries(metaToHash(rest)).flat(),
+        );
+      }
+      for (const [error, result] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        if (result === 1) created++;
+      }
+    }
+    return created;
+  }
+
+  async removeRoom(code: string, gameId: string): Promise<void> {
+    await (this.redis as unknown as Scripts).golfRemoveRoom(this.keys.room(code), gameId);
+  }
+
+  async indexBuilt(): Promise<boolean> {
+    return (await this.redis.exists(this.keys.indexed())) === 1;
+  }
+
+  async markIndexBuilt(by: string): Promise<void> {
+    await this.redis.set(this.keys.indexed(), `${by} ${new Date().toISOString()}`);
   }
 
   async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {
@@ -169,4 +226,10 @@ export class RedisStateCache implements StateCache {
 interface Scripts {
   golfCreateRoom(...args: Array<string | number>): Promise<number>;
   golfSaveSnapshot(...args: Array<string | number>): Promise<number>;
+  golfRemoveRoom(...args: Array<string | number>): Promise<number>;
+}
+
+interface ChainableScripts {
+  golfRestoreRoom(...args: Array<string | number>): ChainableScripts;
+  exec(): Promise<Array<[Error | null, unknown]> | null>;
 }

@@ -20,10 +20,31 @@ export interface SnapshotRecord {
   snapshot: unknown;
 }
 
+/** A room hash to put back into a cache that lost it (see StateCache.restoreRooms). */
+export interface RestoredRoom {
+  code: string;
+  meta: Partial<RoomMeta> & { game_id: string };
+  /** Seconds the hash lives (what is left of the room's TTL). */
+  ttlSeconds: number;
+  /** Listed in the active set (an unfinished game). */
+  active: boolean;
+}
+
 export interface StateCache {
   /** Creates a room only if the code is free (atomic); adds it to the active set. */
   createRoom(code: string, meta: RoomMeta): Promise<boolean>;
   getRoom(code: string): Promise<RoomMeta | null>;
+  /**
+   * Puts back room hashes the cache lost (the room index rebuilt from PostgreSQL), never over
+   * newer data: a hash naming another game is left alone, and in one naming the same game only
+   * missing fields are set. Returns how many hashes were created.
+   */
+  restoreRooms(rooms: readonly RestoredRoom[]): Promise<number>;
+  /** Deletes a room hash if it still names this game (a creation that did not go through). */
+  removeRoom(code: string, gameId: string): Promise<void>;
+  /** Whether the room index is whole: its marker is written after a rebuild, and a flush loses it. */
+  indexBuilt(): Promise<boolean>;
+  markIndexBuilt(by: string): Promise<void>;
   updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void>;
   /**
    * Writes a room's snapshot unless the stored one is as new or newer (by epoch, then
@@ -58,6 +79,7 @@ export interface KeyNames {
   active(): string;
   playerRoom(playerId: string): string;
   node(nodeId: string): string;
+  indexed(): string;
 }
 
 export function keyNames(prefix: string): KeyNames {
@@ -69,6 +91,7 @@ export function keyNames(prefix: string): KeyNames {
     active: () => `${prefix}rooms:active`,
     playerRoom: (playerId) => `${prefix}player:${playerId}:room`,
     node: (nodeId) => `${prefix}node:${nodeId}`,
+    indexed: () => `${prefix}rooms:indexed`,
   };
 }
 

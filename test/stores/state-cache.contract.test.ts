@@ -99,6 +99,39 @@ for (const impl of impls) {
       expect(await cache.getRoom('DONE')).not.toBeNull();
     });
 
+    it('puts back lost rooms (the index rebuild) without overwriting newer data; removes a room only if it names the game', async () => {
+      const { cache: fresh } = impl.make(3600);
+      expect(await fresh.indexBuilt()).toBe(false);
+      await fresh.createRoom('LIVE', meta('g-live'));
+      await fresh.updateRoom('LIVE', { server_id: 'n9', epoch: 9, status: 'playing' });
+      await fresh.createRoom('TAKN', meta('g-new'));
+      const lost = (code: string, game_id: string, status: string, active: boolean) => ({
+        code,
+        meta: { game_id, created_at: '2026-01-01T00:00:00.000Z', status, server_id: 'n-old', epoch: 3 },
+        ttlSeconds: 100,
+        active,
+      });
+      const created = await fresh.restoreRooms([
+        lost('LIVE', 'g-live', 'lobby', true), // a live node wrote it since: left as it is
+        lost('TAKN', 'g-old', 'lobby', true), // names another game: left alone
+        lost('BACK', 'g-back', 'playing', true),
+        lost('OVER', 'g-over', 'finished', false),
+      ]);
+      expect(created).toBe(2);
+      expect(await fresh.getRoom('LIVE')).toMatchObject({ game_id: 'g-live', server_id: 'n9', epoch: 9, status: 'playing' });
+      expect(await fresh.getRoom('TAKN')).toMatchObject({ game_id: 'g-new' });
+      expect(await fresh.getRoom('BACK')).toMatchObject({ game_id: 'g-back', status: 'playing', server_id: 'n-old', epoch: 3 });
+      expect(await fresh.getRoom('OVER')).toMatchObject({ game_id: 'g-over', status: 'finished' });
+      expect(await fresh.activeRooms()).toEqual(['BACK', 'LIVE', 'TAKN']);
+      await fresh.markIndexBuilt('n1');
+      expect(await fresh.indexBuilt()).toBe(true);
+      await fresh.removeRoom('BACK', 'g-other');
+      expect(await fresh.getRoom('BACK')).not.toBeNull();
+      await fresh.removeRoom('BACK', 'g-back');
+      expect(await fresh.getRoom('BACK')).toBeNull();
+      await fresh.close();
+    });
+
     it('keeps node heartbeats that lapse, and forgets a node at once', async () => {
       await cache.heartbeat('n-alive', 5000);
       await cache.heartbeat('n-short', 300);
@@ -123,6 +156,12 @@ for (const impl of impls) {
       expect(await redis.get(`${prefix}player:pk:room`)).toBe('KEYS');
       expect(await redis.hget(`${prefix}room:KEYS`, 'game_id')).toBe('gk');
       expect(await redis.ttl(`${prefix}room:KEYS`)).toBeGreaterThan(3500);
+      await cache.restoreRooms([{ code: 'RBLT', meta: { game_id: 'gr', status: 'lobby' }, ttlSeconds: 120, active: true }]);
+      expect(await redis.hget(`${prefix}room:RBLT`, 'game_id')).toBe('gr');
+      expect(await redis.ttl(`${prefix}room:RBLT`)).toBeGreaterThan(100);
+      expect(await redis.ttl(`${prefix}room:RBLT`)).toBeLessThanOrEqual(120);
+      await cache.markIndexBuilt('n1');
+      expect(await redis.exists(`${prefix}rooms:indexed`)).toBe(1);
     });
 
     it('with a short TTL, an abandoned room expires while an active one is refreshed', async () => {

@@ -1,0 +1,32 @@
+import type { Failure, Seat } from '../runtime/runtime.js';
+
+/** How many seat-taking command ids a connection remembers. */
+const KEPT = 16;
+
+/**
+ * A connection's seat-taking commands (create_room, join_room) by id, so that a retry (same id,
+ * same content) gets the seat the first attempt took rather than a second one. The room cannot
+ * tell a retry of these: every attempt seats a new player id. The same id with other content is
+ * another command. Bounded; an outcome is kept while pending or successful (a refusal may well
+ * be retried for real).
+ */
+export class SeatRetries {
+  private readonly byId = new Map<string, { fingerprint: string; outcome: Promise<Seat | Failure> }>();
+
+  /** The first attempt's outcome, if this command is a retry of it. */
+  earlier(id: string, fingerprint: string): Promise<Seat | Failure> | null {
+    const entry = this.byId.get(id);
+    return entry && entry.fingerprint === fingerprint ? entry.outcome : null;
+  }
+
+  remember(id: string, fingerprint: string, outcome: Promise<Seat | Failure>): void {
+    const entry = { fingerprint, outcome };
+    this.byId.delete(id);
+    this.byId.set(id, entry);
+    if (this.byId.size > KEPT) this.byId.delete(this.byId.keys().next().value as string);
+    const forget = () => {
+      if (this.byId.get(id) === entry) this.byId.delete(id);
+    };
+    outcome.then((result) => (result.ok ? undefined : forget()), forget);
+  }
+}
