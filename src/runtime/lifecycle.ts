@@ -1,0 +1,88 @@
+import type { Peers } from './peers.js';
+import type { Placement } from './placement.js';
+import type { Recovery } from './recovery.js';
+import type { RuntimeDeps } from './types.js';
+
+/**
+ * A node's life: its heartbeat and background work while it runs, idle rooms leaving memory,
+ * and the drain that hands every room on when it stops.
+ */
+export class Lifecycle {
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly placement: Placement,
+    private readonly recovery: Recovery,
+    private readonly peers: Peers,
+    private readonly deps: RuntimeDeps,
+  ) {}
+
+  /** Announces this node as alive (before recovery, so that peers leave its rooms alone). */
+  async heartbeat(): Promise<void> {
+    await this.deps.backends.cache.heartbeat(this.deps.options.nodeId, this.deps.options.leaseTtlMs);
+  }
+
+  /**
+   * The background work of a node: its heartbeat (every third of the lease TTL), adoption of
+   * rooms whose node died or drained (every half TTL), and passivation of idle rooms.
+   */
+  startBackground(): void {
+    const { backends, options, log } = this.deps;
+    const every = (ms: number, work: () => Promise<unknown>, what: string) => {
+      const timer = setInterval(() => {
+        work().catch((error) => log.warn({ err: (error as Error).message }, `${what} failed`));
+      }, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    const ttl = options.leaseTtlMs;
+    every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
+    every(Math.max(100, Math.floor(ttl / 2)), () => this.recovery.adoptOrphans(), 'adoption');
+    every(Math.max(100, Math.floor(ttl / 2)), () => this.peers.checkRemoteOwners(), 'owner check');
+    every(Math.min(60_000, Math.max(1000, Math.floor(options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
+    every(10 * 60_000, () => backends.cache.pruneActive(), 'active-set pruning');
+    // A Redis that lost its data (flushed, restarted empty) gets its room index back.
+    every(Math.max(500, ttl), () => this.placement.index.check(), 'room index check');
+    every(10 * 60_000, () => this.placement.index.abandonIdle(), 'abandoning idle games');
+  }
+
+  /** Rooms nobody watches, with nothing scheduled, idle for a while, leave memory. */
+  async passivateIdle(): Promise<number> {
+    const { backends, options, now } = this.deps;
+    const cutoff = now() - options.passivateAfterMs;
+    const idle = this.placement.hosted().filter((a) => a.watcherCount === 0 && !a.hasDeadline && a.lastActivity < cutoff);
+    for (const actor of idle) {
+      await actor.idle();
+      this.placement.snapshots.mark(actor);
+    }
+    await this.placement.snapshots.flush();
+    for (const actor of idle) {
+      actor.stop('passivated');
+      // Nobody hosts it now, and nobody needs to: it is activated again on demand.
+      await backends.events.releaseGame(actor.gameId, options.nodeId).catch(() => undefined);
+      await backends.cache.updateRoom(actor.code, { server_id: '' }).catch(() => undefined);
+    }
+    return idle.length;
+  }
+
+  /**
+   * Graceful stop: no new rooms or activations; every room finishes what it has queued
+   * (bounded by `timeoutMs`), the appends and snapshots are flushed, the leases released.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const { backends, options } = this.deps;
+    this.placement.stopAccepting();
+    for (const timer of this.timers.splice(0)) clearInterval(timer);
+    const actors = this.placement.hosted();
+    const settle = Promise.all(actors.map((a) => a.idle()));
+    await Promise.race([settle, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    await this.placement.batcher.idle();
+    for (const actor of actors) this.placement.snapshots.mark(actor);
+    await this.placement.snapshots.flush();
+    for (const actor of actors) actor.stop('draining');
+    await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
+    // Peers adopt now instead of waiting for this heartbeat to lapse.
+    await backends.cache.forgetNode(options.nodeId).catch(() => undefined);
+    await this.peers.announceGone().catch(() => undefined);
+  }
+}

@@ -1,0 +1,237 @@
+import { newRoomSnapshot, restoreRoomSnapshot, type RoomCommand, type RoomContext } from '../../actors/room-machine.js';
+import { findPlayer } from '../game/index.js';
+import type { ActiveGame } from '../stores/event-store.js';
+import type { Lease } from '../stores/leases.js';
+import type { RoomMeta } from '../stores/state-cache.js';
+import { AppendBatcher } from './append-batcher.js';
+import { EndedGames, type SeatClaim } from './ended-games.js';
+import type { RemoteReply } from './remote.js';
+import { rebuildContext, type RestoreSource } from './restore.js';
+import { RoomActor } from './room-actor.js';
+import { RoomIndex } from './room-index.js';
+import { SnapshotWriter } from './snapshot-writer.js';
+import { hashMatches } from './tokens.js';
+import { fail, type Failure, type RuntimeDeps } from './types.js';
+
+/** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
+export type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } | Failure;
+
+/**
+ * Where a room lives: the rooms this node hosts, finding a room (here, on a live peer, or
+ * nowhere, and then taking it: lease, epoch, restore), hosting a room and letting it go. Every
+ * room this node hosts went through `host`; every one it lets go, through `forget`.
+ */
+export class Placement {
+  private readonly rooms = new Map<string, RoomActor>();
+  private readonly activating = new Map<string, Promise<RoomActor | { ended: ActiveGame } | null>>();
+  private accepting = true;
+  readonly batcher: AppendBatcher;
+  readonly snapshots: SnapshotWriter;
+  readonly index: RoomIndex;
+  readonly ended: EndedGames;
+
+  constructor(private readonly deps: RuntimeDeps) {
+    const { backends, options, log, metrics, now } = deps;
+    this.batcher = new AppendBatcher(backends.events, metrics);
+    this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
+    this.index = new RoomIndex(backends.cache, backends.events, { nodeId: options.nodeId, ttlSeconds: options.roomTtlSeconds }, log, now);
+    this.ended = new EndedGames(backends.cache, backends.events, options.timing, log);
+  }
+
+  get roomCount(): number {
+    return this.rooms.size;
+  }
+
+  get isAccepting(): boolean {
+    return this.accepting;
+  }
+
+  /** From now on no room is activated or created here (drain). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  /** Rooms currently hosted here. */
+  hosted(): RoomActor[] {
+    return [...this.rooms.values()];
+  }
+
+  /** The room's actor, if this node hosts it and it is running. */
+  local(code: string): RoomActor | undefined {
+    const actor = this.rooms.get(code);
+    return actor && !actor.stopped ? actor : undefined;
+  }
+
+  /** Whether this node hosts the room or is taking it now. */
+  holds(code: string): boolean {
+    return this.rooms.has(code) || this.activating.has(code);
+  }
+
+  /** One game per room code (the newest), and none this node already hosts or is activating. */
+  unhosted(games: ActiveGame[]): ActiveGame[] {
+    const seen = new Set<string>();
+    return games.filter((g) => {
+      if (seen.has(g.room_code) || this.holds(g.room_code)) return false;
+      seen.add(g.room_code);
+      return true;
+    });
+  }
+
+  /**
+   * Where a room is: hosted here, on a live peer (by the room's `server_id` and that node's
+   * heartbeat), or nowhere, in which case this node takes it (lease, epoch, restore), unless
+   * its game is over. A code the room index does not know is no room, refused from Redis alone.
+   */
+  async locate(code: string): Promise<Where> {
+    const local = this.local(code);
+    if (local) return { local };
+    let meta: RoomMeta | null;
+    try {
+      meta = await this.index.lookup(code);
+    } catch (error) {
+      return fail('unavailable', (error as Error).message);
+    }
+    if (!meta) return fail('unknown_room', `no room ${code}`);
+    const owner = await this.liveOwnerOf(meta);
+    if (owner) return { remote: owner };
+    const found = await this.resolve(code);
+    if (!('ok' in found) || found.code !== 'unavailable') return found;
+    // Somebody took it meanwhile (its lease is held): route there if we can see who.
+    const taken = await this.liveOwner(code);
+    return taken ? { remote: taken } : found;
+  }
+
+  /** The live peer the room's hash names as its owner, if any (never this node). */
+  async liveOwner(code: string): Promise<string | null> {
+    return this.liveOwnerOf(await this.deps.backends.cache.getRoom(code).catch(() => null));
+  }
+
+  private async liveOwnerOf(meta: RoomMeta | null): Promise<string | null> {
+    const owner = meta?.server_id;
+    if (!owner || owner === this.deps.options.nodeId) return null;
+    return (await this.deps.backends.cache.liveNodes([owner])).has(owner) ? owner : null;
+  }
+
+  /**
+   * The room's actor on this node, activating it if needed; or its game, if that is over (it
+   * is not activated: see ended-games.ts); or a failure that says why not.
+   */
+  async resolve(code: string): Promise<{ local: RoomActor } | { ended: ActiveGame } | Failure> {
+    try {
+      const found = await this.room(code);
+      if (!found) return fail('unknown_room', `no room ${code}`);
+      return found instanceof RoomActor ? { local: found } : found;
+    } catch (error) {
+      this.deps.log.warn({ room: code, err: (error as Error).message }, 'room activation failed');
+      return fail('unavailable', (error as Error).message);
+    }
+  }
+
+  private async room(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
+    const existing = this.local(code);
+    if (existing) return existing;
+    if (!this.accepting) throw new Error('this node is shutting down; reconnect to another');
+    let pending = this.activating.get(code);
+    if (!pending) {
+      pending = this.activate(code).finally(() => this.activating.delete(code));
+      this.activating.set(code, pending);
+    }
+    return pending;
+  }
+
+  private async activate(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
+    const { backends, options } = this.deps;
+    const { cache, events, leases } = backends;
+    // The room index names the game; a code it does not know is no room (PostgreSQL is not asked).
+    const meta = await cache.getRoom(code);
+    if (!meta) return null;
+    const game = await events.getGame(meta.game_id);
+    if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;
+    // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
+    if (game.status === 'finished') return { ended: game };
+    const lease = await leases.tryAcquire(code);
+    if (!lease) throw new Error(`room ${code} is hosted by another node (${meta?.server_id ?? 'unknown'}); try again`);
+    try {
+      const epoch = await events.claimEpoch(game.game_id, options.nodeId);
+      const snapshot = await cache.loadSnapshot(game.game_id);
+      const usable = snapshot && snapshot.seq <= game.last_seq ? snapshot : null;
+      const later = await events.loadEvents(game.game_id, usable?.seq ?? 0);
+      const { context, source } = rebuildContext(usable, game.last_seq, later, options.timing);
+      return await this.adopt(code, { ...game, epoch }, lease, context, source, false);
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+  }
+
+  /** Hosts a room restored from the stores, under a lease and epoch this node has taken. */
+  async adopt(code: string, game: ActiveGame, lease: Lease, context: RoomContext, source: RestoreSource, registerCode: boolean): Promise<RoomActor> {
+    const { backends, options, log, metrics, now } = this.deps;
+    const { cache } = backends;
+    if (registerCode) {
+      await cache.createRoom(code, {
+        game_id: game.game_id,
+        host_id: context.game.host_id,
+        created_at: new Date(now()).toISOString(),
+        status: game.status,
+        server_id: options.nodeId,
+        epoch: game.epoch,
+      });
+    }
+    // host_id too: a room hash the index rebuilt from PostgreSQL lacks it.
+    await cache.updateRoom(code, { server_id: options.nodeId, epoch: game.epoch, host_id: context.game.host_id });
+    const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
+    metrics?.recoveries.inc({ source });
+    log.debug({ room: code, epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
+    // A cache that was behind or empty catches up (write-behind; the events are the truth).
+    if (source !== 'snapshot') this.snapshots.mark(actor);
+    return actor;
+  }
+
+  /** Starts hosting a room here: its actor, wired to the batcher, the snapshot writer and the cache. */
+  host(code: string, gameId: string, epoch: number, lease: Lease, snapshot: ReturnType<typeof newRoomSnapshot>): RoomActor {
+    const { backends, options, log, metrics, now } = this.deps;
+    const actor = new RoomActor(code, gameId, epoch, lease, snapshot, {
+      append: (request) => this.batcher.append(request),
+      saveSnapshot: (a) => this.snapshots.mark(a),
+      setConnected: (room, playerId, connected) => void backends.cache.setConnected(room, playerId, connected).catch(() => undefined),
+      stopped: (a, reason) => this.forget(a, reason),
+      now,
+      log,
+      metrics,
+    });
+    this.rooms.set(code, actor);
+    metrics?.roomsActive.set(this.rooms.size);
+    actor.start(options.timing);
+    return actor;
+  }
+
+  private forget(actor: RoomActor, reason: string): void {
+    const { log, metrics } = this.deps;
+    if (this.rooms.get(actor.code) === actor) this.rooms.delete(actor.code);
+    // Give the lease back so that a peer (or this node, later) can take the room at once.
+    void actor.releaseLease().catch(() => undefined);
+    this.snapshots.forget(actor.code);
+    metrics?.roomsActive.set(this.rooms.size);
+    if (reason.startsWith('fenced') || reason.startsWith('lease lost')) {
+      metrics?.fenced.inc();
+      log.warn({ room: actor.code, reason }, 'room stopped on this node');
+    } else log.debug({ room: actor.code, reason }, 'room stopped on this node');
+  }
+
+  /** A command to a room hosted here; with `wantView`, the sender's view comes back with the outcome. */
+  localCommand(actor: RoomActor, playerId: string, commandId: string | null, command: RoomCommand, wantView: boolean): Promise<RemoteReply> {
+    // A game that is over takes no new players, whoever still hosts it: its code names no room.
+    if (command.type === 'join_room' && actor.game.phase === 'game_over') return Promise.resolve(fail('unknown_room', `no room ${actor.code}`));
+    return new Promise((resolve) =>
+      actor.submit(playerId, commandId, command, (outcome) => resolve(outcome.ok && wantView ? { ...outcome, view: actor.viewOf(playerId) } : outcome)),
+    );
+  }
+
+  /** A seat claimed by token hash in a room hosted here. */
+  localResume(actor: RoomActor, claim: SeatClaim): RemoteReply {
+    const player = findPlayer(actor.game, claim.player_id);
+    if (!player || !hashMatches(claim.token_hash, player.token_hash)) return fail('unauthorized', 'that token is not valid');
+    return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(claim.player_id) };
+  }
+}

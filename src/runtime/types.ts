@@ -1,0 +1,59 @@
+/** What the runtime's parts share: its options, its backends, and the shapes of its answers. */
+import type { Timing } from '../../actors/room-machine.js';
+import type { GameView } from '../game/view.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import type { Bus } from '../stores/bus.js';
+import type { PgEventStore } from '../stores/event-store.js';
+import type { Leases } from '../stores/leases.js';
+import type { StateCache } from '../stores/state-cache.js';
+import type { RestoreSource } from './restore.js';
+import type { ErrorCode } from './room-actor.js';
+
+export interface RuntimeOptions {
+  nodeId: string;
+  timing: Timing;
+  roomTtlSeconds: number;
+  passivateAfterMs: number;
+  leaseTtlMs: number;
+  /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
+  snapshotFlushMs?: number;
+}
+
+export interface Backends {
+  events: PgEventStore;
+  cache: StateCache;
+  leases: Leases;
+  bus: Bus;
+}
+
+/**
+ * A seat taken or resumed. `ended`: the game is over and hosted nowhere; the view is its final
+ * standings, read-only (nothing more will change, so there is nothing to watch).
+ */
+export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
+export type Failure = { ok: false; code: ErrorCode; message: string };
+
+export const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
+
+export interface RecoverySummary {
+  recovered: number;
+  from: Record<RestoreSource, number>;
+  skipped: number;
+  failed: Array<{ game_id: string; room: string; reason: string }>;
+  ms: number;
+}
+
+export const emptySummary = (): RecoverySummary => ({ recovered: 0, from: { snapshot: 0, 'snapshot+events': 0, events: 0 }, skipped: 0, failed: [], ms: 0 });
+
+/** What watching a room came to: watched, a game that is over (nothing to watch), or not reachable now. */
+export type WatchOutcome = 'watching' | 'ended' | 'unreachable';
+
+/** A node's infrastructure the runtime's parts are built on. */
+export interface RuntimeDeps {
+  backends: Backends;
+  options: RuntimeOptions;
+  log: Logger;
+  metrics?: Metrics;
+  now: () => number;
+}
