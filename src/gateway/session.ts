@@ -4,7 +4,8 @@ import type { Logger } from '../log.js';
 import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
 import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
-import { frameId, parseClientFrame, type ClientMessage, type ServerMessage } from './protocol.js';
+import { OPEN_GATE, type RoomGate } from './limits.js';
+import { frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 
 export interface SessionLimits {
   /** Messages a client may send in a burst, and per second after it. */
@@ -17,9 +18,22 @@ export interface SessionLimits {
   slowBytes: number;
   /** Above this many buffered bytes a client that does not read is dropped. */
   dropBytes: number;
+  /** A socket that has not taken a seat within this time is closed (SEAT_TIMEOUT_CLOSE). */
+  seatTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: SessionLimits = { burst: 40, perSecond: 20, strikes: 25, windowMs: 10_000, slowBytes: 256 * 1024, dropBytes: 8 * 1024 * 1024 };
+export const DEFAULT_LIMITS: SessionLimits = {
+  burst: 40,
+  perSecond: 20,
+  strikes: 25,
+  windowMs: 10_000,
+  slowBytes: 256 * 1024,
+  dropBytes: 8 * 1024 * 1024,
+  seatTimeoutMs: 30_000,
+};
+
+/** Close code for a socket that took no seat in time (the web client reopens on demand). */
+export const SEAT_TIMEOUT_CLOSE = 4000;
 
 /**
  * One WebSocket connection: validates and rate-limits what the client sends, seats it
@@ -34,7 +48,10 @@ export class Session implements RoomListener {
   /** The latest `state` frame a slow reader has not been sent yet. */
   private pendingState: string | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private seatTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Set when the server ends the connection: nothing the client sent is served after it. */
+  private closing = false;
   alive = true;
 
   constructor(
@@ -42,9 +59,12 @@ export class Session implements RoomListener {
     private readonly runtime: RoomRuntime,
     private readonly log: Logger,
     private readonly limits: SessionLimits = DEFAULT_LIMITS,
+    /** The per-address limits on creating and joining rooms of this client's address. */
+    private readonly gate: RoomGate = OPEN_GATE,
   ) {
     this.tokens = limits.burst;
     this.lastRefill = Date.now();
+    this.armSeatTimer();
   }
 
   get playerId(): string {
@@ -55,22 +75,25 @@ export class Session implements RoomListener {
     return this.seat?.room ?? null;
   }
 
-  handle(data: string): void {
+  /** One frame from the client, as ws delivered it (size is checked on these bytes). */
+  handle(frame: Buffer, isBinary = false): void {
+    // ws still delivers the frames that were on the wire when the connection started closing:
+    // a client cut off is served nothing more.
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.takeToken()) {
-      const id = frameId(data);
-      this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code: 'rate_limited', message: 'too many messages; slow down' });
+      this.error(isBinary ? undefined : frameId(frame), 'rate_limited', 'too many messages; slow down');
       this.strike('rate limit');
       return;
     }
-    const parsed = parseClientFrame(data);
+    const parsed = isBinary ? ({ ok: false, id: undefined, message: 'text frames only' } as const) : parseClientFrame(frame);
     if (!parsed.ok) {
-      this.send({ type: 'error', ...(parsed.id !== undefined ? { id: parsed.id } : {}), code: 'bad_request', message: parsed.message });
+      this.error(parsed.id, 'bad_request', parsed.message);
       this.strike('bad requests');
       return;
     }
     void this.dispatch(parsed.message, parsed.id).catch((error) => {
       this.log.error({ err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
-      this.error(parsed.id, 'unavailable', 'internal error; try again');
+      this.error(parsed.id, 'unavailable', 'internal error');
     });
   }
 
@@ -78,9 +101,16 @@ export class Session implements RoomListener {
     const commandId = id ?? null;
     switch (message.type) {
       case 'create_room':
+        if (!this.gate.takeRoom()) return this.limited(id, 'too many rooms created or joined from your address; wait a little');
         return this.seatWith(await this.runtime.createRoom(message.name, message.options ?? {}, commandId), id);
-      case 'join_room':
-        return this.seatWith(await this.runtime.joinRoom(message.room, message.name, commandId), id);
+      case 'join_room': {
+        // Guessing codes finds other people's rooms: an address gets a few misses a window.
+        if (this.gate.guessBlocked()) return this.limited(id, 'too many unknown room codes; wait a minute');
+        if (!this.gate.takeRoom()) return this.limited(id, 'too many rooms created or joined from your address; wait a little');
+        const result = await this.runtime.joinRoom(message.room, message.name, commandId);
+        if (!result.ok && result.code === 'unknown_room') this.gate.missed();
+        return this.seatWith(result, id);
+      }
       case 'resume':
         return this.seatWith(await this.runtime.resume(message.token), id);
     }
@@ -90,8 +120,16 @@ export class Session implements RoomListener {
     await this.runtime.command(seat.room, seat.playerId, commandId, command, (outcome: Outcome) => {
       if (!outcome.ok) return this.error(id, outcome.code, outcome.message);
       this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
-      if (message.type === 'leave') this.unseat();
+      if (message.type === 'leave') {
+        this.unseat();
+        this.armSeatTimer();
+      }
     });
+  }
+
+  private limited(id: string | undefined, message: string): void {
+    this.error(id, 'rate_limited', message);
+    this.strike('room rate');
   }
 
   private seatWith(result: Seat | Failure, id: string | undefined): void {
@@ -100,6 +138,7 @@ export class Session implements RoomListener {
     if (this.closed) return;
     const seat = { room: result.room, playerId: result.player_id };
     this.seat = seat;
+    this.clearSeatTimer();
     this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     void this.follow(seat);
@@ -151,11 +190,32 @@ export class Session implements RoomListener {
   onClose(): void {
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    this.clearSeatTimer();
     this.unseat();
   }
 
+  /** Every refusal goes out here: internal failures are told in generic words (publicMessage). */
   private error(id: string | undefined, code: ErrorCode, message: string): void {
-    this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message });
+    const told = publicMessage(code, message);
+    if (told !== message) this.log.debug({ code, err: message }, 'refusal told in generic words');
+    this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message: told });
+  }
+
+  /** (Re)starts the wait for a seat: a socket that sits without one is closed when it ends. */
+  private armSeatTimer(): void {
+    this.clearSeatTimer();
+    this.seatTimer = setTimeout(() => {
+      this.seatTimer = null;
+      if (this.seat || this.closing || this.closed) return;
+      this.closing = true;
+      this.ws.close(SEAT_TIMEOUT_CLOSE, 'no seat taken in time');
+    }, this.limits.seatTimeoutMs);
+    this.seatTimer.unref();
+  }
+
+  private clearSeatTimer(): void {
+    if (this.seatTimer) clearTimeout(this.seatTimer);
+    this.seatTimer = null;
   }
 
   /** Replies and notices: never dropped (they are small and each one matters). */
@@ -197,9 +257,12 @@ export class Session implements RoomListener {
     const now = Date.now();
     this.strikes = this.strikes.filter((t) => now - t < this.limits.windowMs);
     this.strikes.push(now);
-    if (this.strikes.length > this.limits.strikes) {
+    if (this.strikes.length > this.limits.strikes && !this.closing) {
       this.log.info({ why }, 'closing an abusive client (1008)');
+      this.closing = true;
       this.ws.close(1008, why);
+      // No closing handshake: the socket goes now, with whatever the client still has in flight.
+      this.ws.terminate();
     }
   }
 }
