@@ -111,8 +111,14 @@ export class Session implements RoomListener {
         if (!result.ok && result.code === 'unknown_room') this.gate.missed();
         return this.seatWith(result, id);
       }
-      case 'resume':
-        return this.seatWith(await this.runtime.resume(message.token), id);
+      case 'resume': {
+        // A made-up token names a room code: its refusal says nothing about whether the room
+        // exists, and counts as a failed guess.
+        const result = await this.runtime.resume(message.token);
+        if (result.ok || result.code !== 'unauthorized') return this.seatWith(result, id);
+        this.gate.missed();
+        return this.error(id, 'unauthorized', 'that token is not valid');
+      }
     }
     const seat = this.seat;
     if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');

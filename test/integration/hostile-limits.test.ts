@@ -128,3 +128,22 @@ describe('guessing room codes', () => {
     await friend.ok({ type: 'join_room', room: host.room, name: 'F' });
   });
 });
+
+describe('resuming with a made-up token', () => {
+  it('says nothing about whether the room exists, and counts as a failed guess', async () => {
+    const node = await nodeWith({ GUESS_LIMIT: '3', GUESS_WINDOW_MS: '60000' });
+    const host = await TestClient.connect(node.port);
+    await host.ok({ type: 'create_room', name: 'Host' });
+    const forger = await TestClient.connect(node.port);
+    const forged = (room: string) => `${room}.p_madeUpPlayer1.${'x'.repeat(32)}`;
+    const existing = await forger.request({ type: 'resume', token: forged(host.room) });
+    const missing = await forger.request({ type: 'resume', token: forged('IIIA') });
+    expect(existing).toMatchObject({ code: 'unauthorized' });
+    expect(missing).toMatchObject({ code: 'unauthorized', message: existing.message });
+    expect(await forger.request({ type: 'resume', token: 'not-a-token' })).toMatchObject({ code: 'unauthorized', message: existing.message });
+    // Three misses: joining by code is throttled for the address now; the real token still works.
+    expect(await forger.request({ type: 'join_room', room: host.room, name: 'F' })).toMatchObject({ code: 'rate_limited' });
+    const back = await TestClient.connect(node.port);
+    await back.ok({ type: 'resume', token: host.token });
+  });
+});
