@@ -23,14 +23,20 @@ export const DEFAULT_MAX_TRACKED = 100_000;
 export interface RoomGate {
   /** Takes one create/join from the address's bucket; false when it is empty. */
   takeRoom(): boolean;
-  /** True while the address has used up its failed guesses in the window. */
-  guessBlocked(): boolean;
-  /** A guess answered `unknown_room`. */
+  /**
+   * Before a join by code: false while the address has used up its failed guesses in the
+   * window; else the guess is counted as failed until `refundGuess` says otherwise (so that
+   * guesses sent together, before any answer, are counted too).
+   */
+  takeGuess(): boolean;
+  /** The guess found its room (or failed for another reason): it was no miss. */
+  refundGuess(): void;
+  /** A failed guess made another way (a resume with a made-up token). */
   missed(): void;
 }
 
 /** A gate that never refuses (a session without an address: unit tests). */
-export const OPEN_GATE: RoomGate = { takeRoom: () => true, guessBlocked: () => false, missed: () => {} };
+export const OPEN_GATE: RoomGate = { takeRoom: () => true, takeGuess: () => true, refundGuess: () => {}, missed: () => {} };
 
 export type Admission = 'ok' | 'node_full' | 'address_full';
 
@@ -74,7 +80,12 @@ export class AddressLimits {
   gate(key: string): RoomGate {
     return {
       takeRoom: () => this.takeRoom(key),
-      guessBlocked: () => this.guessBlocked(key),
+      takeGuess: () => {
+        if (this.guessBlocked(key)) return false;
+        this.missed(key);
+        return true;
+      },
+      refundGuess: () => this.refundGuess(key),
       missed: () => this.missed(key),
     };
   }
@@ -101,6 +112,10 @@ export class AddressLimits {
     this.forgetOldMisses(state);
     state.misses.push(this.now());
     if (state.misses.length > this.config.guessLimit) state.misses.shift();
+  }
+
+  refundGuess(key: string): void {
+    this.rates.get(key)?.misses.pop();
   }
 
   /** Forgets the addresses that would behave as new ones: a full bucket and no recent misses. */

@@ -105,10 +105,13 @@ export class Session implements RoomListener {
         return this.seatWith(await this.runtime.createRoom(message.name, message.options ?? {}, commandId), id);
       case 'join_room': {
         // Guessing codes finds other people's rooms: an address gets a few misses a window.
-        if (this.gate.guessBlocked()) return this.limited(id, 'too many unknown room codes; wait a minute');
-        if (!this.gate.takeRoom()) return this.limited(id, 'too many rooms created or joined from your address; wait a little');
+        if (!this.gate.takeGuess()) return this.limited(id, 'too many unknown room codes; wait a minute');
+        if (!this.gate.takeRoom()) {
+          this.gate.refundGuess();
+          return this.limited(id, 'too many rooms created or joined from your address; wait a little');
+        }
         const result = await this.runtime.joinRoom(message.room, message.name, commandId);
-        if (!result.ok && result.code === 'unknown_room') this.gate.missed();
+        if (result.ok || result.code !== 'unknown_room') this.gate.refundGuess();
         return this.seatWith(result, id);
       }
       case 'resume': {

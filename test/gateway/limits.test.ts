@@ -54,6 +54,15 @@ describe('AddressLimits', () => {
     expect(limits.guessBlocked('a')).toBe(true);
   });
 
+  it('a gate counts a guess as failed until it is refunded', () => {
+    const limits = new AddressLimits(config);
+    const gate = limits.gate('a');
+    expect([gate.takeGuess(), gate.takeGuess(), gate.takeGuess(), gate.takeGuess()]).toEqual([true, true, true, false]);
+    gate.refundGuess(); // one of them found its room
+    expect([gate.takeGuess(), gate.takeGuess()]).toEqual([true, false]);
+    expect(limits.gate('b').takeGuess()).toBe(true);
+  });
+
   it('keeps at most maxTracked addresses however many it sees, least recently seen first out', () => {
     const limits = new AddressLimits({ ...config, maxTracked: 1000 });
     limits.missed('kept');

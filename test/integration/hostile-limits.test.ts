@@ -129,6 +129,18 @@ describe('guessing room codes', () => {
   });
 });
 
+describe('guesses sent together', () => {
+  it('are counted before their answers: a burst of 28 unknown codes gets GUESS_LIMIT unknown_room answers, the rest rate_limited', async () => {
+    const node = await nodeWith({ GUESS_LIMIT: '5', GUESS_WINDOW_MS: '60000' });
+    const guesser = await TestClient.connect(node.port);
+    for (let i = 0; i < 28; i++) guesser.sendRaw(JSON.stringify({ type: 'join_room', room: `II${String.fromCharCode(65 + (i % 26))}${i < 26 ? 'A' : 'B'}`, name: 'G', id: `g${i}` }));
+    await until(() => guesser.frames.filter((f) => f.type === 'error').length === 28, 5000, '28 answers');
+    const codes = guesser.frames.map((f) => f.code);
+    expect(codes.filter((c) => c === 'unknown_room')).toHaveLength(5);
+    expect(codes.filter((c) => c === 'rate_limited')).toHaveLength(23);
+  });
+});
+
 describe('resuming with a made-up token', () => {
   it('says nothing about whether the room exists, and counts as a failed guess', async () => {
     const node = await nodeWith({ GUESS_LIMIT: '3', GUESS_WINDOW_MS: '60000' });
