@@ -103,6 +103,18 @@ describe('command ids', () => {
     // Printable ASCII, spaces included, up to 64: fine.
     expect(await c.request({ type: 'create_room', name: 'Ann' }, ` ~${'z'.repeat(62)}`)).toMatchObject({ type: 'ack', id: ` ~${'z'.repeat(62)}` });
   });
+
+
+  it('an invalid id never reaches PostgreSQL, so it cannot fail the moves group-committed with it', async () => {
+    const hosts = await Promise.all(Array.from({ length: 40 }, () => TestClient.connect(node.port)));
+    await Promise.all(hosts.map((h, i) => h.ok({ type: 'create_room', name: `H${i}` })));
+    const from = hosts.map((h) => h.frames.length);
+    // Sent together: they share append transactions (one in flight, the rest batched behind it).
+    hosts.forEach((h, i) => h.sendRaw(JSON.stringify({ type: 'add_cpu', id: i === 20 ? 'bad\u0000id' : `cpu-${i}` })));
+    const replies = await Promise.all(hosts.map((h, i) => h.waitFor((f) => f.type === 'error' || (f.type === 'ack' && f.id === `cpu-${i}`), 10_000, from[i])));
+    expect(replies[20]).toMatchObject({ type: 'error', code: 'bad_request' });
+    expect(replies.filter((_, i) => i !== 20).map((r) => r.type)).toEqual(Array(39).fill('ack'));
+  });
 });
 
 describe('names', () => {
