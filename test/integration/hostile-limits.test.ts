@@ -77,6 +77,8 @@ describe('a socket that takes no seat', () => {
 describe('slow request headers', () => {
   it('a client that trickles its headers is cut off after HEADERS_TIMEOUT_MS (upgrades too)', async () => {
     const node = await nodeWith({ HEADERS_TIMEOUT_MS: '400', REQUEST_TIMEOUT_MS: '1000' });
+    const player = await TestClient.connect(node.port);
+    await player.ok({ type: 'create_room', name: 'Host' });
     const trickle = async (first: string) => {
       const { connect } = await import('node:net');
       const socket = connect(node.port, '127.0.0.1');
@@ -92,8 +94,11 @@ describe('slow request headers', () => {
     };
     expect(await trickle('GET / HTTP/1.1\r\nHost: x\r\n')).toBeLessThan(2500);
     expect(await trickle('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n')).toBeLessThan(2500);
-    // An ordinary request is unaffected.
+    // An ordinary request is unaffected, and so is an upgraded socket, long past the request deadline.
     expect((await rawHttp(node.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).response).toMatch(/^HTTP\/1.1 200/);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(player.closed).toBeNull();
+    expect(await player.request({ type: 'add_cpu' })).toMatchObject({ type: 'ack' });
   });
 });
 
