@@ -98,8 +98,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       res.writeHead(200, { 'content-type': options.registry.contentType }).end(await options.registry.metrics());
       return;
   }
-  // Source maps would publish the client's source: the build makes none, and none is served.
-  if (!options.staticDir || pathname === '/metrics' || pathname.endsWith('.map')) {
+  if (!options.staticDir || pathname === '/metrics') {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }
@@ -118,6 +117,12 @@ async function serveStatic(pathname: string, root: string, res: ServerResponse):
   let file = path.resolve(root, relative);
   if (!file.startsWith(path.resolve(root) + path.sep) && file !== path.resolve(root)) {
     res.writeHead(403).end();
+    return;
+  }
+  // Source maps would publish the client's source: the build makes none, and none is served
+  // (judged on the file the path resolves to, whatever its spelling: app.js.map/, app.js%2Emap).
+  if (path.extname(file).toLowerCase() === '.map') {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }
   let info = await stat(file).catch(() => null);

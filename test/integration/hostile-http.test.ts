@@ -152,7 +152,7 @@ describe('the static web client', () => {
       const js = await fetch(`${base}/assets/app.js`);
       expect(js.status).toBe(200);
       expect(Object.fromEntries(js.headers)).toMatchObject(SECURITY);
-      for (const map of ['/assets/app.js.map', '/assets/app.js%2Emap', '/assets/missing.js.map']) {
+      for (const map of ['/assets/app.js.map', '/assets/app.js%2Emap', '/assets/app.js.map/', '/assets/APP.JS.MAP', '/assets/missing.js.map']) {
         const res = await fetch(`${base}${map}`);
         expect(res.status, map).toBe(404);
         expect(await res.text()).not.toContain('secret.ts');
