@@ -256,8 +256,15 @@ async function main() {
   const modes = values.mode === 'both' ? ['paced', 'saturated'] : [values.mode!];
   for (const mode of modes) {
     const port = await freePort();
+    const metricsPort = await freePort();
     const node = await spawnNode({
       PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      // Thousands of bots from 127.0.0.1: the per-address caps are for the public.
+      MAX_CONNECTIONS: '100000',
+      MAX_CONNECTIONS_PER_IP: '100000',
+      ROOM_RATE_PER_MINUTE: '1000000',
+      ROOM_RATE_BURST: '100000',
       DATABASE_URL,
       REDIS_URL,
       DATABASE_SCHEMA: `${name}_${mode}`,
@@ -275,10 +282,10 @@ async function main() {
           const cache = await cacheLatency(seconds * 1000);
           return cache;
         })));
-        lines.push(appendLatency(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+        lines.push(appendLatency(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()));
       } else {
         lines.push(...(await runMode(wsUrl, Number(values['saturated-rooms']), 0, 'saturated')));
-        const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
         const sum = Number(/golf_append_batch_games_sum ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);
         const count = Number(/golf_append_batch_games_count ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);
         lines.push(`  append transactions: ${count}, games per transaction on average: ${(sum / count).toFixed(1)}`);

@@ -146,6 +146,8 @@ async function main() {
     PORT: String(ports[i]), DATABASE_URL, REDIS_URL, DATABASE_SCHEMA: name, REDIS_PREFIX: `${name}:`,
     LEASE_TTL_MS: '1500', CPU_THINK_MS: '20', ROUND_PAUSE_MS: '200', DISCONNECT_GRACE_MS: '3000',
     RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', LOG_LEVEL: 'warn', DRAIN_TIMEOUT_MS: '3000',
+    // Every bot comes from 127.0.0.1 through the proxy; three nodes on one host need three metrics ports.
+    MAX_CONNECTIONS_PER_IP: '100000', ROOM_RATE_PER_MINUTE: '1000000', ROOM_RATE_BURST: '100000', METRICS_PORT: '0',
   });
   for (let i = 0; i < 3; i++) nodes[i] = await spawnNode(env(i));
   let turn = 0;

@@ -15,6 +15,26 @@ const url = (protocols: string[]) =>
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
+/** `https://a.example,http://localhost:5173` as exact origins (scheme, host, port). */
+const origins = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+  .refine(
+    (list) => list.length > 0 && list.every((origin) => originOf(origin) !== null),
+    'must be a comma-separated list of origins like https://golf.example (scheme, host and port only)',
+  )
+  .transform((list) => list.map((origin) => originOf(origin)!));
+
+function originOf(text: string): string | null {
+  try {
+    const url = new URL(text);
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    return bare && (url.protocol === 'http:' || url.protocol === 'https:') ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Every environment variable the server reads, with its default. */
 export const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
@@ -36,6 +56,20 @@ export const envSchema = z.object({
   WS_PING_MS: int(100, 600_000).default(10_000),
   RATE_LIMIT_PER_SECOND: int(1, 100_000).default(20),
   RATE_LIMIT_BURST: int(1, 100_000).default(40),
+  MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
+  MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).default(64),
+  TRUST_PROXY: int(0, 10).default(0),
+  SEAT_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  HEADERS_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  ROOM_RATE_PER_MINUTE: int(1, 1_000_000).default(60),
+  ROOM_RATE_BURST: int(1, 1_000_000).default(20),
+  GUESS_LIMIT: int(1, 1_000_000).default(10),
+  GUESS_WINDOW_MS: int(1000, 86_400_000).default(60_000),
+  ALLOWED_ORIGINS: origins.optional(),
+  METRICS_PORT: int(0, 65535).default(9464),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   NODE_ID: z.string().min(1).max(64).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -55,7 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const parsed = envSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}=${JSON.stringify(present[String(issue.path[0])] ?? '')}: ${issue.message}`);
+    // The value is never echoed: DATABASE_URL, REDIS_URL and METRICS_TOKEN carry secrets, and
+    // startup errors end up in logs that more people read than the environment.
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
   }
   return { ...parsed.data, NODE_ID: parsed.data.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` };

@@ -9,6 +9,7 @@ export function createMetrics() {
     registry,
     roomsActive: new Gauge({ name: 'golf_rooms_active', help: 'Rooms hosted by this node', registers: [registry] }),
     connections: new Gauge({ name: 'golf_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),
+    upgradesRefused: new Counter({ name: 'golf_ws_upgrades_refused_total', help: 'WebSocket upgrades refused, by reason', labelNames: ['reason'], registers: [registry] }),
     commands: new Counter({ name: 'golf_commands_total', help: 'Commands processed, by outcome', labelNames: ['outcome'], registers: [registry] }),
     eventsAppended: new Counter({ name: 'golf_events_appended_total', help: 'Domain events appended to PostgreSQL', registers: [registry] }),
     appendBatchSize: new Histogram({ name: 'golf_append_batch_games', help: 'Games per append transaction', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [registry] }),

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
 import { Gateway } from './gateway/server.js';
+import { createMetricsServer } from './http/metrics-server.js';
 import { createHttpServer } from './http/server.js';
 import type { Logger } from './log.js';
 import { createMetrics } from './metrics.js';
@@ -12,6 +14,8 @@ import { openBackends, type OpenBackends } from './stores/index.js';
 
 export interface RunningNode {
   port: number;
+  /** Where /metrics is served (METRICS_PORT; 0 there picks a free port). */
+  metricsPort: number;
   runtime: RoomRuntime;
   backends: OpenBackends;
   recovery: RecoverySummary;
@@ -41,25 +45,51 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   );
   let ready = false;
   let draining = false;
+  const timeouts = { headersMs: config.HEADERS_TIMEOUT_MS, requestMs: config.REQUEST_TIMEOUT_MS };
   const server = createHttpServer({
     live: () => true,
     ready: () => ready && !draining,
     registry: metrics.registry,
+    metricsToken: config.METRICS_TOKEN ?? null,
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
+    timeouts,
   });
+  const metricsServer = createMetricsServer(metrics.registry, timeouts);
   const gateway = new Gateway(
     server,
     runtime,
-    { pingMs: config.WS_PING_MS, accepting: () => ready && !draining, limits: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST } },
+    {
+      pingMs: config.WS_PING_MS,
+      accepting: () => ready && !draining,
+      limits: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, seatTimeoutMs: config.SEAT_TIMEOUT_MS },
+      addresses: {
+        maxConnections: config.MAX_CONNECTIONS,
+        maxConnectionsPerIp: config.MAX_CONNECTIONS_PER_IP,
+        roomPerMinute: config.ROOM_RATE_PER_MINUTE,
+        roomBurst: config.ROOM_RATE_BURST,
+        guessLimit: config.GUESS_LIMIT,
+        guessWindowMs: config.GUESS_WINDOW_MS,
+      },
+      trustProxy: config.TRUST_PROXY,
+      allowedOrigins: config.ALLOWED_ORIGINS ?? null,
+    },
     log,
     metrics,
   );
   // Listen first (healthz answers during recovery; readyz stays 503 until it is done).
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
+  const listen = (target: Server, port: number, host: string) =>
+    new Promise<number>((resolve, reject) => {
+      target.once('error', reject);
+      target.listen(port, host, () => {
+        target.off('error', reject);
+        resolve((target.address() as AddressInfo).port);
+      });
+    });
+  const metricsPort = await listen(metricsServer, config.METRICS_PORT, config.METRICS_HOST);
+  const port = await listen(server, config.PORT, config.HOST).catch((error) => {
+    metricsServer.close();
+    throw error;
   });
-  const port = (server.address() as AddressInfo).port;
   await runtime.heartbeat();
   // Room codes are looked up in Redis only: put back what a Redis that lost its data forgot.
   await runtime.rebuildIndex();
@@ -67,7 +97,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
   runtime.startBackground();
   await runtime.announceStart().catch((error) => log.warn({ err: (error as Error).message }, 'start announcement failed'));
   ready = true;
-  log.info({ port, mode: backends.mode, database: backends.database }, 'node ready');
+  log.info({ port, metrics_port: metricsPort, mode: backends.mode, database: backends.database }, 'node ready');
 
   let drained: Promise<void> | null = null;
   const drain = (reason = 'this server is restarting'): Promise<void> => {
@@ -79,10 +109,12 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       await gateway.closeAll(reason, Math.max(100, config.DRAIN_TIMEOUT_MS - (Date.now() - started)));
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      metricsServer.closeAllConnections();
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       await backends.close();
       log.info({ ms: Date.now() - started }, 'drained');
     })();
     return drained;
   };
-  return { port, runtime, backends, recovery, drain };
+  return { port, metricsPort, runtime, backends, recovery, drain };
 }

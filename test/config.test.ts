@@ -16,17 +16,41 @@ describe('configuration from the environment', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ REDIS_URL: '', DATABASE_URL: '' }).REDIS_URL).toBeUndefined();
   });
-  it('says what is wrong, one line per mistake', () => {
+  it('says what is wrong, one line per mistake, without echoing a value (they may hold secrets)', () => {
     let message = '';
     try {
-      loadConfig({ PORT: 'eighty', REDIS_URL: 'localhost:6379', DATABASE_URL: 'mysql://x', CPU_THINK_MS: '-5' });
+      loadConfig({ PORT: 'eighty', REDIS_URL: 'localhost:6379', DATABASE_URL: 'mysql://golf:s3cret-pw@db/golf', CPU_THINK_MS: '-5', METRICS_TOKEN: 'short-secret' });
     } catch (error) {
       expect(error).toBeInstanceOf(ConfigError);
       message = (error as Error).message;
     }
-    expect(message).toMatch(/PORT="eighty"/);
-    expect(message).toMatch(/REDIS_URL="localhost:6379": must be a URL starting with redis:\/\//);
-    expect(message).toMatch(/DATABASE_URL="mysql:\/\/x"/);
-    expect(message).toMatch(/CPU_THINK_MS="-5"/);
+    expect(message).toMatch(/^  PORT: /m);
+    expect(message).toMatch(/^  REDIS_URL: must be a URL starting with redis:\/\//m);
+    expect(message).toMatch(/^  DATABASE_URL: must be a URL starting with postgres:\/\//m);
+    expect(message).toMatch(/^  CPU_THINK_MS: /m);
+    expect(message).toMatch(/^  METRICS_TOKEN: must be at least 16 characters/m);
+    for (const value of ['eighty', 'localhost:6379', 's3cret-pw', 'mysql', '-5', 'short-secret']) expect(message).not.toContain(value);
+  });
+  it('reads the limits, the proxy depth, the metrics listener and the allowed origins', () => {
+    expect(loadConfig({})).toMatchObject({
+      MAX_CONNECTIONS: 10_000,
+      MAX_CONNECTIONS_PER_IP: 64,
+      TRUST_PROXY: 0,
+      SEAT_TIMEOUT_MS: 30_000,
+      HEADERS_TIMEOUT_MS: 10_000,
+      REQUEST_TIMEOUT_MS: 30_000,
+      ROOM_RATE_PER_MINUTE: 60,
+      ROOM_RATE_BURST: 20,
+      GUESS_LIMIT: 10,
+      GUESS_WINDOW_MS: 60_000,
+      METRICS_PORT: 9464,
+      METRICS_HOST: '127.0.0.1',
+    });
+    expect(loadConfig({}).ALLOWED_ORIGINS).toBeUndefined();
+    expect(loadConfig({}).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({ ALLOWED_ORIGINS: 'https://Golf.Example, http://localhost:5173/' }).ALLOWED_ORIGINS).toEqual(['https://golf.example', 'http://localhost:5173']);
+    expect(() => loadConfig({ ALLOWED_ORIGINS: 'golf.example' })).toThrow(/ALLOWED_ORIGINS: must be a comma-separated list of origins/);
+    expect(() => loadConfig({ ALLOWED_ORIGINS: 'https://golf.example/path' })).toThrow(ConfigError);
+    expect(loadConfig({ TRUST_PROXY: '1', METRICS_PORT: '0' })).toMatchObject({ TRUST_PROXY: 1, METRICS_PORT: 0 });
   });
 });

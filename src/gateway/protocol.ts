@@ -2,17 +2,33 @@ import { z } from 'zod';
 import { partialOptionsSchema } from '../game/options.js';
 import type { GameView } from '../game/view.js';
 import type { ErrorCode } from '../runtime/room-actor.js';
+import { normalizeName } from './names.js';
 
-/** Frames over this size get `bad_request` (PROTOCOL.md). */
+export { normalizeName } from './names.js';
+
+/** Frames over this size are refused unread (PROTOCOL.md): ws closes with 1009 above it. */
 export const MAX_FRAME_BYTES = 16 * 1024;
 
-// Printable: letters, marks, numbers, punctuation, symbols and spaces; no control characters.
-const name = z
-  .string()
-  .trim()
-  .min(1, 'name must have 1 to 24 printable characters')
-  .max(24, 'name must have 1 to 24 printable characters')
-  .regex(/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]+$/u, 'name must have 1 to 24 printable characters');
+/**
+ * Command ids: 1 to 64 printable ASCII characters. They are stored with the events (a NUL or
+ * a lone surrogate would make PostgreSQL refuse the whole group-committed batch) and echoed.
+ */
+const ID = /^[\x20-\x7E]{1,64}$/;
+const ID_RULE = 'id must be 1 to 64 printable ASCII characters';
+
+export function isValidId(value: unknown): value is string {
+  return typeof value === 'string' && ID.test(value);
+}
+
+/** Identifiers the server made (player ids, CPU names, tokens): printable ASCII only. */
+const ascii = (max: number) => z.string().regex(new RegExp(`^[\\x21-\\x7E]{1,${max}}$`), `must be 1 to ${max} printable ASCII characters`);
+
+const name = z.string().transform((value, ctx) => {
+  const checked = normalizeName(value);
+  if (checked.ok) return checked.name;
+  ctx.addIssue({ code: 'custom', message: checked.message });
+  return z.NEVER;
+});
 const room = z
   .string()
   .trim()
@@ -23,9 +39,9 @@ const position = z.number().int().min(0).max(5);
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('create_room'), name, options: partialOptionsSchema.optional() }),
   z.object({ type: z.literal('join_room'), room, name }),
-  z.object({ type: z.literal('resume'), token: z.string().min(1).max(200) }),
-  z.object({ type: z.literal('add_cpu'), profile: z.string().min(1).max(24).optional() }),
-  z.object({ type: z.literal('remove_player'), player_id: z.string().min(1).max(64) }),
+  z.object({ type: z.literal('resume'), token: ascii(200) }),
+  z.object({ type: z.literal('add_cpu'), profile: ascii(24).optional() }),
+  z.object({ type: z.literal('remove_player'), player_id: ascii(64) }),
   z.object({ type: z.literal('set_options'), options: partialOptionsSchema }),
   z.object({ type: z.literal('start_game') }),
   z.object({ type: z.literal('flip_initial'), positions: z.array(position).max(6) }),
@@ -42,7 +58,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
-const envelopeSchema = z.object({ type: z.string(), id: z.string().max(64).optional() });
+const envelopeSchema = z.object({ type: z.string(), id: z.string().regex(ID, ID_RULE).optional() });
 
 export const CLIENT_TYPES = clientMessageSchema.options.map((option) => option.shape.type.value);
 
@@ -53,33 +69,86 @@ export type ServerMessage =
   | { type: 'error'; id?: string; code: ErrorCode; message: string }
   | { type: 'reconnect'; reason: string };
 
+/**
+ * The codes whose messages are refusals written for players (by the rules, the room and the
+ * gateway). Anything else is an internal failure (`unavailable`: a store down, a peer that
+ * did not answer, a room moving): its own text may name nodes or carry a driver's error, so
+ * the client gets a fixed one and the details stay in the logs.
+ */
+const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'bad_request',
+  'unknown_room',
+  'room_full',
+  'game_in_progress',
+  'not_host',
+  'not_your_turn',
+  'invalid_move',
+  'unauthorized',
+  'rate_limited',
+]);
+export const UNAVAILABLE_MESSAGE = 'the server cannot do this right now; try again';
+
+/** What a client is told for a refusal of `code` whose internal text is `message`. */
+export function publicMessage(code: ErrorCode, message: string): string {
+  return REFUSALS.has(code) ? message : UNAVAILABLE_MESSAGE;
+}
+
 export type Parsed = { ok: true; id: string | undefined; message: ClientMessage } | { ok: false; id: string | undefined; message: string };
 
-/** The `id` of a frame, if it has a usable one (to echo it in a refusal). */
-export function frameId(text: string): string | undefined {
-  if (Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES) return undefined;
+/** No message nests deeper than this (an object of options is two levels). */
+const MAX_DEPTH = 8;
+
+/**
+ * Whether a frame nests objects and arrays deeper than any message does, by one pass over its
+ * bytes. JSON.parse time grows faster than the size for deep nesting (16 KiB of brackets:
+ * 0.6 ms, a hundred times a flat frame's), so such frames are refused before parsing.
+ */
+function tooDeep(frame: Buffer): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < frame.length; i++) {
+    const byte = frame[i];
+    if (inString) {
+      if (byte === 0x5c) i++; // a backslash escapes the next byte
+      else if (byte === 0x22) inString = false;
+    } else if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > MAX_DEPTH) return true;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return false;
+}
+
+/** The frame as JSON, or why it is not looked at (size and depth come before parsing). */
+function decode(frame: Buffer): { ok: true; data: unknown } | { ok: false; message: string } {
+  if (frame.length > MAX_FRAME_BYTES) return { ok: false, message: `frame over ${MAX_FRAME_BYTES} bytes` };
+  if (tooDeep(frame)) return { ok: false, message: `nested deeper than ${MAX_DEPTH} levels` };
   try {
-    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
-    return typeof id === 'string' && id.length <= 64 ? id : undefined;
+    return { ok: true, data: JSON.parse(frame.toString('utf8')) };
   } catch {
-    return undefined;
+    return { ok: false, message: 'not JSON' };
   }
 }
 
-/** Parses one text frame: JSON, an envelope (`type`, optional `id`), then the message. */
-export function parseClientFrame(text: string): Parsed {
-  const oversized = Buffer.byteLength(text, 'utf8') > MAX_FRAME_BYTES;
-  let data: unknown;
-  try {
-    // Parsed even when oversized (ws bounds frames at 1 MiB), only to echo the id.
-    data = JSON.parse(text);
-  } catch {
-    return { ok: false, id: undefined, message: oversized ? `frame over ${MAX_FRAME_BYTES} bytes` : 'not JSON' };
-  }
+/** The `id` of a parsed frame, only if it is valid (an invalid one is never echoed). */
+function idOf(data: unknown): string | undefined {
+  const id = typeof data === 'object' && data !== null ? (data as { id?: unknown }).id : undefined;
+  return isValidId(id) ? id : undefined;
+}
+
+/** The valid `id` of a frame that is refused unparsed otherwise (over the rate). */
+export function frameId(frame: Buffer): string | undefined {
+  const decoded = decode(frame);
+  return decoded.ok ? idOf(decoded.data) : undefined;
+}
+
+/** Parses one text frame: size and depth, JSON, the envelope (`type`, optional `id`), the message. */
+export function parseClientFrame(frame: Buffer): Parsed {
+  const decoded = decode(frame);
+  if (!decoded.ok) return { ok: false, id: undefined, message: decoded.message };
+  const data = decoded.data;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return { ok: false, id: undefined, message: 'a message is a JSON object' };
-  const rawId = (data as { id?: unknown }).id;
-  const id = typeof rawId === 'string' && rawId.length <= 64 ? rawId : undefined;
-  if (oversized) return { ok: false, id, message: `frame over ${MAX_FRAME_BYTES} bytes` };
+  const id = idOf(data);
   const envelope = envelopeSchema.safeParse(data);
   if (!envelope.success) return { ok: false, id, message: describe(envelope.error) };
   if (!(CLIENT_TYPES as string[]).includes(envelope.data.type)) return { ok: false, id, message: `unknown type ${JSON.stringify(envelope.data.type).slice(0, 40)}` };

@@ -1,24 +1,37 @@
-import type { Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { SECURITY_HEADERS } from '../http/security-headers.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { RoomRuntime } from '../runtime/runtime.js';
+import { clientIp, limitKey } from './client-ip.js';
+import { AddressLimits, DEFAULT_MAX_TRACKED, type AddressLimitsConfig } from './limits.js';
+import { MAX_FRAME_BYTES } from './protocol.js';
 import { DEFAULT_LIMITS, Session, type SessionLimits } from './session.js';
-
-/** Bigger frames are cut by ws (close 1009); up to this size they get a `bad_request`. */
-const MAX_PAYLOAD = 1024 * 1024;
 
 export interface GatewayOptions {
   pingMs: number;
   limits?: Partial<SessionLimits>;
   accepting(): boolean;
+  /** Caps and rates per client address (see limits.ts). */
+  addresses: Omit<AddressLimitsConfig, 'maxTracked'> & { maxTracked?: number };
+  /** How many proxies of ours stand in front (X-Forwarded-For is believed that far). */
+  trustProxy: number;
+  /** Origins a browser may open a socket from; null: any. */
+  allowedOrigins: readonly string[] | null;
 }
 
-/** The WebSocket gateway at /ws: one Session per connection, heartbeats, drain. */
+/** How often idle per-address state is swept away. */
+const SWEEP_MS = 60_000;
+
+/** The WebSocket gateway at /ws: admission, one Session per connection, heartbeats, drain. */
 export class Gateway {
   private readonly wss: WebSocketServer;
   private readonly sessions = new Map<WebSocket, Session>();
   private readonly heartbeat: NodeJS.Timeout;
+  private readonly sweeper: NodeJS.Timeout;
+  readonly addresses: AddressLimits;
 
   constructor(
     server: Server,
@@ -27,29 +40,64 @@ export class Gateway {
     private readonly log: Logger,
     private readonly metrics?: Metrics,
   ) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD });
-    server.on('upgrade', (req, socket, head) => {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== '/ws') {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
-        return;
-      }
-      if (!this.options.accepting()) {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
-        return;
-      }
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
-    });
+    // ws refuses a bigger frame by the length in its header (close 1009), before reading it.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    this.addresses = new AddressLimits({ maxTracked: DEFAULT_MAX_TRACKED, ...options.addresses });
+    server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.heartbeat = setInterval(() => this.beat(), options.pingMs);
     this.heartbeat.unref();
+    this.sweeper = setInterval(() => this.addresses.sweep(), SWEEP_MS);
+    this.sweeper.unref();
   }
 
   get connectionCount(): number {
     return this.sessions.size;
   }
 
-  private accept(ws: WebSocket): void {
-    const session = new Session(ws, this.runtime, this.log, { ...DEFAULT_LIMITS, ...this.options.limits });
+  /** Everything that can be refused is refused here, with a plain HTTP answer, before ws runs. */
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Node leaves an upgraded socket without an error listener: a reset would crash the node.
+    socket.on('error', () => {});
+    if ((req.url ?? '').split('?')[0] !== '/ws') return this.refuse(socket, 404, 'not_found');
+    if (!this.options.accepting()) return this.refuse(socket, 503, 'draining');
+    if (!this.originAllowed(req.headers.origin)) return this.refuse(socket, 403, 'origin');
+    const key = limitKey(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.options.trustProxy));
+    const admission = this.addresses.admit(key);
+    if (admission === 'node_full') return this.refuse(socket, 503, 'node_full');
+    if (admission === 'address_full') return this.refuse(socket, 429, 'address_full');
+    // The slot is the socket's until it closes, whatever happens to the handshake.
+    socket.once('close', () => this.addresses.release(key));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, key));
+  }
+
+  /** Browsers always send Origin; programs need not, and could write any, so none is fine. */
+  private originAllowed(origin: string | undefined): boolean {
+    const allowed = this.options.allowedOrigins;
+    if (!allowed || origin === undefined) return true;
+    try {
+      return allowed.includes(new URL(origin).origin);
+    } catch {
+      return false;
+    }
+  }
+
+  private refuse(socket: Duplex, status: number, reason: string): void {
+    this.metrics?.upgradesRefused.inc({ reason });
+    this.log.debug({ status, reason }, 'upgrade refused');
+    const body = `${STATUS_CODES[status] ?? 'refused'}\n`;
+    const headers: Record<string, string> = {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength(body)),
+      connection: 'close',
+      ...(status === 503 || status === 429 ? { 'retry-after': '5' } : {}),
+    };
+    const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`);
+  }
+
+  private accept(ws: WebSocket, key: string): void {
+    const session = new Session(ws, this.runtime, this.log, { ...DEFAULT_LIMITS, ...this.options.limits }, this.addresses.gate(key));
     this.sessions.set(ws, session);
     this.metrics?.connections.set(this.sessions.size);
     ws.on('pong', () => {
@@ -57,7 +105,8 @@ export class Gateway {
     });
     ws.on('message', (data, isBinary) => {
       session.alive = true;
-      session.handle(isBinary ? '\u0000binary' : data.toString('utf8'));
+      // One Buffer per frame (ws's default binaryType "nodebuffer").
+      session.handle(data as Buffer, isBinary);
     });
     ws.on('close', () => {
       this.sessions.delete(ws);
@@ -82,6 +131,7 @@ export class Gateway {
   /** Every client is told to reconnect elsewhere (then 1012); resolves when all are closed. */
   async closeAll(reason: string, timeoutMs: number): Promise<void> {
     clearInterval(this.heartbeat);
+    clearInterval(this.sweeper);
     for (const session of this.sessions.values()) session.goAway(reason);
     const deadline = Date.now() + timeoutMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

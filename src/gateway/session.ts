@@ -5,7 +5,8 @@ import type { Logger } from '../log.js';
 import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
 import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
-import { frameId, parseClientFrame, type ClientMessage, type ServerMessage } from './protocol.js';
+import { OPEN_GATE, type RoomGate } from './limits.js';
+import { frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { SeatRetries } from './seat-retries.js';
 
 export interface SessionLimits {
@@ -19,9 +20,22 @@ export interface SessionLimits {
   slowBytes: number;
   /** Above this many buffered bytes a client that does not read is dropped. */
   dropBytes: number;
+  /** A socket that has not taken a seat within this time is closed (SEAT_TIMEOUT_CLOSE). */
+  seatTimeoutMs: number;
 }
 
-export const DEFAULT_LIMITS: SessionLimits = { burst: 40, perSecond: 20, strikes: 25, windowMs: 10_000, slowBytes: 256 * 1024, dropBytes: 8 * 1024 * 1024 };
+export const DEFAULT_LIMITS: SessionLimits = {
+  burst: 40,
+  perSecond: 20,
+  strikes: 25,
+  windowMs: 10_000,
+  slowBytes: 256 * 1024,
+  dropBytes: 8 * 1024 * 1024,
+  seatTimeoutMs: 30_000,
+};
+
+/** Close code for a socket that took no seat in time (the web client reopens on demand). */
+export const SEAT_TIMEOUT_CLOSE = 4000;
 
 /**
  * One WebSocket connection: validates and rate-limits what the client sends, seats it
@@ -36,6 +50,7 @@ export class Session implements RoomListener {
   /** The latest `state` frame a slow reader has not been sent yet. */
   private pendingState: string | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
+  private seatTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Seat-taking commands by id: a retry gets the seat the first attempt took. */
   private readonly retries = new SeatRetries();
@@ -43,6 +58,8 @@ export class Session implements RoomListener {
   private leaving: { room: string; playerId: string } | null = null;
   /** The current seat's latest `state` frame (a retried seat-taking command is answered with it). */
   private latestFrame: string | null = null;
+  /** Set when the server ends the connection: nothing the client sent is served after it. */
+  private closing = false;
   alive = true;
 
   constructor(
@@ -50,9 +67,12 @@ export class Session implements RoomListener {
     private readonly runtime: RoomRuntime,
     private readonly log: Logger,
     private readonly limits: SessionLimits = DEFAULT_LIMITS,
+    /** The per-address limits on creating and joining rooms of this client's address. */
+    private readonly gate: RoomGate = OPEN_GATE,
   ) {
     this.tokens = limits.burst;
     this.lastRefill = Date.now();
+    this.armSeatTimer();
   }
 
   get playerId(): string {
@@ -63,22 +83,25 @@ export class Session implements RoomListener {
     return this.seat?.room ?? null;
   }
 
-  handle(data: string): void {
+  /** One frame from the client, as ws delivered it (size is checked on these bytes). */
+  handle(frame: Buffer, isBinary = false): void {
+    // ws still delivers the frames that were on the wire when the connection started closing:
+    // a client cut off is served nothing more.
+    if (this.closing || this.ws.readyState !== WebSocket.OPEN) return;
     if (!this.takeToken()) {
-      const id = frameId(data);
-      this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code: 'rate_limited', message: 'too many messages; slow down' });
+      this.error(isBinary ? undefined : frameId(frame), 'rate_limited', 'too many messages; slow down');
       this.strike('rate limit');
       return;
     }
-    const parsed = parseClientFrame(data);
+    const parsed = isBinary ? ({ ok: false, id: undefined, message: 'text frames only' } as const) : parseClientFrame(frame);
     if (!parsed.ok) {
-      this.send({ type: 'error', ...(parsed.id !== undefined ? { id: parsed.id } : {}), code: 'bad_request', message: parsed.message });
+      this.error(parsed.id, 'bad_request', parsed.message);
       this.strike('bad requests');
       return;
     }
     void this.dispatch(parsed.message, parsed.id).catch((error) => {
       this.log.error({ err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
-      this.error(parsed.id, 'unavailable', 'internal error; try again');
+      this.error(parsed.id, 'unavailable', 'internal error');
     });
   }
 
@@ -88,8 +111,14 @@ export class Session implements RoomListener {
       case 'create_room':
       case 'join_room':
         return this.takeSeat(message, id);
-      case 'resume':
-        return this.seatWith(await this.runtime.resume(message.token), id);
+      case 'resume': {
+        // A made-up token names a room code: its refusal says nothing about whether the room
+        // exists, and counts as a failed guess.
+        const result = await this.runtime.resume(message.token);
+        if (result.ok || result.code !== 'unauthorized') return this.seatWith(result, id);
+        this.gate.missed();
+        return this.error(id, 'unauthorized', 'that token is not valid');
+      }
     }
     const seat = this.seat;
     if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');
@@ -101,7 +130,10 @@ export class Session implements RoomListener {
         return this.error(id, outcome.code, outcome.message);
       }
       this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
-      if (message.type === 'leave') this.unseat();
+      if (message.type === 'leave') {
+        this.unseat();
+        this.armSeatTimer();
+      }
     });
   }
 
@@ -110,7 +142,7 @@ export class Session implements RoomListener {
    * a client-side timeout, say) is answered with the seat the first attempt took, not a new one.
    */
   private async takeSeat(message: Extract<ClientMessage, { type: 'create_room' | 'join_room' }>, id: string | undefined): Promise<void> {
-    const attempt = () => (message.type === 'create_room' ? this.runtime.createRoom(message.name, message.options ?? {}) : this.runtime.joinRoom(message.room, message.name));
+    const attempt = () => this.attemptSeat(message);
     if (id === undefined) return this.seatWith(await attempt(), id);
     const fingerprint = JSON.stringify(message);
     const earlier = this.retries.earlier(id, fingerprint);
@@ -120,7 +152,7 @@ export class Session implements RoomListener {
       return this.seatWith(await outcome, id);
     }
     const result = await earlier;
-    if (!result.ok) return this.error(id, result.code, result.message);
+    if (!result.ok) return this.seatWith(result, id);
     const seat = this.seat;
     if (!seat || seat.room !== result.room || seat.playerId !== result.player_id) return this.seatWith(result, id);
     // The same seat, welcomed again with its latest view (the room may have moved on since).
@@ -129,12 +161,38 @@ export class Session implements RoomListener {
     this.send({ type: 'ack', id, seq: result.seq });
   }
 
+  /**
+   * One attempt at a seat, within the address's limits: rooms created or joined at a rate, and
+   * (since guessing codes finds other people's rooms) a few misses of unknown codes a window.
+   */
+  private async attemptSeat(message: Extract<ClientMessage, { type: 'create_room' | 'join_room' }>): Promise<Seat | Failure> {
+    const limited = (why: string): Failure => ({ ok: false, code: 'rate_limited', message: why });
+    const roomRate = 'too many rooms created or joined from your address; wait a little';
+    if (message.type === 'create_room') {
+      if (!this.gate.takeRoom()) return limited(roomRate);
+      return this.runtime.createRoom(message.name, message.options ?? {});
+    }
+    if (!this.gate.takeGuess()) return limited('too many unknown room codes; wait a minute');
+    if (!this.gate.takeRoom()) {
+      this.gate.refundGuess();
+      return limited(roomRate);
+    }
+    const result = await this.runtime.joinRoom(message.room, message.name);
+    if (result.ok || result.code !== 'unknown_room') this.gate.refundGuess();
+    return result;
+  }
+
   private seatWith(result: Seat | Failure, id: string | undefined): void {
-    if (!result.ok) return this.error(id, result.code, result.message);
+    if (!result.ok) {
+      // Past an address's room or guess limit: a client that keeps on is closed like a flood.
+      if (result.code === 'rate_limited') this.strike('room rate');
+      return this.error(id, result.code, result.message);
+    }
     this.unseat();
     if (this.closed) return;
     const seat = { room: result.room, playerId: result.player_id };
     this.seat = seat;
+    this.clearSeatTimer();
     this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     // A game that is over and hosted nowhere changes no more: there is nothing to follow.
@@ -203,11 +261,32 @@ export class Session implements RoomListener {
   onClose(): void {
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    this.clearSeatTimer();
     this.unseat();
   }
 
+  /** Every refusal goes out here: internal failures are told in generic words (publicMessage). */
   private error(id: string | undefined, code: ErrorCode, message: string): void {
-    this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message });
+    const told = publicMessage(code, message);
+    if (told !== message) this.log.debug({ code, err: message }, 'refusal told in generic words');
+    this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message: told });
+  }
+
+  /** (Re)starts the wait for a seat: a socket that sits without one is closed when it ends. */
+  private armSeatTimer(): void {
+    this.clearSeatTimer();
+    this.seatTimer = setTimeout(() => {
+      this.seatTimer = null;
+      if (this.seat || this.closing || this.closed) return;
+      this.closing = true;
+      this.ws.close(SEAT_TIMEOUT_CLOSE, 'no seat taken in time');
+    }, this.limits.seatTimeoutMs);
+    this.seatTimer.unref();
+  }
+
+  private clearSeatTimer(): void {
+    if (this.seatTimer) clearTimeout(this.seatTimer);
+    this.seatTimer = null;
   }
 
   /** Replies and notices: never dropped (they are small and each one matters). */
@@ -249,9 +328,12 @@ export class Session implements RoomListener {
     const now = Date.now();
     this.strikes = this.strikes.filter((t) => now - t < this.limits.windowMs);
     this.strikes.push(now);
-    if (this.strikes.length > this.limits.strikes) {
+    if (this.strikes.length > this.limits.strikes && !this.closing) {
       this.log.info({ why }, 'closing an abusive client (1008)');
+      this.closing = true;
       this.ws.close(1008, why);
+      // No closing handshake: the socket goes now, with whatever the client still has in flight.
+      this.ws.terminate();
     }
   }
 }

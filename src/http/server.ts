@@ -1,8 +1,10 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
+import { withSecurityHeaders } from './security-headers.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -21,26 +23,64 @@ export interface HttpOptions {
   /** 200 only while the node takes traffic (not while recovering or draining). */
   ready(): boolean;
   registry: Registry;
+  /** /metrics on this server only for `Authorization: Bearer <token>`; null: not here at all. */
+  metricsToken: string | null;
   /** The built web client, served at / (optional). */
   staticDir: string | null;
+  timeouts: HttpTimeouts;
 }
 
-/** Health, readiness, metrics and the static web client. WebSockets upgrade on the same server. */
-export function createHttpServer(options: HttpOptions): Server {
-  return createServer((req, res) => {
-    void route(req, res, options).catch(() => {
-      if (!res.headersSent) res.writeHead(500).end('internal error');
+export interface HttpTimeouts {
+  /** A client has this long to send its request headers (slow-header attacks). */
+  headersMs: number;
+  /** ...and this long for the whole request. */
+  requestMs: number;
+}
+
+/**
+ * A server whose slow clients are cut off: Node checks the header and request deadlines only
+ * every `connectionsCheckingInterval` (30 s by default), so the check runs as often as the
+ * shorter deadline needs.
+ */
+export function guardedServer(timeouts: HttpTimeouts, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>): Server {
+  const server = createServer({ connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeouts.headersMs / 4))) }, (req, res) => {
+    withSecurityHeaders(res);
+    void handler(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('internal error\n');
+      else res.destroy();
     });
   });
+  server.headersTimeout = timeouts.headersMs;
+  server.requestTimeout = Math.max(timeouts.requestMs, timeouts.headersMs);
+  return server;
+}
+
+/** Health, readiness, (guarded) metrics and the static web client. WebSockets upgrade on the same server. */
+export function createHttpServer(options: HttpOptions): Server {
+  return guardedServer(options.timeouts, (req, res) => route(req, res, options));
+}
+
+/** The path of a request, decoded; null when it is not a well-formed one (bad percent-encoding). */
+export function requestPath(rawUrl: string | undefined): string | null {
+  try {
+    const pathname = decodeURIComponent(new URL(rawUrl ?? '/', 'http://localhost').pathname);
+    return pathname.includes('\0') ? null : pathname;
+  } catch {
+    return null;
+  }
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const pathname = requestPath(req.url);
+  if (pathname === null) {
+    res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { allow: 'GET, HEAD' }).end();
     return;
   }
-  switch (url.pathname) {
+  switch (pathname) {
     case '/healthz':
       res.writeHead(options.live() ? 200 : 503, { 'content-type': 'text/plain' }).end(options.live() ? 'ok\n' : 'down\n');
       return;
@@ -50,21 +90,39 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       return;
     }
     case '/metrics':
+      if (options.metricsToken === null) break;
+      if (!bearerMatches(req.headers.authorization, options.metricsToken)) {
+        res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' }).end('unauthorized\n');
+        return;
+      }
       res.writeHead(200, { 'content-type': options.registry.contentType }).end(await options.registry.metrics());
       return;
   }
-  if (!options.staticDir) {
+  if (!options.staticDir || pathname === '/metrics') {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }
-  await serveStatic(url.pathname, options.staticDir, res);
+  await serveStatic(pathname, options.staticDir, res);
+}
+
+/** Constant-time check of `Authorization: Bearer <token>`. */
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const given = Buffer.from(/^Bearer (.+)$/.exec(header ?? '')?.[1] ?? '');
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 async function serveStatic(pathname: string, root: string, res: ServerResponse): Promise<void> {
-  const relative = decodeURIComponent(pathname).replace(/^\/+/, '') || 'index.html';
+  const relative = pathname.replace(/^\/+/, '') || 'index.html';
   let file = path.resolve(root, relative);
   if (!file.startsWith(path.resolve(root) + path.sep) && file !== path.resolve(root)) {
     res.writeHead(403).end();
+    return;
+  }
+  // Source maps would publish the client's source: the build makes none, and none is served
+  // (judged on the file the path resolves to, whatever its spelling: app.js.map/, app.js%2Emap).
+  if (path.extname(file).toLowerCase() === '.map') {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }
   let info = await stat(file).catch(() => null);
@@ -83,7 +141,6 @@ async function serveStatic(pathname: string, root: string, res: ServerResponse):
     'content-type': type,
     'content-length': info.size,
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    'x-content-type-options': 'nosniff',
   });
   createReadStream(file).pipe(res);
 }

@@ -34,6 +34,7 @@ describe('embedded default (no Redis, no external PostgreSQL)', () => {
       CPU_THINK_MS: '5',
       ROUND_PAUSE_MS: '600000',
       LOG_LEVEL: 'info',
+      METRICS_PORT: '0',
     });
     node = await spawnNode(await env(), 120_000);
     const ready = node.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'node ready');

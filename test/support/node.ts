@@ -13,6 +13,18 @@ export function uniqueName(tag: string): string {
   return `t_${tag}_${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * Every test client comes from 127.0.0.1: the per-address caps and rates are lifted (the tests
+ * of those limits set them back), and each node's metrics listener takes a free port.
+ */
+export const TEST_ADDRESS_LIMITS: Record<string, string> = {
+  MAX_CONNECTIONS_PER_IP: '100000',
+  ROOM_RATE_PER_MINUTE: '1000000',
+  ROOM_RATE_BURST: '100000',
+  GUESS_LIMIT: '100000',
+  METRICS_PORT: '0',
+};
+
 export function testConfig(overrides: Record<string, string> = {}): Config {
   const name = uniqueName('node');
   return loadConfig({
@@ -30,6 +42,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Test bots play far faster than people; the flood test sets the defaults back.
     RATE_LIMIT_PER_SECOND: '2000',
     RATE_LIMIT_BURST: '2000',
+    ...TEST_ADDRESS_LIMITS,
     ...overrides,
   });
 }
@@ -48,6 +61,7 @@ export function processEnv(config: Config, port: number, overrides: Record<strin
     LEASE_TTL_MS: '1500',
     RATE_LIMIT_PER_SECOND: '2000',
     RATE_LIMIT_BURST: '2000',
+    ...TEST_ADDRESS_LIMITS,
     LOG_LEVEL: 'warn',
     ...overrides,
   };

@@ -11,6 +11,8 @@ export interface ConnectionEvents {
 }
 
 const TOKEN_KEY = 'golf:token';
+/** The server closes a socket that took no seat for a while: reopened when there is something to send. */
+const SEAT_TIMEOUT_CLOSE = 4000;
 
 export function storedToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
@@ -29,6 +31,8 @@ export class Connection {
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private closedByUs = false;
   private resumeId: string | null = null;
+  /** Closed by the server for sitting without a seat: nothing to recover, nothing to show. */
+  private idle = false;
 
   constructor(
     private readonly url: string,
@@ -45,6 +49,10 @@ export class Connection {
     const text = JSON.stringify({ ...message, id });
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
     else this.queue.push(text);
+    if (this.idle) {
+      this.idle = false;
+      this.open();
+    }
     return id;
   }
 
@@ -77,8 +85,13 @@ export class Connection {
       }
       this.events.message(message);
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (this.ws !== ws || this.closedByUs) return;
+      if (event.code === SEAT_TIMEOUT_CLOSE && !storedToken()) {
+        this.ws = null;
+        this.idle = true;
+        return;
+      }
       this.retry();
     };
     ws.onerror = () => ws.close();
