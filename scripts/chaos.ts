@@ -1,246 +1,188 @@
 /**
- * Chaos run: three node processes behind a proxy, rooms of bots playing through it, while
- * nodes are killed (SIGKILL) or drained (SIGTERM) and restarted at random. At the end every
- * acknowledged move must be in PostgreSQL, every game must have finished, and every game's
- * events must replay to its final state.
+ * Chaos run: node processes on a throwaway Redis and PostgreSQL, rooms of bots playing through
+ * a front proxy, while faults are injected at random (seeded): SIGKILL, SIGTERM drain, SIGSTOP
+ * then SIGCONT, a node holding mostly sockets killed, Redis restarted empty, PostgreSQL
+ * restarted, a node's Redis link cut or held, its PostgreSQL link held, latency on its links.
+ * Nodes that are stopped come back. Afterwards it checks:
+ *   - every acknowledged command is in PostgreSQL exactly once (never lost, never applied twice);
+ *   - every game's sequence is gap-free and its events replay;
+ *   - no two players saw different public tables at the same sequence, and nobody saw the
+ *     sequence go backwards;
+ *   - every unfinished room accepted a move within 10 s of the last fault;
+ *   - no node crashed.
+ * It prints the faults, and per fault kind the p50/p99/max time from the fault to each affected
+ * room's next accepted move.
  *
- *   npx tsx scripts/chaos.ts [--rooms 30] [--seconds 60] [--every-ms 4000] [--rounds 9] [--seed 1]
- * Uses DATABASE_URL and REDIS_URL (default: the local servers) with a fresh schema and prefix.
+ *   npx tsx scripts/chaos.ts [--nodes 3] [--rooms 30] [--seconds 180] [--every-ms 6000] [--rounds 18] [--think-ms 150] [--seed 1] [--faults a,b,...]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import WebSocket from 'ws';
-import { chooseCpuMove, CPU_PROFILES } from '../src/ai/index.js';
+import { CPU_PROFILES } from '../src/ai/index.js';
 import { simulationRng } from '../src/ai/selfplay.js';
 import { replay, type GameEvent } from '../src/game/index.js';
-import type { GameView } from '../src/game/view.js';
-import { spawnNode, type NodeProcess } from './lib/node-process.js';
-import { frontProxy } from './lib/proxy.js';
-import { freePort } from '../test/support/throwaway.js';
+import { ChaosBot } from './lib/chaos-bot.js';
+import { ChaosCluster, FAULT_KINDS, type Fault, type FaultKind } from './lib/chaos-cluster.js';
 
 const { values } = parseArgs({
   options: {
+    nodes: { type: 'string', default: '3' },
     rooms: { type: 'string', default: '30' },
-    seconds: { type: 'string', default: '60' },
-    'every-ms': { type: 'string', default: '4000' },
+    seconds: { type: 'string', default: '180' },
+    'every-ms': { type: 'string', default: '6000' },
     seed: { type: 'string', default: '1' },
-    rounds: { type: 'string', default: '9' },
+    rounds: { type: 'string', default: '18' },
+    'think-ms': { type: 'string', default: '150' },
+    faults: { type: 'string', default: FAULT_KINDS.join(',') },
   },
 });
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const name = `chaos_${randomBytes(3).toString('hex')}`;
 const rng = simulationRng('chaos', Number(values.seed));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const kinds = values.faults.split(',') as FaultKind[];
+for (const kind of kinds) if (!FAULT_KINDS.includes(kind)) throw new Error(`unknown fault ${kind}; one of ${FAULT_KINDS.join(', ')}`);
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
-/** A player that keeps playing through disconnects: it resumes and re-sends unacked moves by id. */
-class Bot {
-  ws: WebSocket | null = null;
-  view: GameView | null = null;
-  token = '';
-  room = '';
-  seq = 0;
-  acked = new Map<string, number>();
-  private inflight: { id: string; text: string } | null = null;
-  private counter = 0;
-  private readonly prefix = randomBytes(3).toString('hex');
-  reconnects = 0;
-  done = false;
-  private resumeId: string | null = null;
+const cluster = await ChaosCluster.start(Number(values.nodes), name, {
+  LEASE_TTL_MS: process.env.LEASE_TTL_MS ?? '5000',
+  CPU_THINK_MS: '50',
+  ROUND_PAUSE_MS: '300',
+  DISCONNECT_GRACE_MS: '5000',
+  DRAIN_TIMEOUT_MS: '5000',
+});
+const rooms = Number(values.rooms);
+const think = Number(values['think-ms']);
+const bots: ChaosBot[] = [];
+const codes: string[] = [];
+for (let r = 0; r < rooms; r++) {
+  const host = new ChaosBot(() => cluster.port, r, think);
+  const guest = new ChaosBot(() => cluster.port, r + 3, think);
+  await host.connect();
+  await guest.connect();
+  await host.request({ type: 'create_room', name: 'Host', options: { rounds: Number(values.rounds), initial_flips: 1 } });
+  await guest.request({ type: 'join_room', room: host.room, name: 'Guest' });
+  await host.request({ type: 'add_cpu', profile: CPU_PROFILES[r % 8]!.name });
+  await host.request({ type: 'start_game' });
+  bots.push(host, guest);
+  codes.push(host.room);
+}
+const nudger = setInterval(() => bots.forEach((b) => b.tick()), 1000);
+const started = Date.now();
+const deadline = started + Number(values.seconds) * 1000;
+const faults: Fault[] = [];
+const playing = () => codes.filter((_, r) => bots[2 * r]!.view?.phase !== 'game_over');
+const upcoming: FaultKind[] = [];
+while (Date.now() < deadline && playing().length > 0) {
+  await sleep(Number(values['every-ms']) * (0.5 + rng.next()));
+  // Every kind comes up once per cycle, in a seeded order, so a run sees them all.
+  if (upcoming.length === 0) upcoming.push(...kinds.map((kind) => ({ kind, key: rng.next() })).sort((a, b) => a.key - b.key).map((x) => x.kind));
+  const kind = upcoming.shift()!;
+  const fault = await cluster.inject(kind, (n) => rng.int(Math.max(1, n)), playing());
+  faults.push(fault);
+  log(`${fault.kind}${fault.node === null ? '' : ` node ${fault.node}`}: ${fault.rooms.length} rooms affected, lifted after ${fault.endedAt - fault.at} ms`);
+}
+const lastFault = faults.length ? Math.max(...faults.map((f) => f.endedAt)) : started;
+// Let the games run on without faults: every unfinished room must take a move within 10 s.
+const unfinishedAtLastFault = playing();
+await sleep(15_000);
+clearInterval(nudger);
+for (const b of bots) b.stop();
 
-  constructor(
-    private readonly port: () => number,
-    private readonly profile: number,
-  ) {}
+// What the players were told.
+const acksByRoom = new Map<string, number[]>();
+for (const b of bots) {
+  const list = acksByRoom.get(b.room) ?? [];
+  for (const { at } of b.acked.values()) list.push(at);
+  acksByRoom.set(b.room, list);
+}
+for (const list of acksByRoom.values()) list.sort((a, b) => a - b);
+const nextMoveAfter = (room: string, t: number) => acksByRoom.get(room)?.find((at) => at >= t);
 
-  connect(): Promise<void> {
-    return new Promise((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
-      this.ws = ws;
-      ws.on('open', () => {
-        if (this.token) {
-          this.resumeId = `${this.prefix}-r${++this.counter}`;
-          ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
-        }
-        if (this.inflight) ws.send(this.inflight.text);
-        resolve();
-      });
-      ws.on('message', (data) => this.onFrame(JSON.parse(data.toString())));
-      ws.on('close', () => {
-        if (this.ws !== ws || this.done) return;
-        this.reconnects++;
-        setTimeout(() => void this.connect(), 100 + Math.random() * 400);
-      });
-      ws.on('error', () => {});
-    });
-  }
+// What PostgreSQL holds.
+const sql = postgres(cluster.postgres.url, { max: 2, onnotice: () => {}, connection: { search_path: name } });
+const events = await sql<{ game_id: string; seq: number; type: string; player_id: string | null; command_id: string | null; created_at: Date; data: unknown }[]>`
+  select game_id, seq, type, player_id, command_id, created_at, data from events order by game_id, seq`;
+const games = await sql<{ game_id: string; room_code: string; status: string; last_seq: number }[]>`select game_id, room_code, status, last_seq from games`;
+await sql.end();
 
-  send(message: Record<string, unknown>): string {
-    const id = `${this.prefix}-${++this.counter}`;
-    const text = JSON.stringify({ ...message, id });
-    this.inflight = { id, text };
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
-    return id;
-  }
-
-  private waiters: Array<(f: any) => boolean> = [];
-  request(message: Record<string, unknown>): Promise<any> {
-    return new Promise((resolve) => {
-      const id = this.send(message);
-      this.waiters.push((f) => (f.id === id && (f.type === 'ack' || f.type === 'error') ? (resolve(f), true) : false));
-    });
-  }
-
-  private onFrame(f: any): void {
-    this.waiters = this.waiters.filter((w) => !w(f));
-    if (f.type === 'welcome') {
-      this.token = f.token;
-      this.room = f.room;
-    }
-    if (f.type === 'reconnect' || (f.type === 'error' && f.id === this.resumeId)) {
-      // Told to go, or the seat could not be resumed yet (the room is moving): connect again.
-      this.ws?.close();
-      return;
-    }
-    if (f.type === 'ack' && this.inflight && f.id === this.inflight.id) {
-      this.acked.set(f.id, f.seq);
-      this.inflight = null;
-    }
-    if (f.type === 'error' && this.inflight && f.id === this.inflight.id) {
-      // Refused for a reason (the game moved on), or unavailable: look at the next state, or retry.
-      if (f.code === 'unavailable' || f.code === 'rate_limited') {
-        const pending = this.inflight;
-        setTimeout(() => {
-          if (this.inflight === pending && this.ws?.readyState === WebSocket.OPEN) this.ws.send(pending.text);
-        }, 300);
-        return;
-      }
-      this.inflight = null;
-    }
-    if (f.type === 'state' || f.type === 'welcome') {
-      this.view = f.state;
-      this.seq = f.seq;
-    }
-    this.act();
-  }
-
-  private act(): void {
-    if (this.inflight || !this.view?.must) return;
-    const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('chaos-bot', this.seq, this.counter));
-    if (move) this.send(move);
-  }
-
-  /** Plays on by itself; also nudges after a quiet spell (a lost frame, a moved room). */
-  tick(): void {
-    if (this.inflight && this.ws?.readyState === WebSocket.OPEN) this.ws.send(this.inflight.text);
-    else this.act();
+// Acknowledged exactly once: every acked id is there; each id's events are one contiguous append.
+type Row = (typeof events)[number];
+const byCommand = new Map<string, Row[]>();
+for (const e of events) {
+  if (!e.command_id) continue;
+  const key = `${e.game_id}|${e.command_id}`;
+  byCommand.set(key, [...(byCommand.get(key) ?? []), e]);
+}
+const storedIds = new Set(events.map((e) => e.command_id).filter(Boolean));
+let acks = 0;
+let lost = 0;
+// Seat-taking commands (create_room, join_room) keep no id in the room: their seat is their proof.
+for (const b of bots) for (const [id, ack] of b.acked) if (ack.type !== 'create_room' && ack.type !== 'join_room') (acks++, storedIds.has(id) || lost++);
+let doubled = 0;
+for (const list of byCommand.values()) {
+  const contiguous = list.every((e, i) => i === 0 || e.seq === list[i - 1]!.seq + 1);
+  const appends = new Set(list.map((e) => e.created_at.getTime())).size;
+  if (!contiguous || appends > 1) doubled++;
+}
+let gaps = 0;
+let unreplayable = 0;
+for (const g of games) {
+  const mine = events.filter((e) => e.game_id === g.game_id);
+  if (mine.some((e, i) => e.seq !== i + 1) || mine.length !== g.last_seq) gaps++;
+  try {
+    replay(mine.map((e) => ({ type: e.type, player_id: e.player_id, data: e.data }) as GameEvent));
+  } catch {
+    unreplayable++;
   }
 }
+// Same sequence, same public table, for everyone.
+const seen = new Map<string, string>();
+let divergent = 0;
+for (const b of bots) for (const [key, digest] of b.seen) {
+  const other = seen.get(key);
+  if (other === undefined) seen.set(key, digest);
+  else if (other !== digest) divergent++;
+}
+const backwards = bots.reduce((n, b) => n + b.backwards, 0);
+// Every unfinished room took a move within 10 s of the last fault.
+const stuck = unfinishedAtLastFault.filter((room) => {
+  const next = nextMoveAfter(room, lastFault);
+  return next === undefined || next - lastFault > 10_000;
+});
 
-async function main() {
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const nodes: Array<NodeProcess | null> = [null, null, null];
-  const env = (i: number) => ({
-    PORT: String(ports[i]), DATABASE_URL, REDIS_URL, DATABASE_SCHEMA: name, REDIS_PREFIX: `${name}:`,
-    LEASE_TTL_MS: '1500', CPU_THINK_MS: '20', ROUND_PAUSE_MS: '200', DISCONNECT_GRACE_MS: '3000',
-    RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', LOG_LEVEL: 'warn', DRAIN_TIMEOUT_MS: '3000',
-    // Every bot comes from 127.0.0.1 through the proxy; three nodes on one host need three metrics ports.
-    MAX_CONNECTIONS_PER_IP: '100000', ROOM_RATE_PER_MINUTE: '1000000', ROOM_RATE_BURST: '100000', METRICS_PORT: '0',
-  });
-  for (let i = 0; i < 3; i++) nodes[i] = await spawnNode(env(i));
-  let turn = 0;
-  // New connections are spread over the live nodes, so a room's players sit on different nodes.
-  const proxy = await frontProxy(() => {
-    const alive = ports.filter((_, i) => nodes[i] !== null);
-    turn++;
-    return alive.map((_, k) => alive[(k + turn) % alive.length]!);
-  });
-  const rooms = Number(values.rooms);
-  const bots: Bot[] = [];
-  for (let r = 0; r < rooms; r++) {
-    const host = new Bot(() => proxy.port, r);
-    const guest = new Bot(() => proxy.port, r + 3);
-    await host.connect();
-    await guest.connect();
-    await host.request({ type: 'create_room', name: 'Host', options: { rounds: Number(values.rounds), initial_flips: 1 } });
-    await guest.request({ type: 'join_room', room: host.room, name: 'Guest' });
-    await host.request({ type: 'add_cpu', profile: CPU_PROFILES[r % 8]!.name });
-    await host.request({ type: 'start_game' });
-    bots.push(host, guest);
+// Per fault kind: time from the fault to each affected room's next accepted move.
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const rows: string[] = [];
+for (const kind of kinds) {
+  const mine = faults.filter((f) => f.kind === kind);
+  const waits: number[] = [];
+  for (const f of mine) for (const room of f.rooms) {
+    const next = nextMoveAfter(room, f.at);
+    if (next !== undefined) waits.push(next - f.at);
   }
-  const nudger = setInterval(() => bots.forEach((b) => b.tick()), 1000);
-  let kills = 0;
-  let drains = 0;
-  const started = Date.now();
-  const deadline = started + Number(values.seconds) * 1000;
-  while (Date.now() < deadline && bots.some((b) => b.view?.phase !== 'game_over')) {
-    await sleep(Number(values['every-ms']) * (0.5 + rng.next()));
-    const i = rng.int(3);
-    const node = nodes[i];
-    if (!node) continue;
-    nodes[i] = null;
-    if (rng.next() < 0.5) {
-      node.child.kill('SIGKILL');
-      kills++;
-    } else {
-      node.child.kill('SIGTERM');
-      drains++;
-    }
-    await node.exited;
-    await sleep(500);
-    nodes[i] = await spawnNode(env(i));
-  }
-  // Let the last games finish without more chaos.
-  for (let i = 0; i < 600 && bots.some((b) => b.view?.phase !== 'game_over'); i++) await sleep(100);
-  clearInterval(nudger);
-  for (const b of bots) {
-    b.done = true;
-    b.ws?.close();
-  }
-
-  // Every acknowledged move is in PostgreSQL; every game ended and replays to its last state.
-  const sql = postgres(DATABASE_URL, { max: 2, onnotice: () => {}, connection: { search_path: name } });
-  const events = await sql<{ game_id: string; seq: number; type: string; player_id: string | null; command_id: string | null; data: unknown }[]>`
-    select game_id, seq, type, player_id, command_id, data from events order by game_id, seq`;
-  const games = await sql<{ game_id: string; status: string; last_seq: number }[]>`select game_id, status, last_seq from games`;
-  const ids = new Set(events.map((e) => e.command_id).filter(Boolean));
-  let acks = 0;
-  let lost = 0;
-  for (const b of bots) for (const id of b.acked.keys()) (acks++, ids.has(id) || lost++);
-  let gaps = 0;
-  let replayed = 0;
-  for (const g of games) {
-    const mine = events.filter((e) => e.game_id === g.game_id);
-    if (mine.some((e, i) => e.seq !== i + 1) || mine.length !== g.last_seq) gaps++;
-    const state = replay(mine.map((e) => ({ type: e.type, player_id: e.player_id, data: e.data }) as GameEvent));
-    if (state.phase === 'game_over' && g.status === 'finished') replayed++;
-  }
-  const finished = bots.filter((b, i) => i % 2 === 0 && b.view?.phase === 'game_over').length;
-  process.stdout.write(
-    [
-      `chaos: ${rooms} rooms (2 bots + 1 CPU each) on 3 nodes, ${((Date.now() - started) / 1000).toFixed(0)} s, ${kills} SIGKILLs and ${drains} SIGTERM drains (each node restarted)`,
-      `games finished: ${finished}/${rooms} (players), ${replayed}/${games.length} ended in PostgreSQL and replay to game over`,
-      `acknowledged moves: ${acks}, missing from PostgreSQL: ${lost}; games with gaps in their sequence: ${gaps}`,
-      `bot reconnects: ${bots.reduce((n, b) => n + b.reconnects, 0)}`,
-      '',
-    ].join('\n'),
+  waits.sort((a, b) => a - b);
+  const lifted = mine.map((f) => f.endedAt - f.at).sort((a, b) => a - b);
+  rows.push(
+    `| ${kind} | ${mine.length} | ${waits.length} | ${mine.length ? `${q(lifted, 50)}` : '-'} | ${waits.length ? `${q(waits, 50)} / ${q(waits, 99)} / ${waits[waits.length - 1]}` : '-'} |`,
   );
-  await sql.end();
-  proxy.close();
-  for (const node of nodes) if (node) {
-    node.child.kill('SIGTERM');
-    await node.exited;
-  }
-  const cleanup = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
-  await cleanup.unsafe(`drop schema ${name} cascade`);
-  await cleanup.end();
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${name}:*`);
-  for (let k = 0; k < keys.length; k += 500) await redis.del(...keys.slice(k, k + 500));
-  redis.disconnect();
-  process.exitCode = lost === 0 && gaps === 0 && finished === rooms ? 0 : 1;
 }
-
-await main();
+const finished = codes.filter((_, r) => bots[2 * r]!.view?.phase === 'game_over').length;
+process.stdout.write(
+  [
+    `chaos: ${values.nodes} nodes, ${rooms} rooms (2 bots + 1 CPU each), ${((lastFault - started) / 1000).toFixed(0)} s of faults (${faults.length}), seed ${values.seed}, LEASE_TTL_MS=${process.env.LEASE_TTL_MS ?? '5000'}`,
+    '',
+    '| fault | injected | affected rooms | lifted after (ms, p50) | fault to next accepted move, ms (p50 / p99 / max) |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+    `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}`,
+    `games: ${games.length}; with sequence gaps: ${gaps}; not replayable: ${unreplayable}; finished: ${finished}/${rooms}`,
+    `divergent public states at one sequence: ${divergent}; sequences shown going backwards: ${backwards}`,
+    `rooms stuck (no move within 10 s of the last fault): ${stuck.length}${stuck.length ? ` (${stuck.join(', ')})` : ''}`,
+    `node crashes: ${cluster.crashes.length}; bot reconnects: ${bots.reduce((n, b) => n + b.reconnects, 0)}`,
+    '',
+  ].join('\n'),
+);
+for (const crash of cluster.crashes) process.stdout.write(`crash of node ${crash.node} (exit ${crash.code}):\n${crash.logs.join('\n')}\n`);
+await cluster.close();
+process.exit(lost + doubled + gaps + unreplayable + divergent + backwards + stuck.length + cluster.crashes.length === 0 ? 0 : 1);

@@ -1,0 +1,146 @@
+/**
+ * A player for chaos runs that keeps playing through anything: it resumes its seat on any node
+ * after a disconnect, re-sends its unacknowledged move by the same id, and records what it was
+ * told (acks with their times, and a digest of the public part of every view it saw), so the run
+ * can check afterwards that nothing acknowledged was lost or doubled and that no two players saw
+ * different tables at the same sequence.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import WebSocket from 'ws';
+import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
+import { simulationRng } from '../../src/ai/selfplay.js';
+import type { GameView } from '../../src/game/view.js';
+
+/** The table as everyone sees it: the view without what is the viewer's own or per-node presence. */
+export function publicDigest(view: GameView): string {
+  const { you: _you, must: _must, drawn_card: _drawn, players, ...rest } = view as GameView & Record<string, unknown>;
+  const table = { ...rest, players: players.map(({ connected: _c, ...p }) => p) };
+  return createHash('sha1').update(JSON.stringify(table)).digest('base64').slice(0, 16);
+}
+
+export class ChaosBot {
+  ws: WebSocket | null = null;
+  view: GameView | null = null;
+  token = '';
+  room = '';
+  seq = 0;
+  /** Acknowledged command ids, with their type, the sequence and the time of the ack. */
+  readonly acked = new Map<string, { type: string; seq: number; at: number }>();
+  /** game_id|seq -> digest of the public view seen there. */
+  readonly seen = new Map<string, string>();
+  /** Sequences that went backwards in what this player was shown. */
+  backwards = 0;
+  reconnects = 0;
+  done = false;
+  private inflight: { id: string; type: string; text: string } | null = null;
+  private counter = 0;
+  private readonly prefix = randomBytes(3).toString('hex');
+  private resumeId: string | null = null;
+  private waiters: Array<(f: Record<string, any>) => boolean> = [];
+  private thinking: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly port: () => number,
+    private readonly profile: number,
+    private readonly thinkMs: number,
+  ) {}
+
+  connect(): Promise<void> {
+    return new Promise((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
+      this.ws = ws;
+      const opened = setTimeout(() => ws.terminate(), 3000);
+      ws.on('open', () => {
+        clearTimeout(opened);
+        if (this.token) {
+          this.resumeId = `${this.prefix}-r${++this.counter}`;
+          ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
+        }
+        if (this.inflight) ws.send(this.inflight.text);
+        resolve();
+      });
+      ws.on('message', (data) => this.onFrame(JSON.parse(data.toString())));
+      ws.on('close', () => {
+        clearTimeout(opened);
+        resolve();
+        if (this.ws !== ws || this.done) return;
+        this.reconnects++;
+        setTimeout(() => void this.connect(), 100 + Math.random() * 300);
+      });
+      ws.on('error', () => {});
+    });
+  }
+
+  request(message: Record<string, unknown>): Promise<Record<string, any>> {
+    return new Promise((resolve) => {
+      const id = this.send(message);
+      this.waiters.push((f) => (f.id === id && (f.type === 'ack' || f.type === 'error') ? (resolve(f), true) : false));
+    });
+  }
+
+  /** Plays on by itself; also nudges after a quiet spell (a frame lost, a room that moved). */
+  tick(): void {
+    if (this.inflight && this.ws?.readyState === WebSocket.OPEN) this.ws.send(this.inflight.text);
+    else this.act();
+  }
+
+  stop(): void {
+    this.done = true;
+    if (this.thinking) clearTimeout(this.thinking);
+    this.ws?.close();
+  }
+
+  private send(message: Record<string, unknown>): string {
+    const id = `${this.prefix}-${++this.counter}`;
+    const text = JSON.stringify({ ...message, id });
+    this.inflight = { id, type: String(message.type), text };
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
+    return id;
+  }
+
+  private onFrame(f: Record<string, any>): void {
+    this.waiters = this.waiters.filter((w) => !w(f));
+    if (f.type === 'welcome') {
+      this.token = f.token;
+      this.room = f.room;
+    }
+    if (f.type === 'reconnect' || (f.type === 'error' && f.id === this.resumeId)) {
+      // Told to go, or the seat could not be resumed yet (the room is moving): connect again.
+      this.ws?.close();
+      return;
+    }
+    if (f.type === 'ack' && this.inflight && f.id === this.inflight.id) {
+      this.acked.set(f.id, { type: this.inflight.type, seq: f.seq, at: Date.now() });
+      this.inflight = null;
+    }
+    if (f.type === 'error' && this.inflight && f.id === this.inflight.id) {
+      if (f.code === 'unavailable' || f.code === 'rate_limited') {
+        // Nothing changed, or the outcome is unknown: the same id again is safe either way.
+        const pending = this.inflight;
+        setTimeout(() => {
+          if (this.inflight === pending && this.ws?.readyState === WebSocket.OPEN) this.ws.send(pending.text);
+        }, 300);
+        return;
+      }
+      this.inflight = null; // refused for a reason (the game moved on): look at the next state
+    }
+    if (f.type === 'state' || f.type === 'welcome') {
+      const view = f.state as GameView;
+      if (this.view && view.game_id === this.view.game_id && f.seq < this.seq) this.backwards++;
+      this.view = view;
+      this.seq = f.seq;
+      this.seen.set(`${view.game_id}|${f.seq}`, publicDigest(view));
+    }
+    this.act();
+  }
+
+  private act(): void {
+    if (this.done || this.inflight || this.thinking || !this.view?.must) return;
+    this.thinking = setTimeout(() => {
+      this.thinking = null;
+      if (this.done || this.inflight || !this.view?.must) return;
+      const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('chaos-bot', this.prefix, this.seq, this.counter));
+      if (move) this.send(move);
+    }, this.thinkMs * (0.5 + Math.random()));
+  }
+}
