@@ -18,6 +18,7 @@ import {
   emptyState,
   evolve,
   findPlayer,
+  nameKey,
   randomStream,
   viewFor,
   type Entropy,
@@ -137,10 +138,11 @@ export function rememberCommand(applied: RoomContext['applied'], playerId: strin
   return { ...applied, [playerId]: list.slice(-APPLIED_IDS_KEPT) };
 }
 
+/** A CPU's name, numbered if a seat already reads the same (as the decider compares names). */
 function uniqueName(game: GameState, wanted: string): string {
-  const taken = new Set(game.players.map((p) => p.name));
-  if (!taken.has(wanted)) return wanted;
-  for (let i = 2; ; i++) if (!taken.has(`${wanted} ${i}`)) return `${wanted} ${i}`;
+  const taken = new Set(game.players.map((p) => nameKey(p.name)));
+  if (!taken.has(nameKey(wanted))) return wanted;
+  for (let i = 2; ; i++) if (!taken.has(nameKey(`${wanted} ${i}`))) return `${wanted} ${i}`;
 }
 
 /**

@@ -263,6 +263,8 @@ async function main() {
       // Thousands of bots from 127.0.0.1: the per-address caps are for the public.
       MAX_CONNECTIONS: '100000',
       MAX_CONNECTIONS_PER_IP: '100000',
+      SEAT_RATE_PER_SECOND: '100000',
+      SEAT_RATE_BURST: '100000',
       ROOM_RATE_PER_MINUTE: '1000000',
       ROOM_RATE_BURST: '100000',
       DATABASE_URL,

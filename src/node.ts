@@ -38,6 +38,7 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       roomTtlSeconds: config.ROOM_TTL_SECONDS,
       passivateAfterMs: config.PASSIVATE_AFTER_MS,
       snapshotFlushMs: config.SNAPSHOT_FLUSH_MS,
+      seatRate: { perSecond: config.SEAT_RATE_PER_SECOND, burst: config.SEAT_RATE_BURST },
       leaseTtlMs: config.LEASE_TTL_MS,
     },
     log,

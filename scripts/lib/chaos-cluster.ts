@@ -81,7 +81,7 @@ export class ChaosCluster {
         METRICS_PORT: '0',
         // Every bot comes from 127.0.0.1 through the front proxy.
         MAX_CONNECTIONS_PER_IP: '100000', ROOM_RATE_PER_MINUTE: '1000000', ROOM_RATE_BURST: '100000', GUESS_LIMIT: '100000',
-        RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000',
+        RATE_LIMIT_PER_SECOND: '1000', RATE_LIMIT_BURST: '1000', SEAT_RATE_PER_SECOND: '1000', SEAT_RATE_BURST: '1000',
         ...extraEnv,
       };
       cluster.slots.push({ port, env, node: null, redisLink, pgLink, stopping: false });

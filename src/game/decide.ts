@@ -1,3 +1,4 @@
+import { remove as removeConfusables } from 'confusables';
 import { ZodError } from 'zod';
 import { evolve } from './evolve.js';
 import { decksFor, mergeOptions, DEFAULT_OPTIONS } from './options.js';
@@ -69,6 +70,8 @@ function decidePrimary(state: GameState, command: GameCommand, entropy: Entropy)
       if (host) return host;
       const options = parseOptions(() => mergeOptions(state.options, command.options));
       if (!options.ok) return options.refusal;
+      // Options as they are already: nothing to record (a flood of them costs the store nothing).
+      if (JSON.stringify(options.value) === JSON.stringify(state.options)) return ok();
       return ok({ type: 'options_set', player_id: command.by, data: { options: options.value } });
     }
     case 'start_game': {
@@ -240,9 +243,14 @@ function seatNewPlayer(state: GameState, seat: SeatSpec): Decision {
   return ok(joinEvent(seat));
 }
 
-/** Names compare as players read them: compatibility-normalised, case-folded, spaces collapsed. */
+/**
+ * Names compare as players read them: compatibility-normalised, case-folded (final sigma too),
+ * look-alike letters from other scripts taken to the Latin letter they imitate (Unicode's
+ * confusables, through the `confusables` package), spaces collapsed.
+ */
 export function nameKey(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/\s+/gu, ' ').trim();
+  const folded = name.normalize('NFKC').toLowerCase().replace(/ς/gu, 'σ');
+  return removeConfusables(folded).toLowerCase().replace(/\s+/gu, ' ').trim();
 }
 
 function requireHostInLobby(state: GameState, by: string): Decision | null {

@@ -4,7 +4,7 @@ export * from './options.js';
 export * from './randomness.js';
 export * from './scoring.js';
 export * from './types.js';
-export { decide } from './decide.js';
+export { decide, nameKey } from './decide.js';
 export { evolve, replay, emptyState, EventApplyError } from './evolve.js';
 export { faceDownCount, findPlayer, isInPlay, humanCount } from './state.js';
 export { viewFor, mustFor, stateFrames, type GameView, type PlayerView, type CardView, type Must } from './view.js';

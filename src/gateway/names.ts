@@ -6,6 +6,8 @@
 export const NAME_MAX = 24;
 const MARKS_IN_A_ROW = 2;
 const MARKS_TOTAL = 8;
+/** The longest raw string worth normalising: 24 characters, each with its marks, and spaces around. */
+const RAW_MAX = NAME_MAX * (1 + MARKS_IN_A_ROW) * 2 + 16;
 
 /**
  * What a name may be made of: letters, marks, numbers, punctuation, symbols and the plain
@@ -18,9 +20,10 @@ const ALLOWED = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u;
  * Characters that render as nothing although their category is a letter or a mark: Hangul
  * fillers (U+115F, U+1160, U+3164, U+FFA0), variation selectors, the combining grapheme
  * joiner, Khmer and Mongolian invisibles, plus U+2800 (braille blank, a symbol that draws
- * nothing). Default_Ignorable_Code_Point is Unicode's list of "render as nothing".
+ * nothing) and the musical null notehead (U+1D159), a symbol drawn blank. Default_Ignorable_Code_Point
+ * is Unicode's list of "render as nothing".
  */
-const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800\u{1D159}]/u;
 const VISIBLE = /[\p{L}\p{N}\p{P}\p{S}]/u;
 const MARK = /\p{M}/u;
 
@@ -31,6 +34,9 @@ export type NameCheck = { ok: true; name: string } | { ok: false; message: strin
  * message that names a player, so that two names that look alike are also equal as strings.
  */
 export function normalizeName(raw: string): NameCheck {
+  // Length first, on the raw string: normalising thousands of combining marks takes time that
+  // grows with the square of their number (a 16 KiB name stalled the node ~100 ms).
+  if (raw.length > RAW_MAX) return refuse(`name must have 1 to ${NAME_MAX} characters`);
   const name = raw.normalize('NFC').trim();
   const chars = [...name];
   if (chars.length < 1 || chars.length > NAME_MAX) return refuse(`name must have 1 to ${NAME_MAX} characters`);
@@ -40,7 +46,8 @@ export function normalizeName(raw: string): NameCheck {
   if (MARK.test(chars[0]!)) return refuse('name must not start with a combining mark');
   let run = 0;
   let total = 0;
-  for (const c of chars) {
+  // Marks are counted decomposed: a precomposed letter carries its marks (U+1F8F has three).
+  for (const c of name.normalize('NFD')) {
     if (!MARK.test(c)) {
       run = 0;
       continue;

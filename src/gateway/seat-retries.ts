@@ -7,16 +7,20 @@ const KEPT = 16;
  * A connection's seat-taking commands (create_room, join_room) by id, so that a retry (same id,
  * same content) gets the seat the first attempt took rather than a second one. The room cannot
  * tell a retry of these: every attempt seats a new player id. The same id with other content is
- * another command. Bounded; an outcome is kept while pending or successful (a refusal may well
+ * refused, as the room refuses it for its own commands. Bounded; an outcome is kept while pending or successful (a refusal may well
  * be retried for real).
  */
 export class SeatRetries {
   private readonly byId = new Map<string, { fingerprint: string; outcome: Promise<Seat | Failure> }>();
 
-  /** The first attempt's outcome, if this command is a retry of it. */
-  earlier(id: string, fingerprint: string): Promise<Seat | Failure> | null {
+  /**
+   * The first attempt's outcome, if this command is a retry of it; 'other' when the id was
+   * taken by a different command (refused: an id names one command).
+   */
+  earlier(id: string, fingerprint: string): Promise<Seat | Failure> | 'other' | null {
     const entry = this.byId.get(id);
-    return entry && entry.fingerprint === fingerprint ? entry.outcome : null;
+    if (!entry) return null;
+    return entry.fingerprint === fingerprint ? entry.outcome : 'other';
   }
 
   remember(id: string, fingerprint: string, outcome: Promise<Seat | Failure>): void {

@@ -112,11 +112,15 @@ export class Session implements RoomListener {
       case 'join_room':
         return this.takeSeat(message, id);
       case 'resume': {
-        // A made-up token names a room code: its refusal says nothing about whether the room
-        // exists, and counts as a failed guess.
+        // A made-up token names a room code: it is a guess like a join by code (limited per
+        // address, refunded when it finds its seat), and its refusal says nothing about whether
+        // the room exists.
+        if (!this.gate.takeGuess()) return this.seatWith({ ok: false, code: 'rate_limited', message: 'too many tokens that name no seat; wait a minute' }, id);
         const result = await this.runtime.resume(message.token);
-        if (result.ok || result.code !== 'unauthorized') return this.seatWith(result, id);
-        this.gate.missed();
+        if (result.ok || result.code !== 'unauthorized') {
+          this.gate.refundGuess();
+          return this.seatWith(result, id);
+        }
         return this.error(id, 'unauthorized', 'that token is not valid');
       }
     }
@@ -146,6 +150,7 @@ export class Session implements RoomListener {
     if (id === undefined) return this.seatWith(await attempt(), id);
     const fingerprint = JSON.stringify(message);
     const earlier = this.retries.earlier(id, fingerprint);
+    if (earlier === 'other') return this.error(id, 'bad_request', 'that id was already used for a different command; use a new id for a new command');
     if (!earlier) {
       const outcome = attempt();
       this.retries.remember(id, fingerprint, outcome);
@@ -196,7 +201,15 @@ export class Session implements RoomListener {
     this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     // A game that is over and hosted nowhere changes no more: there is nothing to follow.
-    if (!result.ended) void this.follow(seat);
+    if (!result.ended) this.followSafely(seat);
+  }
+
+  /** follow, in the background: a store that fails meanwhile sends the client to reconnect. */
+  private followSafely(seat: { room: string; playerId: string }): void {
+    this.follow(seat).catch((error) => {
+      this.log.warn({ room: seat.room, player_id: seat.playerId, err: (error as Error).message }, 'could not watch the room');
+      if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
+    });
   }
 
   /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
@@ -236,7 +249,7 @@ export class Session implements RoomListener {
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
     this.log.debug({ room: seat.room, reason }, 'room moved; following it');
-    void this.follow(seat);
+    this.followSafely(seat);
   }
 
   /**
@@ -250,6 +263,8 @@ export class Session implements RoomListener {
     this.leaving = null;
     this.unseat();
     if (!leavingHere) this.send({ type: 'error', code: 'unauthorized', message: `${reason}: you have no seat here now` });
+    // Without a seat it is a socket like any other that has not taken one: it has a while to.
+    this.armSeatTimer();
   }
 
   /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */

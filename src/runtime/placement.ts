@@ -199,6 +199,7 @@ export class Placement {
       now,
       log,
       metrics,
+      seatRate: options.seatRate ?? { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY },
     });
     this.rooms.set(code, actor);
     metrics?.roomsActive.set(this.rooms.size);

@@ -47,7 +47,12 @@ export interface ActorDeps {
   now(): number;
   log: Logger;
   metrics?: Metrics;
+  /** Commands a seat may send per second, and in a burst, over all its connections and nodes. */
+  seatRate: { perSecond: number; burst: number };
 }
+
+/** Connections that may hold one seat of a room at once (on this node, or one per peer node). */
+export const MAX_LISTENERS_PER_SEAT = 8;
 
 /** Retry delay for a timer-driven move whose append failed (the store is down). */
 const RETRY_MS = 1000;
@@ -65,6 +70,7 @@ export class RoomActor {
   private stoppedReason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Map<string, Set<RoomListener>>();
+  private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
   private idleWaiters: Array<() => void> = [];
   lastActivity: number;
 
@@ -117,7 +123,27 @@ export class RoomActor {
    * out, so a player's ack precedes the state it caused.
    */
   submit(player_id: string, command_id: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): void {
+    if (!this.takeSeatBudget(player_id)) {
+      this.deps.metrics?.commands.inc({ outcome: 'rate_limited' });
+      return reply({ ok: false, code: 'rate_limited', message: 'too many commands for this seat; slow down' });
+    }
     this.enqueue({ kind: 'command', player_id, command_id, command, reply, at: this.deps.now() });
+  }
+
+  /**
+   * A seat's commands are rated here, where all of them arrive whatever connection or node
+   * they come through (a socket's own rate is no bound when a seat is held by many sockets).
+   */
+  private takeSeatBudget(playerId: string): boolean {
+    const { perSecond, burst } = this.deps.seatRate;
+    const now = this.deps.now();
+    const budget = this.seatBudgets.get(playerId) ?? { tokens: burst, at: now };
+    budget.tokens = Math.min(burst, budget.tokens + ((now - budget.at) / 1000) * perSecond);
+    budget.at = now;
+    this.seatBudgets.set(playerId, budget);
+    if (budget.tokens < 1) return false;
+    budget.tokens -= 1;
+    return true;
   }
 
   /** Starts the room after activation or restore: arms its timer from the deadline in context. */
@@ -138,6 +164,13 @@ export class RoomActor {
     }
     let set = this.listeners.get(listener.playerId);
     if (!set) this.listeners.set(listener.playerId, (set = new Set()));
+    if (set.size >= MAX_LISTENERS_PER_SEAT) {
+      // Every view goes to every connection of the seat: a seat held by hundreds of sockets
+      // multiplies the room's work. The oldest connection gives way to the newest.
+      const oldest = set.values().next().value as RoomListener;
+      set.delete(oldest);
+      oldest.unseated('too many connections hold this seat');
+    }
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
     else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected))(listener.playerId));

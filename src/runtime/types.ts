@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   leaseTtlMs: number;
   /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
   snapshotFlushMs?: number;
+  /** Commands one seat may send per second and in a burst (SEAT_RATE_*); unbounded if absent. */
+  seatRate?: { perSecond: number; burst: number };
 }
 
 export interface Backends {

@@ -24,11 +24,11 @@ export class BackendUnavailable extends Error {
   override name = 'BackendUnavailable';
 }
 
+/** Where a store is, without anything secret: no user, password or query (`?password=` works for Redis). */
 function redacted(url: string): string {
   try {
     const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
   } catch {
     return '(invalid URL)';
   }
@@ -76,6 +76,9 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
     };
   }
   const redis = redisClients(config.REDIS_URL);
+  // Errors surface through commands; without a listener ioredis would also print them.
+  redis.commands.on('error', (error) => log.warn({ err: error.message }, 'redis'));
+  redis.leases.on('error', () => {});
   try {
     await Promise.all([redis.commands.connect(), redis.leases.connect()]);
     await redis.commands.ping();
@@ -86,9 +89,6 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
     await embedded?.stop();
     throw new BackendUnavailable(`cannot reach Redis at ${redacted(config.REDIS_URL)}: ${(error as Error).message}`);
   }
-  // Errors surface through commands; without a listener ioredis would also print them.
-  redis.commands.on('error', (error) => log.warn({ err: error.message }, 'redis'));
-  redis.leases.on('error', () => {});
   const cache = new RedisStateCache(redis.commands, { prefix: config.REDIS_PREFIX, ttlSeconds: config.ROOM_TTL_SECONDS });
   const bus = await RedisBus.open(redis.commands, config.REDIS_PREFIX, config.NODE_ID);
   return {

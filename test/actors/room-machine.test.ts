@@ -161,3 +161,25 @@ describe('room machine', () => {
     expect(b.value).toEqual(a.value);
   });
 });
+
+describe('names as players read them', () => {
+  it('look-alikes from other scripts, widths, cases and final sigma are the same name; CPUs are numbered past them', () => {
+    for (const [first, second] of [['Alice', 'Аlice'], ['Alice', 'ᎪLICE'], ['ΟΔΟΣ', 'οδος'], ['Host', 'Ｈｏｓｔ']] as const) {
+      const room = new Room();
+      room.cmd('h', { type: 'create_room', name: first, options: {}, game_id: 'g1', room: 'ABCD', token_hash: 'x' });
+      expect(room.cmd('g', { type: 'join_room', name: second, token_hash: 'y' })[0], `${first} / ${second}`).toMatchObject({ type: 'refused', code: 'bad_request' });
+    }
+    const room = lobbyRoom();
+    room.cmd('g', { type: 'join_room', name: 'marcus', token_hash: 'y' });
+    expect(room.cmd('h', { type: 'add_cpu', profile: 'Marcus', new_player_id: 'c1' })[0]).toMatchObject({ type: 'domain' });
+    expect(room.ctx.game.players.find((p) => p.id === 'c1')?.name).toBe('Marcus 2');
+  });
+
+  it('options set as they already are record nothing', () => {
+    const room = lobbyRoom();
+    const seq = room.ctx.game.seq;
+    expect(room.cmd('h', { type: 'set_options', options: { rounds: 1 } }).filter((e) => e.type === 'domain')).toEqual([]);
+    expect(room.ctx.game.seq).toBe(seq);
+    expect(room.cmd('h', { type: 'set_options', options: { rounds: 2 } })[0]).toMatchObject({ type: 'domain' });
+  });
+});

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { normalizeName } from '../../src/gateway/protocol.js';
 
 const ok = (raw: string) => {
@@ -56,5 +56,22 @@ describe('normalizeName', () => {
   it('needs something visible', () => {
     expect(ok('-')).toBe('-');
     expect(refused('\u2800')).toMatch(/invisible/);
+  });
+
+  it('refuses an over-long name by its raw length, before normalising it (thousands of marks take quadratic time)', () => {
+    const spy = vi.spyOn(String.prototype, 'normalize');
+    try {
+      expect(refused(`a${'\u0301'.repeat(4000)}${'\u0316'.repeat(4000)}`)).toMatch(/1 to 24 characters/);
+      expect(spy).not.toHaveBeenCalled();
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('counts the marks a precomposed letter carries, and refuses blank symbols', () => {
+    // U+1F8F (Greek capital alpha with dasia, perispomeni and ypogegrammeni) carries three marks.
+    expect(refused('\u1F8F\u0301\u0301')).toMatch(/stack more than 2/);
+    expect(refused('A\u0301\u0301\u0301')).toMatch(/stack more than 2/);
+    expect(refused('\u{1D159}')).toMatch(/invisible/);
   });
 });

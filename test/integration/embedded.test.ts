@@ -35,6 +35,8 @@ describe('embedded default (no Redis, no external PostgreSQL)', () => {
       ROUND_PAUSE_MS: '600000',
       LOG_LEVEL: 'info',
       METRICS_PORT: '0',
+      SEAT_RATE_PER_SECOND: '1000',
+      SEAT_RATE_BURST: '1000',
     });
     node = await spawnNode(await env(), 120_000);
     const ready = node.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'node ready');

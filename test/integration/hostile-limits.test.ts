@@ -147,8 +147,8 @@ describe('guesses sent together', () => {
 });
 
 describe('resuming with a made-up token', () => {
-  it('says nothing about whether the room exists, and counts as a failed guess', async () => {
-    const node = await nodeWith({ GUESS_LIMIT: '3', GUESS_WINDOW_MS: '60000' });
+  it('says nothing about whether the room exists, and is a guess like any other: limited per address', async () => {
+    const node = await nodeWith({ GUESS_LIMIT: '3', GUESS_WINDOW_MS: '1500' });
     const host = await TestClient.connect(node.port);
     await host.ok({ type: 'create_room', name: 'Host' });
     const forger = await TestClient.connect(node.port);
@@ -158,9 +158,13 @@ describe('resuming with a made-up token', () => {
     expect(existing).toMatchObject({ code: 'unauthorized' });
     expect(missing).toMatchObject({ code: 'unauthorized', message: existing.message });
     expect(await forger.request({ type: 'resume', token: 'not-a-token' })).toMatchObject({ code: 'unauthorized', message: existing.message });
-    // Three misses: joining by code is throttled for the address now; the real token still works.
+    // Three misses: joining by code and resuming (forged tokens probe codes too) are throttled
+    // for the address now, until the window passes; then the real token works.
     expect(await forger.request({ type: 'join_room', room: host.room, name: 'F' })).toMatchObject({ code: 'rate_limited' });
+    for (let i = 0; i < 20; i++) expect(await forger.request({ type: 'resume', token: forged(`AB${String.fromCharCode(65 + i)}C`) })).toMatchObject({ code: 'rate_limited' });
     const back = await TestClient.connect(node.port);
+    expect(await back.request({ type: 'resume', token: host.token })).toMatchObject({ code: 'rate_limited' });
+    await new Promise((r) => setTimeout(r, 1600));
     await back.ok({ type: 'resume', token: host.token });
   });
 });

@@ -42,6 +42,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Test bots play far faster than people; the flood test sets the defaults back.
     RATE_LIMIT_PER_SECOND: '2000',
     RATE_LIMIT_BURST: '2000',
+    SEAT_RATE_PER_SECOND: '2000',
+    SEAT_RATE_BURST: '2000',
     ...TEST_ADDRESS_LIMITS,
     ...overrides,
   });
@@ -61,6 +63,8 @@ export function processEnv(config: Config, port: number, overrides: Record<strin
     LEASE_TTL_MS: '1500',
     RATE_LIMIT_PER_SECOND: '2000',
     RATE_LIMIT_BURST: '2000',
+    SEAT_RATE_PER_SECOND: '2000',
+    SEAT_RATE_BURST: '2000',
     ...TEST_ADDRESS_LIMITS,
     LOG_LEVEL: 'warn',
     ...overrides,
