@@ -24,7 +24,8 @@ export class Lifecycle {
 
   /**
    * The background work of a node: its heartbeat (every third of the lease TTL), adoption of
-   * rooms whose node died or drained (every half TTL), and passivation of idle rooms.
+   * rooms whose node died or drained and a look at the peers (every half TTL), the check of
+   * the views watched from other nodes, and passivation of idle rooms.
    */
   startBackground(): void {
     const { backends, options, log } = this.deps;
@@ -38,7 +39,9 @@ export class Lifecycle {
     const ttl = options.leaseTtlMs;
     every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.recovery.adoptOrphans(), 'adoption');
-    every(Math.max(100, Math.floor(ttl / 2)), () => this.peers.checkRemoteOwners(), 'owner check');
+    every(Math.max(100, Math.floor(ttl / 2)), () => this.peers.checkPeers(), 'peer check');
+    // Views from other nodes cross best-effort pub/sub: checked with their owners about every second.
+    every(Math.max(200, Math.min(1000, Math.floor(ttl / 2))), () => this.peers.verifyViews(), 'view check');
     every(Math.min(60_000, Math.max(1000, Math.floor(options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
     every(10 * 60_000, () => backends.cache.pruneActive(), 'active-set pruning');
     // A Redis that lost its data (flushed, restarted empty) gets its room index back.

@@ -1,17 +1,39 @@
 import type { Placement } from './placement.js';
 import { endedCommand } from './ended-games.js';
-import type { BusMessage, RemoteReply, RemoteRooms } from './remote.js';
+import type { BusMessage, RemoteReply, RemoteRooms, SeatStatus } from './remote.js';
 import type { RoomListener } from './room-actor.js';
 import { fail, type RuntimeDeps } from './types.js';
+
+/** A watcher on another node of a seat of a room hosted here (one per room, seat and node). */
+interface RemoteWatcher {
+  room: string;
+  node: string;
+  /** The attachment it serves now (the watching node attaches anew under a new id). */
+  watch: string;
+  /** Frames sent to this attachment so far: the last one's number. */
+  n: number;
+  /** Consecutive checks from its node that did not list it (see `check`). */
+  unlisted: number;
+  listener: RoomListener;
+}
+
+/** After this many checks in a row from its node without it, a watcher is dropped. */
+const UNLISTED_LIMIT = 2;
 
 /**
  * The node among its peers: serves their requests for the rooms hosted here (commands, resumes,
  * watchers on their nodes), hears their arrivals and departures, and sends the watchers here
  * after rooms that moved. (The asking side is remote.ts.)
+ *
+ * A watcher held here for another node stands for a player connected there: while it exists,
+ * the player counts as connected and nobody plays their turn. So the watchers of a node that is
+ * gone (it said so, its heartbeat lapsed, it started a new life) are dropped, which disconnects
+ * those players in their rooms and lets the disconnect grace run; and a node that still
+ * believes it is attached finds out at its next check and attaches again.
  */
 export class Peers {
   /** Watchers on other nodes of rooms hosted here, by room|player|node. */
-  private readonly remoteListeners = new Map<string, RoomListener>();
+  private readonly remoteListeners = new Map<string, RemoteWatcher>();
 
   constructor(
     private readonly placement: Placement,
@@ -21,6 +43,11 @@ export class Peers {
     private readonly onNodeGone: () => void,
   ) {
     deps.backends.bus.onMessage((message) => this.onBus(message as BusMessage));
+    // What was sent here while the subscription was down is lost: ask every owner at once.
+    deps.backends.bus.onResubscribed(() => {
+      deps.log.info('bus subscription restored; checking every watched view with its owner');
+      void this.remote.resync();
+    });
   }
 
   /**
@@ -36,12 +63,25 @@ export class Peers {
     await this.deps.backends.bus.broadcast({ kind: 'node_gone', node: this.deps.options.nodeId } satisfies BusMessage);
   }
 
-  /** Watched rooms whose owner died or changed: their watchers here find them again. */
-  async checkRemoteOwners(): Promise<void> {
+  /**
+   * The periodic look at the peers, by their heartbeats: watched rooms whose owner died or
+   * changed have their watchers here find them again; watchers held here for nodes that are
+   * gone are dropped (their players are disconnected).
+   */
+  async checkPeers(): Promise<void> {
     for (const { room, owner } of this.remote.rooms()) {
       const current = await this.placement.liveOwner(room);
       if (current !== owner) this.remote.evictRoom(room, 'the room’s server is gone');
     }
+    const nodes = new Set([...this.remoteListeners.values()].map((w) => w.node));
+    if (nodes.size === 0) return;
+    const live = await this.deps.backends.cache.liveNodes([...nodes]);
+    for (const node of nodes) if (!live.has(node)) this.dropWatchersOf(node, 'its heartbeat lapsed');
+  }
+
+  /** Checks every view watched here with its room's owner (see RemoteRooms.verify). */
+  verifyViews(): Promise<void> {
+    return this.remote.verify();
   }
 
   private onBus(message: BusMessage): void {
@@ -50,16 +90,75 @@ export class Peers {
       case 'request':
         void this.serve(message).catch((error) => log.warn({ err: (error as Error).message }, 'serving a peer failed'));
         return;
+      case 'check':
+        return this.check(message);
+      case 'resend':
+        return this.resend(message);
       case 'node_started':
-        if (message.node !== options.nodeId) this.remote.evictOwner(message.node, 'its server restarted');
+        if (message.node === options.nodeId) return;
+        this.remote.evictOwner(message.node, 'its server restarted');
+        this.dropWatchersOf(message.node, 'it restarted');
         return;
       case 'node_gone':
         if (message.node === options.nodeId) return;
         this.remote.evictOwner(message.node, 'its server is gone');
+        this.dropWatchersOf(message.node, 'it is gone');
         this.onNodeGone();
         return;
       default:
         this.remote.deliver(message);
+    }
+  }
+
+  /**
+   * Drops the watchers held here for `node`: the players it served are no longer connected
+   * through it (their rooms mark them disconnected, and the grace period runs).
+   */
+  private dropWatchersOf(node: string, why: string): void {
+    let dropped = 0;
+    for (const [key, watcher] of this.remoteListeners) {
+      if (watcher.node !== node) continue;
+      this.drop(key, watcher);
+      dropped++;
+    }
+    if (dropped > 0) this.deps.log.info({ node, dropped, why }, 'dropped the watchers of a node');
+  }
+
+  private drop(key: string, watcher: RemoteWatcher): void {
+    if (this.remoteListeners.get(key) !== watcher) return;
+    this.remoteListeners.delete(key);
+    this.placement.local(watcher.room)?.detach(watcher.listener);
+  }
+
+  /**
+   * A watching node asks about the seats it watches here: for each, whether this node hosts the
+   * room and holds that attachment, and the number of the last frame sent to it. Watchers held
+   * here for that node that it no longer lists (it stopped watching, and the detach was lost)
+   * are dropped after a few checks (not at once: a check may overtake an attach).
+   */
+  private check(message: Extract<BusMessage, { kind: 'check' }>): void {
+    const listed = new Set<string>();
+    const seats: SeatStatus[] = message.seats.map((seat) => {
+      const ids = { room: seat.room, player_id: seat.player_id, watch: seat.watch };
+      const key = keyOf(seat.room, seat.player_id, message.from);
+      listed.add(key);
+      if (!this.placement.local(seat.room)) return { ...ids, status: 'moved' };
+      const watcher = this.remoteListeners.get(key);
+      if (!watcher || watcher.watch !== seat.watch) return { ...ids, status: 'missing' };
+      watcher.unlisted = 0;
+      return { ...ids, status: 'ok', n: watcher.n };
+    });
+    for (const [key, watcher] of this.remoteListeners) {
+      if (watcher.node === message.from && !listed.has(key) && ++watcher.unlisted >= UNLISTED_LIMIT) this.drop(key, watcher);
+    }
+    void this.deps.backends.bus.send(message.from, { kind: 'checked', id: message.id, seats } satisfies BusMessage).catch(() => undefined);
+  }
+
+  /** A watching node lost frames: each seat named gets its current view again. */
+  private resend(message: Extract<BusMessage, { kind: 'resend' }>): void {
+    for (const seat of message.seats) {
+      const watcher = this.remoteListeners.get(keyOf(seat.room, seat.player_id, message.from));
+      if (watcher && watcher.watch === seat.watch) this.placement.local(seat.room)?.resend(watcher.listener);
     }
   }
 
@@ -79,41 +178,68 @@ export class Peers {
       return answer(request.type === 'command' ? endedCommand(found.ended, request.command) : fail('unknown_room', 'the game is over'));
     }
     const actor = found.local;
-    const key = `${message.room}|${'player_id' in request ? request.player_id : ''}|${message.from}`;
     switch (request.type) {
       case 'command':
         return void this.placement.localCommand(actor, request.player_id, request.command_id, request.command, request.want_view).then(answer);
       case 'resume':
         return answer(this.placement.localResume(actor, request));
-      case 'attach': {
-        if (!this.remoteListeners.has(key)) {
-          const from = message.from;
-          const room = message.room;
-          const listener: RoomListener = {
-            playerId: request.player_id,
-            state: (seq, frame) => void bus.send(from, { kind: 'state', room, player_id: request.player_id, seq, frame } satisfies BusMessage).catch(() => undefined),
-            evicted: (reason) => {
-              this.remoteListeners.delete(key);
-              void bus.send(from, { kind: 'moved', room, reason } satisfies BusMessage).catch(() => undefined);
-            },
-            unseated: (reason) => {
-              this.remoteListeners.delete(key);
-              void bus.send(from, { kind: 'unseated', room, player_id: request.player_id, reason } satisfies BusMessage).catch(() => undefined);
-            },
-          };
-          this.remoteListeners.set(key, listener);
-          actor.attach(listener);
-        }
+      case 'attach':
+        this.attach(message.from, message.room, request.player_id, request.watch, actor);
         return answer({ ok: true, seq: actor.seq, duplicate: false });
-      }
       case 'detach': {
-        const listener = this.remoteListeners.get(key);
-        if (listener) {
-          this.remoteListeners.delete(key);
-          actor.detach(listener);
-        }
+        const key = keyOf(message.room, request.player_id, message.from);
+        const watcher = this.remoteListeners.get(key);
+        // A detach of an earlier attachment (overtaken by a newer one) leaves the newer be.
+        if (watcher && watcher.watch === request.watch) this.drop(key, watcher);
         return answer({ ok: true, seq: actor.seq, duplicate: false });
       }
     }
   }
+
+  /**
+   * Attaches a seat for a watching node. The node attaches a seat it already has here under a
+   * new watch id when it lost track (its check found frames lost or the seat missing): the
+   * watcher stays, now serving that attachment from its first frame, which is sent at once.
+   */
+  private attach(from: string, room: string, playerId: string, watch: string, actor: NonNullable<ReturnType<Placement['local']>>): void {
+    const { bus } = this.deps.backends;
+    const key = keyOf(room, playerId, from);
+    const existing = this.remoteListeners.get(key);
+    if (existing) {
+      if (existing.watch === watch) return;
+      existing.watch = watch;
+      existing.n = 0;
+      existing.unlisted = 0;
+      actor.resend(existing.listener);
+      return;
+    }
+    const nodeId = this.deps.options.nodeId;
+    const epoch = actor.epoch;
+    const watcher: RemoteWatcher = {
+      room,
+      node: from,
+      watch,
+      n: 0,
+      unlisted: 0,
+      listener: {
+        playerId,
+        state: (seq, frame) => {
+          watcher.n++;
+          void bus.send(from, { kind: 'state', room, player_id: playerId, seq, frame, epoch, watch: watcher.watch, n: watcher.n } satisfies BusMessage).catch(() => undefined);
+        },
+        evicted: (reason) => {
+          if (this.remoteListeners.get(key) === watcher) this.remoteListeners.delete(key);
+          void bus.send(from, { kind: 'moved', room, reason, from: nodeId } satisfies BusMessage).catch(() => undefined);
+        },
+        unseated: (reason) => {
+          if (this.remoteListeners.get(key) === watcher) this.remoteListeners.delete(key);
+          void bus.send(from, { kind: 'unseated', room, player_id: playerId, reason, watch: watcher.watch } satisfies BusMessage).catch(() => undefined);
+        },
+      },
+    };
+    this.remoteListeners.set(key, watcher);
+    actor.attach(watcher.listener);
+  }
 }
+
+const keyOf = (room: string, playerId: string, node: string) => `${room}|${playerId}|${node}`;

@@ -9,39 +9,102 @@ import type { Outcome, RoomListener } from './room-actor.js';
  * What a node asks of a room's owner. Nothing here is a secret: a resume carries the seat and
  * the sha256 of its token (what the room stores), never the token, so that whoever reads the
  * bus (or its logs) cannot take a seat.
+ *
+ * `watch` names one attachment of a seat by the asking node (a fresh id each time it attaches
+ * the seat): the owner stamps it on the frames it sends for it, so that frames meant for an
+ * earlier attachment, or sent by an earlier owner, are told apart.
  */
 export type RemoteRequest =
   | { type: 'command'; player_id: string; command_id: string | null; command: RoomCommand; want_view: boolean }
   | { type: 'resume'; player_id: string; token_hash: string }
-  | { type: 'attach'; player_id: string }
-  | { type: 'detach'; player_id: string };
+  | { type: 'attach'; player_id: string; watch: string }
+  | { type: 'detach'; player_id: string; watch: string };
 
 export type RemoteReply = Outcome & { view?: GameView };
+
+/** A seat watched from a node, as that node asks its owner about it (see `check`). */
+export interface SeatCheck {
+  room: string;
+  player_id: string;
+  watch: string;
+  /** The number of the last frame the watching node got for this watch (0: none yet). */
+  n: number;
+}
+
+/**
+ * What the owner has for a seat a node asked about: `ok` with the number of the last frame it
+ * sent; `missing` (it has no attachment of that seat for that node under that watch: it
+ * dropped it, or never got it); `moved` (the room is not hosted there).
+ */
+export type SeatStatus = { room: string; player_id: string; watch: string } & ({ status: 'ok'; n: number } | { status: 'missing' } | { status: 'moved' });
 
 export type BusMessage =
   | { kind: 'request'; from: string; id: string; room: string; request: RemoteRequest }
   | { kind: 'reply'; id: string; reply: RemoteReply }
-  | { kind: 'state'; room: string; player_id: string; seq: number; frame: string }
-  | { kind: 'moved'; room: string; reason: string }
+  /**
+   * A seat's view, from the room's owner to a node watching it. `epoch` is the owner's (a
+   * frame of an older one is stale), `watch` the attachment it is for, `n` its number among
+   * the frames sent to that attachment (1, 2, ...): a lower one is stale, a skipped one lost.
+   */
+  | { kind: 'state'; room: string; player_id: string; seq: number; frame: string; epoch: number; watch: string; n: number }
+  /** The room left its owner `from`: its watchers on the receiving node find it again. */
+  | { kind: 'moved'; room: string; reason: string; from: string }
   /** A player left or was removed: their watchers on the receiving node lose the seat. */
-  | { kind: 'unseated'; room: string; player_id: string; reason: string }
+  | { kind: 'unseated'; room: string; player_id: string; reason: string; watch: string }
   | { kind: 'node_gone'; node: string }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
-  | { kind: 'node_started'; node: string };
+  | { kind: 'node_started'; node: string }
+  /**
+   * A watching node asks a room's owner about every seat it watches there, in one message per
+   * owner (an empty list too, for a while after it stopped watching there: see `lately`).
+   */
+  | { kind: 'check'; from: string; id: string; seats: SeatCheck[] }
+  | { kind: 'checked'; id: string; seats: SeatStatus[] }
+  /** Frames were lost for these seats: the owner sends each its current view again. */
+  | { kind: 'resend'; from: string; seats: Array<{ room: string; player_id: string; watch: string }> };
+
+/** One seat of a watched room, attached at its owner for the listeners here. */
+interface Seat {
+  listeners: Set<RoomListener>;
+  /** This attachment's id: frames stamped with another are stale. */
+  watch: string;
+  /** The number of the last frame delivered for this attachment (0: none yet). */
+  n: number;
+  /** Its attach request is in flight: not checked until it is answered. */
+  attaching: boolean;
+}
 
 interface Watched {
   owner: string;
-  players: Map<string, Set<RoomListener>>;
+  /** The highest epoch among the owner's frames: a frame of a lower one is stale. */
+  epoch: number;
+  seats: Map<string, Seat>;
 }
+
+/** How many checks an owner still gets after the last seat watched there went (see `lately`). */
+const LINGERING_CHECKS = 3;
 
 /**
  * The gateway's side of rooms hosted on other nodes: requests to their owner (with a timeout:
  * commands carry ids, so a retry after a timeout is applied at most once), and the views the
  * owner sends back for the players connected here.
+ *
+ * Pub/sub is best-effort (a message published while the subscriber reconnects is gone), and
+ * an owner may drop this node's watchers (it thought this node dead) or send late (it stalled).
+ * So frames are numbered per attachment and carry the owner's epoch: stale ones are dropped,
+ * and a gap, a periodic check (`verify`, one message per owner) or a reconnection of the
+ * subscriber has the owner say what it holds, whereupon lost frames are sent again and seats
+ * the owner no longer holds are found again (their room is evicted here).
  */
 export class RemoteRooms {
-  private readonly pending = new Map<string, { resolve: (reply: RemoteReply) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { resolve: (reply: unknown) => void; timer: NodeJS.Timeout }>();
   private readonly watched = new Map<string, Watched>();
+  /** Owners checked in a recent round; one that no longer has seats here still gets a few. */
+  private readonly lately = new Map<string, number>();
+  /** Owners with a check in flight (one at a time each, unless a resync starts another). */
+  private readonly checking = new Map<string, object>();
+  /** Owners to check at once (a frame was missed): gathered over one turn of the event loop. */
+  private readonly soon = new Set<string>();
   private counter = 0;
   private readonly prefix = randomBytes(4).toString('hex');
 
@@ -53,20 +116,27 @@ export class RemoteRooms {
   ) {}
 
   request(owner: string, room: string, request: RemoteRequest): Promise<RemoteReply> {
+    return this.ask<RemoteReply>(owner, (id) => ({ kind: 'request', from: this.nodeId, id, room, request }), {
+      timeout: { ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' },
+      unreachable: { ok: false, code: 'unavailable', message: 'cannot reach the room’s server; try again' },
+    });
+  }
+
+  /** Sends a message that expects a reply with its id; resolves with the reply, or a fallback. */
+  private ask<T>(owner: string, message: (id: string) => BusMessage, fallback: { timeout: T; unreachable: T }): Promise<T> {
     const id = `${this.prefix}-${++this.counter}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' });
+        resolve(fallback.timeout);
       }, this.timeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve, timer });
-      const message: BusMessage = { kind: 'request', from: this.nodeId, id, room, request };
-      this.bus.send(owner, message).catch((error) => {
+      this.pending.set(id, { resolve: resolve as (reply: unknown) => void, timer });
+      this.bus.send(owner, message(id)).catch((error) => {
         clearTimeout(timer);
         this.pending.delete(id);
         this.log.warn({ err: (error as Error).message }, 'bus send failed');
-        resolve({ ok: false, code: 'unavailable', message: 'cannot reach the room’s server; try again' });
+        resolve(fallback.unreachable);
       });
     });
   }
@@ -78,16 +148,24 @@ export class RemoteRooms {
       this.evictRoom(room, 'the room moved');
       entry = undefined;
     }
-    if (!entry) this.watched.set(room, (entry = { owner, players: new Map() }));
-    let set = entry.players.get(listener.playerId);
-    const first = !set;
-    if (!set) entry.players.set(listener.playerId, (set = new Set()));
-    set.add(listener);
-    if (!first) return true;
-    const reply = await this.request(owner, room, { type: 'attach', player_id: listener.playerId });
+    if (!entry) this.watched.set(room, (entry = { owner, epoch: 0, seats: new Map() }));
+    const existing = entry.seats.get(listener.playerId);
+    if (existing) {
+      existing.listeners.add(listener);
+      return true;
+    }
+    const seat: Seat = { listeners: new Set([listener]), watch: `${this.prefix}-w${++this.counter}`, n: 0, attaching: true };
+    entry.seats.set(listener.playerId, seat);
+    // Checked from now on, even if the seat is gone by the next round (see `verify`).
+    this.lately.set(owner, LINGERING_CHECKS);
+    const reply = await this.request(owner, room, { type: 'attach', player_id: listener.playerId, watch: seat.watch });
+    seat.attaching = false;
+    // Evicted, unseated or unwatched meanwhile: its listeners were told whatever happened.
+    if (this.watched.get(room)?.seats.get(listener.playerId) !== seat) return reply.ok;
     if (!reply.ok) {
-      set.delete(listener);
-      if (set.size === 0) entry.players.delete(listener.playerId);
+      // Listeners that joined the seat meanwhile stay: the next check finds it not attached
+      // there and sends them after the room again.
+      this.removeListener(room, entry, listener.playerId, seat, listener, false);
       return false;
     }
     return true;
@@ -95,15 +173,18 @@ export class RemoteRooms {
 
   unwatch(room: string, listener: RoomListener): void {
     const entry = this.watched.get(room);
-    for (const [playerId, set] of entry?.players ?? []) {
-      if (!set.delete(listener)) continue;
-      if (set.size === 0) {
-        entry!.players.delete(playerId);
-        void this.request(entry!.owner, room, { type: 'detach', player_id: playerId });
-      }
-      if (entry!.players.size === 0) this.watched.delete(room);
-      return;
+    // By listener, not by its player id: a session clears its seat before it unwatches.
+    for (const [playerId, seat] of entry?.seats ?? []) {
+      if (seat.listeners.has(listener)) return this.removeListener(room, entry!, playerId, seat, listener, true);
     }
+  }
+
+  private removeListener(room: string, entry: Watched, playerId: string, seat: Seat, listener: RoomListener, detach: boolean): void {
+    seat.listeners.delete(listener);
+    if (seat.listeners.size > 0) return;
+    entry.seats.delete(playerId);
+    if (detach) void this.request(entry.owner, room, { type: 'detach', player_id: playerId, watch: seat.watch });
+    if (entry.seats.size === 0 && this.watched.get(room) === entry) this.watched.delete(room);
   }
 
   /** Rooms watched from here, with the owner they are believed to be on. */
@@ -121,33 +202,131 @@ export class RemoteRooms {
     const entry = this.watched.get(room);
     if (!entry) return;
     this.watched.delete(room);
-    for (const set of entry.players.values()) for (const listener of set) listener.evicted(reason);
+    for (const seat of entry.seats.values()) for (const listener of seat.listeners) listener.evicted(reason);
+  }
+
+  /**
+   * Asks the owners of the rooms watched here (all, or those named) about every seat watched
+   * there, one message per owner, and makes good what it says: lost frames are sent again,
+   * seats it does not hold (or rooms it does not host) are found again.
+   */
+  async verify(owners?: ReadonlySet<string>): Promise<void> {
+    const byOwner = new Map<string, SeatCheck[]>();
+    for (const [room, entry] of this.watched) {
+      for (const [playerId, seat] of entry.seats) {
+        if (seat.attaching) continue;
+        let list = byOwner.get(entry.owner);
+        if (!list) byOwner.set(entry.owner, (list = []));
+        list.push({ room, player_id: playerId, watch: seat.watch, n: seat.n });
+      }
+    }
+    // An owner this node stopped watching at still hears from it a few rounds, with an empty
+    // list: it drops what it still holds for this node (a detach lost on the way).
+    if (!owners) {
+      for (const owner of byOwner.keys()) this.lately.set(owner, LINGERING_CHECKS);
+      for (const [owner, left] of this.lately) {
+        if (byOwner.has(owner)) continue;
+        if (left <= 0) this.lately.delete(owner);
+        else {
+          this.lately.set(owner, left - 1);
+          byOwner.set(owner, []);
+        }
+      }
+    }
+    await Promise.all([...byOwner].filter(([owner]) => !owners || owners.has(owner)).map(([owner, seats]) => this.check(owner, seats)));
+  }
+
+  /**
+   * After this node's subscription came back: everything sent here meanwhile is lost, the
+   * answers to checks in flight included, so every owner is asked at once, those too.
+   */
+  resync(): Promise<void> {
+    this.checking.clear();
+    return this.verify();
+  }
+
+  private async check(owner: string, seats: SeatCheck[]): Promise<void> {
+    if (this.checking.has(owner)) return;
+    const token = {};
+    this.checking.set(owner, token);
+    let answer: SeatStatus[] | null;
+    try {
+      answer = await this.ask<SeatStatus[] | null>(owner, (id) => ({ kind: 'check', from: this.nodeId, id, seats }), { timeout: null, unreachable: null });
+    } finally {
+      if (this.checking.get(owner) === token) this.checking.delete(owner);
+    }
+    // No answer: the owner may be gone; the owners check (by heartbeat) deals with that.
+    if (!answer) return;
+    // The answer came after every frame the owner sent before it (one connection each way, in
+    // order): a seat still behind the owner's count lost frames.
+    const evict = new Map<string, string>();
+    const resend: Array<{ room: string; player_id: string; watch: string }> = [];
+    for (const status of answer) {
+      const entry = this.watched.get(status.room);
+      const seat = entry?.seats.get(status.player_id);
+      // Changed meanwhile (moved, attached again, given up): the next check looks again.
+      if (!entry || entry.owner !== owner || !seat || seat.watch !== status.watch || seat.attaching) continue;
+      if (status.status === 'moved') evict.set(status.room, 'the room is no longer on its server');
+      else if (status.status === 'missing') evict.set(status.room, 'its server no longer sends this seat’s views');
+      else if (seat.n < status.n) resend.push({ room: status.room, player_id: status.player_id, watch: status.watch });
+    }
+    for (const [room, reason] of evict) this.evictRoom(room, reason);
+    if (evict.size > 0 || resend.length > 0) this.log.info({ owner, evicted: evict.size, resent: resend.length }, 'views checked with a room owner: some were lost');
+    if (resend.length > 0) await this.bus.send(owner, { kind: 'resend', from: this.nodeId, seats: resend } satisfies BusMessage).catch(() => undefined);
+  }
+
+  /** A frame was missed from `owner`: check with it at once (gathered over this turn). */
+  private checkSoon(owner: string): void {
+    if (this.soon.size === 0) {
+      setImmediate(() => {
+        const owners = new Set(this.soon);
+        this.soon.clear();
+        void this.verify(owners);
+      });
+    }
+    this.soon.add(owner);
   }
 
   deliver(message: BusMessage): void {
     switch (message.kind) {
-      case 'reply': {
+      case 'reply':
+      case 'checked': {
         const pending = this.pending.get(message.id);
         if (!pending) return;
         clearTimeout(pending.timer);
         this.pending.delete(message.id);
-        pending.resolve(message.reply);
+        pending.resolve(message.kind === 'reply' ? message.reply : message.seats);
         return;
       }
-      case 'state':
-        for (const listener of this.watched.get(message.room)?.players.get(message.player_id) ?? []) listener.state(message.seq, message.frame);
+      case 'state': {
+        const entry = this.watched.get(message.room);
+        const seat = entry?.seats.get(message.player_id);
+        // Stale: for an attachment given up, from an older owner, or older than what was shown.
+        if (!entry || !seat || message.watch !== seat.watch || message.epoch < entry.epoch || message.n <= seat.n) {
+          this.log.debug({ room: message.room, epoch: message.epoch, n: message.n, seq: message.seq }, 'stale view dropped');
+          return;
+        }
+        // A frame is the whole view, so this one stands for those missed; the owner is asked
+        // at once whether any came after it.
+        if (message.n > seat.n + 1) this.checkSoon(entry.owner);
+        entry.epoch = message.epoch;
+        seat.n = message.n;
+        for (const listener of seat.listeners) listener.state(message.seq, message.frame);
         return;
-      case 'moved':
-        this.evictRoom(message.room, message.reason);
+      }
+      case 'moved': {
+        // Only from the owner the room is watched on: a late notice from an earlier one is not news.
+        if (this.watched.get(message.room)?.owner === message.from) this.evictRoom(message.room, message.reason);
         return;
+      }
       case 'unseated': {
         // The owner has already dropped this seat's watchers: nothing to detach there.
         const entry = this.watched.get(message.room);
-        const set = entry?.players.get(message.player_id);
-        if (!entry || !set) return;
-        entry.players.delete(message.player_id);
-        if (entry.players.size === 0) this.watched.delete(message.room);
-        for (const listener of set) listener.unseated(message.reason);
+        const seat = entry?.seats.get(message.player_id);
+        if (!entry || !seat || seat.watch !== message.watch) return;
+        entry.seats.delete(message.player_id);
+        if (entry.seats.size === 0) this.watched.delete(message.room);
+        for (const listener of seat.listeners) listener.unseated(message.reason);
         return;
       }
     }

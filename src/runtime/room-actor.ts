@@ -84,6 +84,8 @@ export class RoomActor {
   ) {
     this.snapshot = snapshot;
     this.lastActivity = deps.now();
+    // Also when the lease was lost while the room was being restored (before this actor
+    // existed): the lease tells a late listener too.
     lease.onLost((reason) => this.stop(`lease lost: ${reason}`));
   }
 
@@ -99,8 +101,25 @@ export class RoomActor {
     return this.snapshot.context.game.seq;
   }
 
+  /**
+   * Whether this node no longer acts for the room: stopped, or its lease ran out by this
+   * node's own clock, in which case it stops now (see `acting`). Whoever finds the room here
+   * (placement's `local`) asks this, so a stalled node that wakes past its lease answers for
+   * the room no more, whatever it reads first: a command, a resume, a watcher.
+   */
   get stopped(): boolean {
-    return this.stoppedReason !== null;
+    return !this.acting();
+  }
+
+  /**
+   * Whether the room may still act here. A node that stalled past its lease (SIGSTOP, a long
+   * pause) may wake to work queued behind the stall (a socket closed, a peer's request) before
+   * the lease's renewal runs and finds it lost; meanwhile a peer may have adopted the room. So
+   * every job and every view pushed first asks the lease, which knows its expiry.
+   */
+  private acting(): boolean {
+    if (this.stoppedReason === null && !this.lease.held()) this.stop('lease lost: expired by this node’s clock');
+    return this.stoppedReason === null;
   }
 
   get watcherCount(): number {
@@ -152,9 +171,9 @@ export class RoomActor {
   }
 
   attach(listener: RoomListener): void {
-    if (this.stoppedReason) {
+    if (!this.acting()) {
       // Stopped between being found and being watched: send the watcher after it again.
-      listener.evicted(this.stoppedReason);
+      listener.evicted(this.stoppedReason ?? 'stopped');
       return;
     }
     // A seat given up between a resume and its watch stays given up.
@@ -188,12 +207,21 @@ export class RoomActor {
     }
   }
 
+  /**
+   * Sends an attached watcher the seat's current view again (a peer's watcher that lost a
+   * frame on the way). Nothing for a watcher not attached here, or once the room stopped.
+   */
+  resend(listener: RoomListener): void {
+    if (!this.acting() || !this.listeners.get(listener.playerId)?.has(listener)) return;
+    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected))(listener.playerId));
+  }
+
   viewOf(playerId: string | null): GameView {
     return viewFor(this.game, playerId, new Set(this.context.connected));
   }
 
   private enqueue(job: Job): void {
-    if (this.stoppedReason) {
+    if (!this.acting()) {
       if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
       return;
     }
@@ -204,7 +232,8 @@ export class RoomActor {
   private async run(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0 && !this.stoppedReason) {
+      // Each job asks the lease first: a stall may have outlived it since the last one.
+      while (this.queue.length > 0 && this.acting()) {
         const job = this.queue.shift() as Job;
         await this.process(job).catch((error: unknown) => this.failed(job, error));
       }
@@ -348,7 +377,9 @@ export class RoomActor {
   }
 
   private pushViews(): void {
-    if (this.listeners.size === 0) return;
+    // A view pushed by a node whose lease lapsed may be older than what the room's new owner
+    // has shown: the room stops here instead (its watchers are sent after it).
+    if (this.listeners.size === 0 || !this.acting()) return;
     const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected));
     for (const [playerId, set] of this.listeners) {
       const frame = frameFor(playerId);

@@ -4,6 +4,12 @@ import type { Redis } from 'ioredis';
 export interface Bus {
   /** Handles what is sent to this node, and what is broadcast to every node. */
   onMessage(handler: (message: unknown) => void): void;
+  /**
+   * Called after the subscription came back from a broken connection (and is in place again):
+   * whatever was sent to this node meanwhile is lost (pub/sub keeps nothing), so the node
+   * asks again for what it follows.
+   */
+  onResubscribed(handler: () => void): void;
   send(nodeId: string, message: unknown): Promise<void>;
   broadcast(message: unknown): Promise<void>;
   close(): Promise<void>;
@@ -15,6 +21,7 @@ export interface Bus {
  */
 export class RedisBus implements Bus {
   private handler: (message: unknown) => void = () => {};
+  private resubscribed: () => void = () => {};
 
   private constructor(
     private readonly publisher: Redis,
@@ -38,6 +45,15 @@ export class RedisBus implements Bus {
     });
     await subscriber.subscribe(bus.inbox(nodeId), bus.everyone());
     await bus.watchHeartbeats(publisher, subscriber);
+    // From here on, every 'ready' is a reconnection (the first one is behind us). ioredis
+    // subscribes again on its own right after 'ready'; subscribing once more (a no-op for
+    // Redis) tells us when that is done, so that what we then ask for is heard.
+    subscriber.on('ready', () => {
+      subscriber
+        .subscribe(bus.inbox(nodeId), bus.everyone())
+        .then(() => bus.resubscribed())
+        .catch(() => undefined); // broken again: the next 'ready' tries again
+    });
     return bus;
   }
 
@@ -67,6 +83,10 @@ export class RedisBus implements Bus {
     this.handler = handler;
   }
 
+  onResubscribed(handler: () => void): void {
+    this.resubscribed = handler;
+  }
+
   async send(nodeId: string, message: unknown): Promise<void> {
     await this.publisher.publish(this.inbox(nodeId), JSON.stringify(message));
   }
@@ -83,6 +103,7 @@ export class RedisBus implements Bus {
 /** A node alone has nobody to talk to: every room is local. */
 export class LocalBus implements Bus {
   onMessage(): void {}
+  onResubscribed(): void {}
   async send(): Promise<void> {}
   async broadcast(): Promise<void> {}
   async close(): Promise<void> {}

@@ -4,7 +4,18 @@ import type { Redis } from 'ioredis';
 /** Ownership of one room by this node. */
 export interface Lease {
   readonly key: string;
-  /** Called once if the lease could not be renewed in time: stop the room at once. */
+  /**
+   * Whether this node may still act for the room: not released, not reported lost, and not
+   * past its expiry by this process's own clock. A process that stalled (a pause, a long GC,
+   * SIGSTOP) past its lease may run other work before the renewal notices; whoever acts for
+   * the room asks this first.
+   */
+  held(): boolean;
+  /**
+   * Called once if the lease could not be renewed in time: stop the room at once. A handler
+   * registered after the loss is called too (soon, not synchronously): an actor created while
+   * the lease was being lost must still stop.
+   */
   onLost(handler: (reason: string) => void): void;
   release(): Promise<void>;
 }
@@ -50,30 +61,47 @@ class RedisLease implements Lease {
   private readonly handlers: Array<(reason: string) => void> = [];
   private timer: NodeJS.Timeout | null;
   private done = false;
+  private lostReason: string | null = null;
+  /**
+   * Until when the lease is ours, by this process's clock (Redlock's estimate: the time the
+   * request was sent plus the TTL, less the clock drift). Kept here rather than read from the
+   * lock: Redlock zeroes the old lock's expiration when an extension succeeds, a moment
+   * before the new lock is in hand.
+   */
+  private expiresAt: number;
 
   constructor(
     readonly key: string,
     private lock: Lock,
     private readonly ttlMs: number,
   ) {
+    this.expiresAt = lock.expiration;
     this.timer = setInterval(() => void this.renew(), Math.max(50, Math.floor(ttlMs / 3)));
     this.timer.unref();
+  }
+
+  held(): boolean {
+    return !this.done && Date.now() < this.expiresAt;
   }
 
   private async renew(): Promise<void> {
     if (this.done) return;
     try {
-      this.lock = await this.lock.extend(this.ttlMs);
+      const lock = await this.lock.extend(this.ttlMs);
+      if (this.done) return;
+      this.lock = lock;
+      this.expiresAt = lock.expiration;
     } catch (error) {
       // Another attempt comes in a third of the TTL; give up only when that would be too late.
-      if (this.lock.expiration - Date.now() < this.ttlMs / 3 + 50) this.lose(`lease renewal failed: ${(error as Error).message}`);
+      if (this.expiresAt - Date.now() < this.ttlMs / 3 + 50) this.lose(`lease renewal failed: ${(error as Error).message}`);
     }
   }
 
   private lose(reason: string): void {
     if (this.done) return;
     this.stop();
-    for (const handler of this.handlers) handler(reason);
+    this.lostReason = reason;
+    for (const handler of this.handlers.splice(0)) handler(reason);
   }
 
   private stop(): void {
@@ -83,12 +111,17 @@ class RedisLease implements Lease {
   }
 
   onLost(handler: (reason: string) => void): void {
-    this.handlers.push(handler);
+    const reason = this.lostReason;
+    if (reason === null) this.handlers.push(handler);
+    // Lost already: told on the next microtask, so that the caller (an actor's constructor)
+    // is whole when it hears.
+    else queueMicrotask(() => handler(reason));
   }
 
   async release(): Promise<void> {
     if (this.done) return;
     this.stop();
+    this.handlers.length = 0;
     await this.lock.release().catch(() => undefined);
   }
 }
@@ -101,10 +134,14 @@ export class MemoryLeases implements Leases {
     if (this.held.has(code)) return null;
     this.held.add(code);
     const held = this.held;
+    let released = false;
     return {
       key: code,
+      // Alone, a node cannot lose a lease: it holds it until it gives it back.
+      held: () => !released,
       onLost: () => {},
       release: async () => {
+        released = true;
         held.delete(code);
       },
     };

@@ -30,6 +30,14 @@ for (const impl of impls) {
       expect(results.filter((r) => r !== null)).toHaveLength(1);
     });
 
+    it('a held lease says so; a released one does not', async () => {
+      const leases = impl.make();
+      const lease = await leases.tryAcquire('HELD');
+      expect(lease!.held()).toBe(true);
+      await lease!.release();
+      expect(lease!.held()).toBe(false);
+    });
+
     it('a held lease is renewed past its TTL', async () => {
       const leases = impl.make();
       const lease = await leases.tryAcquire('LONG');
@@ -38,10 +46,25 @@ for (const impl of impls) {
       await new Promise((r) => setTimeout(r, 2500));
       expect(lost).toBe(false);
       expect(await leases.tryAcquire('LONG')).toBeNull();
+      expect(lease!.held()).toBe(true);
       await lease!.release();
     });
   });
 }
+
+describe('Redis leases by their holder\'s own clock', () => {
+  it('a lease is no longer held once its TTL has passed on this clock, before any renewal could run (a stalled process)', async () => {
+    const leases = new RedisLeases(redis, { prefix: `${uniqueName('lease')}:`, ttlMs: 600 });
+    const lease = await leases.tryAcquire('STALL');
+    expect(lease!.held()).toBe(true);
+    const until = Date.now() + 800;
+    while (Date.now() < until) {
+      // the event loop is stalled: no renewal runs
+    }
+    expect(lease!.held()).toBe(false);
+    await lease!.release();
+  });
+});
 
 describe('Redis leases when Redis goes away', () => {
   it('reports the lease lost before its TTL runs out, so the room stops at once', async () => {
@@ -56,6 +79,13 @@ describe('Redis leases when Redis goes away', () => {
     server.pause();
     const at = await lostAt;
     expect(at - pausedAt).toBeLessThan(1000);
+    expect(lease!.held()).toBe(false);
+    // Whoever listens only after the loss (an actor created meanwhile) is told too.
+    const late = await new Promise<string>((resolve, reject) => {
+      lease!.onLost(resolve);
+      setTimeout(() => reject(new Error('a handler registered after the loss was never called')), 500);
+    });
+    expect(late).toMatch(/renewal failed/);
     server.resume();
     server.stop();
     client.disconnect();
