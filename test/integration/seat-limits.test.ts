@@ -39,7 +39,7 @@ describe('a seat held by many connections', () => {
     const acked = replies.filter((r) => r.type === 'ack').length;
     const limited = replies.filter((r) => r.code === 'rate_limited').length;
     expect(acked + limited).toBe(40);
-    expect(acked).toBeGreaterThanOrEqual(10);
+    expect(acked).toBeGreaterThanOrEqual(8); // the burst, less the room's creation, plus a little refill
     expect(acked).toBeLessThan(16);
     expect(actor.seq - before).toBeLessThanOrEqual(acked);
     await Promise.all(sockets.map((s) => s.close()));
