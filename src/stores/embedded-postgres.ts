@@ -73,11 +73,12 @@ async function loadEmbeddedPostgres() {
  * answering on the port and uses it rather than failing on the data directory's lock.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
+  // First: without the package (the production image) nothing else here makes sense.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.resolve(dataDir, 'pg');
   // Readable by others: as root, PostgreSQL runs as user "postgres" and must reach its directory.
   await mkdir(path.resolve(dataDir), { recursive: true, mode: 0o755 });
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
