@@ -23,7 +23,7 @@ const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((file) => existsSync(fi
  * deploy/nginx.conf with `server nodeN:8080` pointed at `upstreams[N-1]` on 127.0.0.1 and
  * `listen 80` at 127.0.0.1:`port`; nothing else changes.
  */
-export function localNginxConfig(source: string, upstreams: number[], port: number): string {
+function localNginxConfig(source: string, upstreams: number[], port: number): string {
   let servers = 0;
   let listens = 0;
   const text = source
