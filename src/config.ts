@@ -86,6 +86,16 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * How long a node may take to stop after SIGTERM before it exits anyway (main.ts): the drain's
+ * own bound twice over, plus the pools' closing. An orchestrator's grace period (compose's
+ * stop_grace_period, Kubernetes' terminationGracePeriodSeconds) must be longer, or it kills
+ * a node that is still handing its rooms over.
+ */
+export function stopDeadlineMs(config: Pick<Env, 'DRAIN_TIMEOUT_MS'>): number {
+  return config.DRAIN_TIMEOUT_MS * 2 + 5000;
+}
+
 /** Reads and validates the environment, with one clear line per mistake. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));

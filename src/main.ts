@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, stopDeadlineMs } from './config.js';
 import { createLogger } from './log.js';
 import { startNode } from './node.js';
 import { BackendUnavailable } from './stores/index.js';
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     setTimeout(() => {
       log.error('drain took too long; exiting');
       process.exit(1);
-    }, config.DRAIN_TIMEOUT_MS * 2 + 5000).unref();
+    }, stopDeadlineMs(config)).unref();
     node.drain().then(
       () => process.exit(0),
       (error) => {

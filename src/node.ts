@@ -23,8 +23,19 @@ export interface RunningNode {
   drain(reason?: string): Promise<void>;
 }
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-export const WEB_DIST = path.resolve(here, '..', 'web', 'dist');
+/**
+ * The package's root: the nearest directory up from this file with a package.json. This file
+ * runs from src/ under tsx and from dist/src/ once compiled, and the web client is built to
+ * web/dist at the root in both cases.
+ */
+function packageRoot(from: string): string {
+  for (let dir = from; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  return path.resolve(from, '..');
+}
+
+export const WEB_DIST = path.resolve(packageRoot(path.dirname(fileURLToPath(import.meta.url))), 'web', 'dist');
 
 /** Starts one node: backends, recovery, then HTTP and WebSocket traffic. */
 export async function startNode(config: Config, log: Logger): Promise<RunningNode> {

