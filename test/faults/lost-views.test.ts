@@ -115,10 +115,11 @@ describe('views lost on the bus', () => {
   });
 
   it('a detach lost while the owner reconnects to Redis: the player who left is marked disconnected all the same', async () => {
-    const base = testConfig({ LEASE_TTL_MS: '1500', ...timing });
+    // A lease long enough that the cut does not also move the room (that is another test's case).
+    const base = testConfig({ LEASE_TTL_MS: '5000', ...timing });
     configs.push(base);
     const gateway = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}gateway` });
-    const owner = await spawnNode(processEnv(base, await freePort(), { ...timing, REDIS_URL: proxy.url(REDIS_URL), NODE_ID: `${base.REDIS_PREFIX}owner` }));
+    const owner = await spawnNode(processEnv(base, await freePort(), { ...timing, LEASE_TTL_MS: '5000', REDIS_URL: proxy.url(REDIS_URL), NODE_ID: `${base.REDIS_PREFIX}owner` }));
     try {
       const host = await TestClient.connect(owner.port);
       await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
