@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
+  void node.drainRequested.then((from) => stop(`drain request from ${from}`));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 

@@ -53,6 +53,9 @@ export class Peers {
       case 'node_started':
         if (message.node !== options.nodeId) this.remote.evictOwner(message.node, 'its server restarted');
         return;
+      case 'drain':
+        if (message.node === options.nodeId) options.onDrainRequest?.(message.from);
+        return;
       case 'node_gone':
         if (message.node === options.nodeId) return;
         this.remote.evictOwner(message.node, 'its server is gone');

@@ -27,7 +27,9 @@ export type BusMessage =
   | { kind: 'unseated'; room: string; player_id: string; reason: string }
   | { kind: 'node_gone'; node: string }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
-  | { kind: 'node_started'; node: string };
+  | { kind: 'node_started'; node: string }
+  /** An operator (golfctl drain) asks `node` to drain, as SIGTERM would. */
+  | { kind: 'drain'; node: string; from: string };
 
 interface Watched {
   owner: string;

@@ -18,6 +18,8 @@ export interface RuntimeOptions {
   leaseTtlMs: number;
   /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
   snapshotFlushMs?: number;
+  /** An operator asked this node to drain (a `drain` message on its inbox; see golfctl). */
+  onDrainRequest?: (from: string) => void;
 }
 
 export interface Backends {
