@@ -162,6 +162,7 @@ export async function runGolfctl(argv: readonly string[], io: Io): Promise<numbe
       if (opts.json) return io.out(json(result));
       const detail = result.drained ? ` in ${duration(result.ms)}; rooms on it: ${result.rooms_before} before, ${result.rooms_after} now` : '';
       (code === 0 ? io.out : io.err)(`${result.message}${detail}\n`);
+      if (result.warning) io.err(`note: ${result.warning}\n`);
     });
 
   program

@@ -18,6 +18,8 @@ export interface DrainResult {
   /** ... and after it (rooms being adopted; 0 once peers have taken them all). */
   rooms_after: number | null;
   message: string;
+  /** Said when no other node is alive: the rooms then wait in the stores for the next start. */
+  warning: string | null;
 }
 
 async function roomsOn(stores: OpsStores, node: string): Promise<number> {
@@ -31,7 +33,9 @@ async function roomsOn(stores: OpsStores, node: string): Promise<number> {
 export async function requestDrain(stores: OpsStores, node: string, options: { wait: boolean; timeoutMs: number }): Promise<DrainResult> {
   const started = Date.now();
   const beats = await stores.heartbeats();
-  const base = { node, requested: false, drained: null, rooms_before: 0, rooms_after: null };
+  const alone = beats.has(node) && beats.size === 1;
+  const warning = alone ? `${node} is the only live node: its rooms stay in Redis and PostgreSQL until a node starts` : null;
+  const base = { node, requested: false, drained: null, rooms_before: 0, rooms_after: null, warning };
   if (!beats.has(node)) return { ...base, ms: 0, message: `no live node ${node} (no heartbeat); see golfctl nodes` };
   const roomsBefore = await roomsOn(stores, node);
   const message: BusMessage = { kind: 'drain', node, from: `golfctl@${hostname()}` };
@@ -44,13 +48,13 @@ export async function requestDrain(stores: OpsStores, node: string, options: { w
     if (!(await stores.heartbeats()).has(node)) {
       // Peers adopt at once on the drain's announcement; give them a moment to record it.
       let after = await roomsOn(stores, node);
-      for (let i = 0; i < 20 && after > 0; i++) {
+      for (let i = 0; i < 20 && after > 0 && !alone; i++) {
         await new Promise((r) => setTimeout(r, 100));
         after = await roomsOn(stores, node);
       }
-      return { node, requested: true, drained: true, rooms_before: roomsBefore, rooms_after: after, ms: Date.now() - started, message: `node ${node} drained` };
+      return { ...base, requested: true, drained: true, rooms_before: roomsBefore, rooms_after: after, ms: Date.now() - started, message: `node ${node} drained` };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { node, requested: true, drained: false, rooms_before: roomsBefore, rooms_after: await roomsOn(stores, node), ms: Date.now() - started, message: `node ${node} still has a heartbeat after ${options.timeoutMs} ms` };
+  return { ...base, requested: true, drained: false, rooms_before: roomsBefore, rooms_after: await roomsOn(stores, node), ms: Date.now() - started, message: `node ${node} still has a heartbeat after ${options.timeoutMs} ms` };
 }

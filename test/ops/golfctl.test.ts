@@ -198,7 +198,7 @@ describe('golfctl', () => {
       expect(before.value.find((n) => n.node === `${base.REDIS_PREFIX}b`)).toMatchObject({ alive: true, rooms: 1, players: 1 });
 
       const { code, value } = await golfctlJson<DrainResult>('drain', `${base.REDIS_PREFIX}b`, '--timeout', '20s');
-      expect(value).toMatchObject({ requested: true, drained: true, rooms_before: 1, rooms_after: 0 });
+      expect(value).toMatchObject({ requested: true, drained: true, rooms_before: 1, rooms_after: 0, warning: null });
       expect(code).toBe(0);
       expect(await other.exited).toBe(0);
       expect(other.logs.some((line) => line.includes('"msg":"drain requested"') && line.includes('golfctl@'))).toBe(true);
