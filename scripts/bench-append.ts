@@ -10,6 +10,7 @@ import { createHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { AppendBatcher } from '../src/runtime/append-batcher.js';
 import { PgEventStore } from '../src/stores/event-store.js';
+import { resultTable, timedProgress } from './lib/report.js';
 
 const { values } = parseArgs({ options: { rooms: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' } } });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -19,11 +20,16 @@ await store.migrate();
 const batcher = new AppendBatcher(store);
 const rooms = Number(values.rooms);
 const games = Array.from({ length: rooms }, () => ({ id: randomUUID(), seq: 0 }));
-for (const g of games) await store.createGame({ game_id: g.id, room_code: 'BNCH', epoch: 1, server_id: 'bench', options: {} });
+// A code each: PostgreSQL allows one unfinished game per room code (a shared code left every
+// game but the first uncreated, and their appends fenced).
+for (const [i, g] of games.entries()) {
+  if (!(await store.createGame({ game_id: g.id, room_code: `B${i}`, epoch: 1, server_id: 'bench', options: {} }))) throw new Error(`game ${i} not created`);
+}
 const latency = createHistogram();
 let moves = 0;
 const end = Date.now() + Number(values.seconds) * 1000;
 const started = performance.now();
+const stopBar = timedProgress('appending', Number(values.seconds), () => `${(moves / ((performance.now() - started) / 1000)).toFixed(0)} moves/s`);
 await Promise.all(
   games.map(async (g) => {
     while (Date.now() < end) {
@@ -42,9 +48,20 @@ await Promise.all(
     }
   }),
 );
+stopBar();
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
-  `event store alone: ${rooms} rooms appending in turn: ${(moves / seconds).toFixed(0)} persisted moves/s, append p50 ${(latency.percentile(50) / 1000).toFixed(2)} ms, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms\n`,
+  resultTable(
+    ['event store alone', 'value'],
+    [
+      ['rooms appending in turn', rooms],
+      ['persisted moves/s', (moves / seconds).toFixed(0)],
+      ['moves', moves],
+      ['append p50 (ms)', (latency.percentile(50) / 1000).toFixed(2)],
+      ['append p99 (ms)', (latency.percentile(99) / 1000).toFixed(2)],
+      ['measured (s)', seconds.toFixed(1)],
+    ],
+  ),
 );
 await store.sql.unsafe(`drop schema ${schema} cascade`);
 await store.close();

@@ -10,10 +10,10 @@
  *       [--seconds 30] [--think-ms 1000] [--saturated-rooms 200]
  * Uses DATABASE_URL and REDIS_URL (default: the local servers) with a fresh schema and prefix.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import WebSocket from 'ws';
@@ -22,6 +22,7 @@ import { simulationRng } from '../src/ai/selfplay.js';
 import { RedisStateCache } from '../src/stores/redis-state-cache.js';
 import type { GameView } from '../src/game/view.js';
 import { spawnNode } from './lib/node-process.js';
+import { progress, resultTable, timedProgress } from './lib/report.js';
 import { freePort } from '../test/support/throwaway.js';
 
 const { values } = parseArgs({
@@ -134,7 +135,9 @@ async function runMode(wsUrl: string, rooms: number, think: number, label: strin
   const stats = { rtt: createHistogram(), acks: 0, errors: 0 };
   const bots: Bot[] = [];
   // Seat the rooms (a few at a time, so set-up does not count as load).
+  const seating = progress(`${label}: seating`, rooms, 'rooms');
   for (let r = 0; r < rooms; r += 50) {
+    seating.update(r);
     await Promise.all(
       Array.from({ length: Math.min(50, rooms - r) }, async (_, k) => {
         const seat = Array.from({ length: 4 }, (_, i) => new Bot(wsUrl, r + k + i, think, stats));
@@ -146,19 +149,24 @@ async function runMode(wsUrl: string, rooms: number, think: number, label: strin
       }),
     );
   }
+  seating.stop();
   const hosts = bots.filter((_, i) => i % 4 === 0);
   // Tables start spread over one think time, as real tables do (not all in the same millisecond).
   const spread = think > 0 ? think : 0;
   await Promise.all(hosts.map((h, i) => new Promise((r) => setTimeout(r, (i * spread) / hosts.length)).then(() => h.request({ type: 'start_game' }))));
   // Warm-up (first moves, JIT): not measured.
+  const warming = timedProgress(`${label}: warm-up`, Number(values['warmup-seconds']));
   await new Promise((r) => setTimeout(r, Number(values['warmup-seconds']) * 1000));
+  warming();
   stats.rtt.reset();
   stats.acks = 0;
   stats.errors = 0;
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const started = performance.now();
+  const measuring = timedProgress(`${label}: measuring`, seconds, () => `${(stats.acks / ((performance.now() - started) / 1000)).toFixed(0)} moves/s, ${stats.errors} errors`);
   const extra = during ? await during() : (await new Promise((r) => setTimeout(r, seconds * 1000)), []);
+  measuring();
   const elapsed = (performance.now() - started) / 1000;
   const acks = stats.acks;
   const rtt = stats.rtt;
@@ -233,14 +241,17 @@ function appendLatency(metrics: string): string {
 }
 
 /** pgbench: single-row inserts (autocommit), 8 clients, on the same PostgreSQL. */
-function pgbenchInsertRate(): string {
+async function pgbenchInsertRate(): Promise<string> {
   const url = new URL(DATABASE_URL);
   const schema = `bench_pg_${randomBytes(3).toString('hex')}`;
   const env = { ...process.env, PGHOST: url.hostname, PGPORT: url.port || '5432', PGUSER: decodeURIComponent(url.username || 'postgres'), PGDATABASE: url.pathname.slice(1) || 'postgres', PGPASSWORD: decodeURIComponent(url.password), PGOPTIONS: `-c search_path=${schema}` };
   execFileSync('psql', ['-q', '-c', `create schema ${schema}; create sequence ${schema}.n; create table ${schema}.events (game_id text, seq bigint, type text, data jsonb, created_at timestamptz default now(), primary key (game_id, seq))`], { env, stdio: 'pipe' });
   const script = `/tmp/${schema}.sql`;
   execFileSync('bash', ['-c', `cat > ${script} <<'SQL'\ninsert into events (game_id, seq, type, data) values (:client_id::text, nextval('n'), 'card_drawn', '{"source":"deck","card":{"rank":"7","suit":"clubs","deck":0}}');\nSQL`]);
-  const out = execFileSync('pgbench', ['-n', '-c', '8', '-j', '2', '-T', '10', '-f', script], { env, stdio: 'pipe' }).toString();
+  const stop = timedProgress('pgbench', 10);
+  // Not synchronous: the progress bar keeps moving meanwhile.
+  const out = (await promisify(execFile)('pgbench', ['-n', '-c', '8', '-j', '2', '-T', '10', '-f', script], { env })).stdout;
+  stop();
   execFileSync('psql', ['-q', '-c', `drop schema ${schema} cascade`], { env, stdio: 'pipe' });
   const tps = /tps = ([\d.]+)/.exec(out)?.[1];
   return `pgbench single-row inserts (8 clients, 10 s, same PostgreSQL): ${tps ? Number(tps).toFixed(0) : '?'} inserts/s`;
@@ -304,8 +315,13 @@ async function main() {
     for (let k = 0; k < keys.length; k += 500) await redis.del(...keys.slice(k, k + 500));
     redis.disconnect();
   }
-  lines.push(pgbenchInsertRate());
-  process.stdout.write(`${lines.join('\n')}\n`);
+  lines.push(await pgbenchInsertRate());
+  // Each line is "what: figures" (indented under its mode): one table row each.
+  const rows = lines.map((line) => {
+    const at = line.indexOf(': ');
+    return at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 2)];
+  });
+  process.stdout.write(resultTable(['measure', 'value'], rows));
 }
 
 await main();

@@ -20,6 +20,7 @@ import { openBackends } from '../src/stores/index.js';
 import type { EventRecord } from '../src/stores/event-store.js';
 import { randomRoomCode } from '../src/runtime/runtime.js';
 import { stateValueFor } from '../actors/room-machine.js';
+import { progress, resultTable } from './lib/report.js';
 
 const { values } = parseArgs({ options: { games: { type: 'string', default: '10000' } } });
 const games = Number(values.games);
@@ -29,6 +30,18 @@ const name = `bench_rec_${randomBytes(3).toString('hex')}`;
 const timing = { cpu_think_ms: 600_000, round_pause_ms: 600_000, disconnect_grace_ms: 600_000 };
 const config = loadConfig({ DATABASE_URL, REDIS_URL, DATABASE_SCHEMA: name, REDIS_PREFIX: `${name}:`, LOG_LEVEL: 'warn' });
 const log = createLogger('warn');
+
+/** Recovery runs on this event loop between its batches: the bar follows the rooms hosted. */
+async function recovering<T>(label: string, runtime: RoomRuntime, run: () => Promise<T>): Promise<T> {
+  const bar = progress(label, games, 'rooms');
+  const timer = setInterval(() => bar.update(runtime.roomCount), 200);
+  try {
+    return await run();
+  } finally {
+    clearInterval(timer);
+    bar.stop();
+  }
+}
 
 async function main() {
   const backends = await openBackends(config, log);
@@ -51,7 +64,9 @@ async function main() {
   if (codes.size < games) throw new Error('not enough room codes');
   let t = performance.now();
   let eventCount = 0;
+  const setupBar = progress('writing games', games, 'games');
   for (let i = 0; i < plan.length; i += 500) {
+    setupBar.update(i, `${eventCount} events`);
     const chunk = plan.slice(i, i + 500);
     const rows = chunk.map((g) => {
       const context = rebuildContext(null, g.template.seq, g.template.events, timing).context;
@@ -70,11 +85,12 @@ async function main() {
       }),
     );
   }
+  setupBar.stop();
   const setup = (performance.now() - t) / 1000;
   const options = { nodeId: `bench-${process.pid}`, timing, roomTtlSeconds: 3600, passivateAfterMs: 3_600_000, leaseTtlMs: 30_000, snapshotFlushMs: 100 };
 
   const fromSnapshots = new RoomRuntime(backends, options, log);
-  const a = await fromSnapshots.recoverAll();
+  const a = await recovering('recovery (snapshots)', fromSnapshots, () => fromSnapshots.recoverAll());
   const rssA = process.memoryUsage().rss;
   await fromSnapshots.drain(10_000);
 
@@ -83,16 +99,18 @@ async function main() {
   for (let k = 0; k < keys.length; k += 1000) await redis.del(...keys.slice(k, k + 1000));
   const fromEvents = new RoomRuntime(backends, { ...options, nodeId: `bench-${process.pid}-b` }, log);
   t = performance.now();
-  const b = await fromEvents.recoverAll();
+  const b = await recovering('recovery (events)', fromEvents, () => fromEvents.recoverAll());
   await fromEvents.drain(10_000);
 
+  process.stdout.write(`games: ${games} active, events: ${eventCount} (set-up ${setup.toFixed(1)} s)\n`);
   process.stdout.write(
-    [
-      `games: ${games} active, events: ${eventCount} (set-up ${setup.toFixed(1)} s)`,
-      `recovery from Redis snapshots: ${(a.ms / 1000).toFixed(2)} s (${a.recovered} recovered, from ${JSON.stringify(a.from)}, ${a.failed.length} failed; rss ${(rssA / 1048576).toFixed(0)} MiB)`,
-      `recovery from events alone:   ${(b.ms / 1000).toFixed(2)} s (${b.recovered} recovered, from ${JSON.stringify(b.from)}, ${b.failed.length} failed)`,
-      '',
-    ].join('\n'),
+    resultTable(
+      ['recovery', 'time (s)', 'recovered', 'from', 'failed', 'rss (MiB)'],
+      [
+        ['from Redis snapshots', (a.ms / 1000).toFixed(2), a.recovered, JSON.stringify(a.from), a.failed.length, (rssA / 1048576).toFixed(0)],
+        ['from events alone', (b.ms / 1000).toFixed(2), b.recovered, JSON.stringify(b.from), b.failed.length, '-'],
+      ],
+    ),
   );
   await redis.del(...(await redis.keys(`${config.REDIS_PREFIX}*`)).concat(['__none__']));
   redis.disconnect();

@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import { fuzzNode } from '../test/support/fuzz.js';
 import { cleanup, startTestNode, testConfig } from '../test/support/node.js';
+import { progress, resultTable } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -20,10 +21,11 @@ const { values } = parseArgs({
 const frames = Number(values.frames);
 const node = await startTestNode(testConfig({ CPU_THINK_MS: '60000', ROUND_PAUSE_MS: '600000', DISCONNECT_GRACE_MS: '3600000', LOG_LEVEL: 'silent' }));
 let report;
+const bar = progress('fuzzing the gateway', frames, 'frames');
 try {
-  report = await fuzzNode(node, frames, Number(values.seed), (done) => process.stderr.write(`\r${done} / ${frames} frames`));
+  report = await fuzzNode(node, frames, Number(values.seed), (done) => bar.update(done));
 } finally {
-  process.stderr.write('\n');
+  bar.stop();
   await node.drain();
   await cleanup(node.config);
 }
@@ -39,7 +41,6 @@ const rows: Array<[string, string]> = [
   ['event-loop delay p50 / p99 / max (ms)', `${report.loopDelayMs.p50} / ${report.loopDelayMs.p99} / ${report.loopDelayMs.max}`],
   ['duration (s)', String(report.seconds)],
 ];
-const width = Math.max(...rows.map(([k]) => k.length));
-process.stdout.write(`${rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')}\n`);
+process.stdout.write(resultTable(['fuzzing', 'result'], rows));
 for (const line of [...report.violations.slice(0, 10), ...report.uncaught.slice(0, 5)]) process.stdout.write(`  ${line}\n`);
 process.exit(report.violations.length + report.uncaught.length + report.unanswered > 0 ? 1 : 0);

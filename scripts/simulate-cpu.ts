@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { playCpuGame, randomOptions } from '../src/ai/selfplay.js';
 import { checkMove, type Blunder } from '../test/support/blunders.js';
+import { progress, resultTable } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,7 +22,9 @@ const byKind = new Map<string, number>();
 let moves = 0;
 let rounds = 0;
 const started = performance.now();
+const bar = progress('CPU games', games, 'games');
 for (let game = firstSeed; game < firstSeed + games; game++) {
+  bar.update(game - firstSeed, `${moves} moves, ${blunders.length} blunders`);
   const options = randomOptions(game);
   if (values.rounds) options.rounds = Number(values.rounds);
   const result = playCpuGame(game, 2 + (game % 5), options, {
@@ -36,14 +39,19 @@ for (let game = firstSeed; game < firstSeed + games; game++) {
   rounds += result.state.round;
   if (result.state.phase !== 'game_over') throw new Error(`game ${game} did not end`);
 }
+bar.stop();
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
-  [
-    `games played to the end: ${games} (seeds ${firstSeed}..${firstSeed + games - 1}), rounds: ${rounds}, CPU moves: ${moves}`,
-    `blunders: ${blunders.length}${blunders.length ? ` ${JSON.stringify(Object.fromEntries(byKind))}` : ''}`,
-    `time: ${seconds.toFixed(2)} s (${(moves / seconds).toFixed(0)} moves/s)`,
-    ...blunders.slice(0, 10).map((b) => `  game ${b.game}: ${b.kind}: ${b.detail}`),
-    '',
-  ].join('\n'),
+  resultTable(
+    ['measure', 'value'],
+    [
+      ['games played to the end', `${games} (seeds ${firstSeed}..${firstSeed + games - 1})`],
+      ['rounds', rounds],
+      ['CPU moves', moves],
+      ['blunders', `${blunders.length}${blunders.length ? ` ${JSON.stringify(Object.fromEntries(byKind))}` : ''}`],
+      ['time', `${seconds.toFixed(2)} s (${(moves / seconds).toFixed(0)} moves/s)`],
+    ],
+  ),
 );
+for (const b of blunders.slice(0, 10)) process.stdout.write(`  game ${b.game}: ${b.kind}: ${b.detail}\n`);
 process.exitCode = blunders.length === 0 ? 0 : 1;

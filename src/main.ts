@@ -3,11 +3,13 @@ import { createLogger } from './log.js';
 import { startNode } from './node.js';
 import { BackendUnavailable } from './stores/index.js';
 
-const bootLog = createLogger(process.env.LOG_LEVEL ?? 'info');
+// Before the configuration is validated: a LOG_FORMAT it would refuse falls back to the default.
+const bootFormat = process.env.LOG_FORMAT === 'json' || process.env.LOG_FORMAT === 'pretty' ? process.env.LOG_FORMAT : undefined;
+const bootLog = createLogger(process.env.LOG_LEVEL ?? 'info', {}, bootFormat);
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = createLogger(config.LOG_LEVEL, { node_id: config.NODE_ID });
+  const log = createLogger(config.LOG_LEVEL, { node_id: config.NODE_ID }, config.LOG_FORMAT);
   const node = await startNode(config, log);
   let stopping = false;
   const stop = (signal: string) => {
@@ -28,6 +30,7 @@ async function main(): Promise<void> {
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
+  void node.drainRequested.then((from) => stop(`drain request from ${from}`));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 

@@ -21,6 +21,11 @@ export interface RunningNode {
   recovery: RecoverySummary;
   /** Graceful stop: readiness off, rooms flushed, clients told to reconnect, pools closed. */
   drain(reason?: string): Promise<void>;
+  /**
+   * Resolves (with who asked) when an operator asks this node to drain over the bus (golfctl
+   * drain); the process's owner drains and exits as on SIGTERM (main.ts).
+   */
+  drainRequested: Promise<string>;
 }
 
 /**
@@ -38,8 +43,12 @@ function packageRoot(from: string): string {
 export const WEB_DIST = path.resolve(packageRoot(path.dirname(fileURLToPath(import.meta.url))), 'web', 'dist');
 
 /** Starts one node: backends, recovery, then HTTP and WebSocket traffic. */
-export async function startNode(config: Config, log: Logger): Promise<RunningNode> {
+export async function startNode(config: Config, baseLog: Logger): Promise<RunningNode> {
+  // Every line names its node (main.ts binds it already; test nodes do not).
+  const log = 'node_id' in baseLog.bindings() ? baseLog : baseLog.child({ node_id: config.NODE_ID });
   const metrics = createMetrics();
+  let requestDrain: (from: string) => void = () => {};
+  const drainRequested = new Promise<string>((resolve) => (requestDrain = resolve));
   const backends = await openBackends(config, log);
   const runtime = new RoomRuntime(
     backends,
@@ -51,12 +60,18 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
       snapshotFlushMs: config.SNAPSHOT_FLUSH_MS,
       seatRate: { perSecond: config.SEAT_RATE_PER_SECOND, burst: config.SEAT_RATE_BURST },
       leaseTtlMs: config.LEASE_TTL_MS,
+      onDrainRequest: (from) => {
+        log.info({ from }, 'drain requested');
+        requestDrain(from);
+      },
     },
     log,
     metrics,
   );
   let ready = false;
   let draining = false;
+  metrics.sources.ready = () => ready && !draining;
+  metrics.sources.watchers = () => runtime.hosted().reduce((n, actor) => n + actor.watcherCount, 0);
   const timeouts = { headersMs: config.HEADERS_TIMEOUT_MS, requestMs: config.REQUEST_TIMEOUT_MS };
   const server = createHttpServer({
     live: () => true,
@@ -116,9 +131,12 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     drained ??= (async () => {
       draining = true;
       const started = Date.now();
+      metrics.drains.inc();
       log.info({ rooms: runtime.roomCount, connections: gateway.connectionCount }, 'draining');
       await runtime.drain(config.DRAIN_TIMEOUT_MS);
       await gateway.closeAll(reason, Math.max(100, config.DRAIN_TIMEOUT_MS - (Date.now() - started)));
+      // Observed before /metrics closes: what is left (closing pools) is quick.
+      metrics.drainMs.observe(Date.now() - started);
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       metricsServer.closeAllConnections();
@@ -128,5 +146,5 @@ export async function startNode(config: Config, log: Logger): Promise<RunningNod
     })();
     return drained;
   };
-  return { port, metricsPort, runtime, backends, recovery, drain };
+  return { port, metricsPort, runtime, backends, recovery, drain, drainRequested };
 }

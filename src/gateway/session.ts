@@ -100,7 +100,7 @@ export class Session implements RoomListener {
       return;
     }
     void this.dispatch(parsed.message, parsed.id).catch((error) => {
-      this.log.error({ err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
+      this.log.error({ room: this.seat?.room, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
       this.error(parsed.id, 'unavailable', 'internal error');
     });
   }
@@ -248,7 +248,7 @@ export class Session implements RoomListener {
   evicted(reason: string): void {
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
-    this.log.debug({ room: seat.room, reason }, 'room moved; following it');
+    this.log.debug({ room: seat.room, player_id: seat.playerId, reason }, 'room moved; following it');
     this.followSafely(seat);
   }
 

@@ -77,7 +77,10 @@ export class AppendBatcher {
       if (appended.has(p.request.game_id)) {
         this.metrics?.eventsAppended.inc(p.request.events.length);
         p.resolve();
-      } else p.reject(new FencedError(`append to ${p.request.game_id} at epoch ${p.request.epoch} after seq ${p.request.expected_seq} was fenced`));
+      } else {
+        this.metrics?.appendsFenced.inc();
+        p.reject(new FencedError(`append to ${p.request.game_id} at epoch ${p.request.epoch} after seq ${p.request.expected_seq} was fenced`));
+      }
     }
   }
 }

@@ -42,7 +42,7 @@ export class EndedGames {
     try {
       return endedSeatView(await readEndedGame(this.cache, this.events, game, this.timing), claim);
     } catch (error) {
-      this.log.warn({ game_id: game.game_id, err: (error as Error).message }, 'reading an ended game failed');
+      this.log.warn({ room: game.room_code, game_id: game.game_id, player_id: claim.player_id, err: (error as Error).message }, 'reading an ended game failed');
       return { ok: false, code: 'unavailable', message: 'the game could not be read; try again' };
     }
   }

@@ -99,6 +99,9 @@ export class Peers {
         this.remote.evictOwner(message.node, 'its server restarted');
         this.dropWatchersOf(message.node, 'it restarted');
         return;
+      case 'drain':
+        if (message.node === options.nodeId) options.onDrainRequest?.(message.from);
+        return;
       case 'node_gone':
         if (message.node === options.nodeId) return;
         this.remote.evictOwner(message.node, 'its server is gone');

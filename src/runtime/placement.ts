@@ -122,7 +122,9 @@ export class Placement {
       if (!found) return fail('unknown_room', `no room ${code}`);
       return found instanceof RoomActor ? { local: found } : found;
     } catch (error) {
-      this.deps.log.warn({ room: code, err: (error as Error).message }, 'room activation failed');
+      // The failure path only: which game the code named is worth a lookup here.
+      const gameId = (await this.deps.backends.cache.getRoom(code).catch(() => null))?.game_id ?? null;
+      this.deps.log.warn({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
       return fail('unavailable', (error as Error).message);
     }
   }
@@ -182,7 +184,7 @@ export class Placement {
     await cache.updateRoom(code, { server_id: options.nodeId, epoch: game.epoch, host_id: context.game.host_id });
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     metrics?.recoveries.inc({ source });
-    log.debug({ room: code, epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
+    actor.log.debug({ epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
     // A cache that was behind or empty catches up (write-behind; the events are the truth).
     if (source !== 'snapshot') this.snapshots.mark(actor);
     return actor;
@@ -208,7 +210,7 @@ export class Placement {
   }
 
   private forget(actor: RoomActor, reason: string): void {
-    const { log, metrics } = this.deps;
+    const { metrics } = this.deps;
     if (this.rooms.get(actor.code) === actor) this.rooms.delete(actor.code);
     // Give the lease back so that a peer (or this node, later) can take the room at once.
     void actor.releaseLease().catch(() => undefined);
@@ -216,8 +218,8 @@ export class Placement {
     metrics?.roomsActive.set(this.rooms.size);
     if (reason.startsWith('fenced') || reason.startsWith('lease lost')) {
       metrics?.fenced.inc();
-      log.warn({ room: actor.code, reason }, 'room stopped on this node');
-    } else log.debug({ room: actor.code, reason }, 'room stopped on this node');
+      actor.log.warn({ reason }, 'room stopped on this node');
+    } else actor.log.debug({ reason }, 'room stopped on this node');
   }
 
   /** A command to a room hosted here; with `wantView`, the sender's view comes back with the outcome. */

@@ -52,8 +52,9 @@ export class Recovery {
   async adoptOrphans(): Promise<number> {
     if (!this.placement.isAccepting || this.adopting) return 0;
     this.adopting = true;
+    const started = performance.now();
     try {
-      const { backends, options, log, now } = this.deps;
+      const { backends, options, log, metrics, now } = this.deps;
       const { events, cache } = backends;
       const ttl = options.roomTtlSeconds;
       const hosts = await events.hostingNodes(ttl);
@@ -65,6 +66,10 @@ export class Recovery {
       if (games.length === 0) return 0;
       const summary = emptySummary();
       for (let i = 0; i < games.length; i += 500) await this.recoverBatch(games.slice(i, i + 500), summary);
+      if (summary.recovered > 0) {
+        metrics?.adoptions.inc(summary.recovered);
+        metrics?.adoptionMs.observe(performance.now() - started);
+      }
       if (summary.recovered > 0 || summary.failed.length > 0) {
         log.info({ adopted: summary.recovered, from: summary.from, failed: summary.failed.length, nodes: gone }, 'adopted orphaned rooms');
       }
@@ -114,6 +119,7 @@ export class Recovery {
           await lease.release();
           const reason = (error as Error).message;
           summary.failed.push({ game_id: game.game_id, room: game.room_code, reason });
+          this.deps.metrics?.recoveryFailures.inc();
           log.error({ game_id: game.game_id, room: game.room_code, reason }, 'game not recovered');
         }
       }),

@@ -61,7 +61,9 @@ export type BusMessage =
   | { kind: 'check'; from: string; id: string; seats: SeatCheck[] }
   | { kind: 'checked'; id: string; seats: SeatStatus[] }
   /** Frames were lost for these seats: the owner sends each its current view again. */
-  | { kind: 'resend'; from: string; seats: Array<{ room: string; player_id: string; watch: string }> };
+  | { kind: 'resend'; from: string; seats: Array<{ room: string; player_id: string; watch: string }> }
+  /** An operator (golfctl drain) asks `node` to drain, as SIGTERM would. */
+  | { kind: 'drain'; node: string; from: string };
 
 /** One seat of a watched room, attached at its owner for the listeners here. */
 interface Seat {

@@ -73,6 +73,8 @@ export class RoomActor {
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
   private idleWaiters: Array<() => void> = [];
   lastActivity: number;
+  /** The node's logger bound to this room: every line about it names the room and its game. */
+  readonly log: Logger;
 
   constructor(
     readonly code: string,
@@ -84,6 +86,7 @@ export class RoomActor {
   ) {
     this.snapshot = snapshot;
     this.lastActivity = deps.now();
+    this.log = deps.log.child({ room: code, game_id: gameId });
     // Also when the lease was lost while the room was being restored (before this actor
     // existed): the lease tells a late listener too.
     lease.onLost((reason) => this.stop(`lease lost: ${reason}`));
@@ -252,7 +255,8 @@ export class RoomActor {
    * answer at the commit point); a timer is tried again later.
    */
   private failed(job: Job, error: unknown): void {
-    this.deps.log.error({ room: this.code, job: job.kind, err: (error as Error)?.message, stack: (error as Error)?.stack }, 'a room job failed; dropped');
+    const player = job.kind === 'tick' ? {} : { player_id: job.player_id };
+    this.log.error({ ...player, job: job.kind, err: (error as Error)?.message, stack: (error as Error)?.stack }, 'a room job failed; dropped');
     this.deps.metrics?.commands.inc({ outcome: 'failed' });
     if (job.kind === 'command' && !job.answered) job.reply({ ok: false, code: 'unavailable', message: 'internal error; nothing changed' });
     if (job.kind === 'tick') this.armTimer(RETRY_MS);
@@ -330,12 +334,12 @@ export class RoomActor {
         return;
       }
       if (error instanceof EventDataRejected) {
-        this.deps.log.warn({ room: this.code, err: error.message }, 'the store refused a command\'s data; the room stays as it was');
+        this.log.warn({ ...(job.kind === 'command' ? { player_id: job.player_id } : {}), err: error.message }, 'the store refused a command\'s data; the room stays as it was');
         reply({ ok: false, code: 'bad_request', message: 'that command could not be stored; nothing changed' });
         if (job.kind === 'tick') this.armTimer(RETRY_MS);
         return;
       }
-      this.deps.log.warn({ room: this.code, err: (error as Error).message }, 'append failed; the room stays as it was');
+      this.log.warn({ err: (error as Error).message }, 'append failed; the room stays as it was');
       reply({ ok: false, code: 'unavailable', message: 'the game store is unavailable; try again' });
       if (job.kind === 'tick') this.armTimer(RETRY_MS);
       return;

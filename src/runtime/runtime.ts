@@ -134,7 +134,7 @@ export class RoomRuntime {
         claimed = await this.placement.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.deps.now()).toISOString(), status: 'lobby', server_id: this.deps.options.nodeId, epoch: 1 }, options);
       } catch (error) {
         await lease.release();
-        this.deps.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
+        this.deps.log.warn({ room: code, game_id: gameId, err: (error as Error).message }, 'room creation failed');
         return fail('unavailable', 'the game store is unavailable; try again');
       }
       if (!claimed) {

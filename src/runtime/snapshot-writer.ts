@@ -69,7 +69,7 @@ export class SnapshotWriter {
     } catch (error) {
       this.metrics?.snapshotWrites.inc({ result: 'failed' });
       // The cache is a cache: PostgreSQL has the events; a later write or a replay catches up.
-      this.log.warn({ room: actor.code, err: (error as Error).message }, 'snapshot write failed');
+      actor.log.warn({ err: (error as Error).message }, 'snapshot write failed');
     }
   }
 }

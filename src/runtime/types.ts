@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   snapshotFlushMs?: number;
   /** Commands one seat may send per second and in a burst (SEAT_RATE_*); unbounded if absent. */
   seatRate?: { perSecond: number; burst: number };
+  /** An operator asked this node to drain (a `drain` message on its inbox; see golfctl). */
+  onDrainRequest?: (from: string) => void;
 }
 
 export interface Backends {

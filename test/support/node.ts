@@ -72,7 +72,7 @@ export function processEnv(config: Config, port: number, overrides: Record<strin
 }
 
 export async function startTestNode(config: Config = testConfig()): Promise<RunningNode & { config: Config }> {
-  const node = await startNode(config, createLogger(config.LOG_LEVEL));
+  const node = await startNode(config, createLogger(config.LOG_LEVEL, {}, config.LOG_FORMAT));
   return Object.assign(node, { config });
 }
 
