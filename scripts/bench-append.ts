@@ -3,7 +3,9 @@
  * through the group-commit batcher into PostgreSQL, with no WebSocket, machine or view work.
  * Shows what the event store takes, next to pgbench's single-row insert rate on the same server.
  *
- *   npx tsx scripts/bench-append.ts [--rooms 200] [--seconds 10]
+ *   npx tsx scripts/bench-append.ts [--rooms 200] [--seconds 10] [--slots 1]
+ *
+ * `--slots`: transactions in flight at once (PG_COMMIT_SLOTS).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createHistogram } from 'node:perf_hooks';
@@ -11,15 +13,19 @@ import { parseArgs } from 'node:util';
 import { AppendBatcher } from '../src/runtime/append-batcher.js';
 import { PgEventStore } from '../src/stores/event-store.js';
 
-const { values } = parseArgs({ options: { rooms: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({ options: { rooms: { type: 'string', default: '200' }, seconds: { type: 'string', default: '10' }, slots: { type: 'string', default: '1' } } });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `bench_app_${randomBytes(3).toString('hex')}`;
 const store = new PgEventStore(DATABASE_URL, { schema });
 await store.migrate();
-const batcher = new AppendBatcher(store);
+const slots = Number(values.slots);
+const batcher = new AppendBatcher(store, undefined, slots);
 const rooms = Number(values.rooms);
 const games = Array.from({ length: rooms }, () => ({ id: randomUUID(), seq: 0 }));
-for (const g of games) await store.createGame({ game_id: g.id, room_code: 'BNCH', epoch: 1, server_id: 'bench', options: {} });
+// One unfinished game per room code (the unique index games_room_code_live): a code each.
+for (const [i, g] of games.entries()) {
+  if (!(await store.createGame({ game_id: g.id, room_code: `B${i}`, epoch: 1, server_id: 'bench', options: {} }))) throw new Error('bench game not created');
+}
 const latency = createHistogram();
 let moves = 0;
 const end = Date.now() + Number(values.seconds) * 1000;
@@ -44,7 +50,7 @@ await Promise.all(
 );
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
-  `event store alone: ${rooms} rooms appending in turn: ${(moves / seconds).toFixed(0)} persisted moves/s, append p50 ${(latency.percentile(50) / 1000).toFixed(2)} ms, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms\n`,
+  `event store alone: ${rooms} rooms appending in turn, ${slots} commit slot(s): ${(moves / seconds).toFixed(0)} persisted moves/s, append p50 ${(latency.percentile(50) / 1000).toFixed(2)} ms, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms\n`,
 );
 await store.sql.unsafe(`drop schema ${schema} cascade`);
 await store.close();
