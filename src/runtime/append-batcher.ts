@@ -15,10 +15,11 @@ interface Pending {
 /**
  * Group commit for appends from many rooms. A lone append goes out at once; when every
  * transaction slot is busy, the appends that arrive wait for the next free slot and go
- * together, so under load there are few transactions and no added delay when idle. More than
- * one slot lets a slow commit not hold everything behind it, but on this machine's disk one
- * slot measured better (concurrent fsyncs slowed each other: append p50 2 -> 5 ms). A room never
- * has two appends in flight, so order within a game is kept whatever the slot count.
+ * together, so under load there are few transactions and no added delay when idle. With more
+ * than one slot (PG_COMMIT_SLOTS) a slow commit does not hold every room behind it; every
+ * commit is bounded anyway (PG_QUERY_TIMEOUT_MS), and one that gets no answer fails its rooms
+ * as in doubt (EventStoreInDoubt), never as done. A room never has two appends in flight, so
+ * order within a game is kept whatever the slot count.
  */
 export class AppendBatcher {
   private pending: Pending[] = [];
@@ -38,9 +39,14 @@ export class AppendBatcher {
     });
   }
 
-  /** Resolves when nothing is queued or in flight. */
-  async idle(): Promise<void> {
-    while (this.inFlight > 0 || this.pending.length > 0) await new Promise((r) => setTimeout(r, 5));
+  /** Resolves true when nothing is queued or in flight, or false once `timeoutMs` has passed. */
+  async idle(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.inFlight > 0 || this.pending.length > 0) {
+      if (performance.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, Math.max(0, Math.min(5, deadline - performance.now()))));
+    }
+    return true;
   }
 
   private pump(): void {

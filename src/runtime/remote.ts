@@ -57,7 +57,18 @@ export class RemoteRooms {
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        resolve({ ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' });
+        // The owner may still apply a command (it answers within its own, shorter bound unless
+        // it is stalled or cut off): not "nothing changed" but unknown; a retry by id is safe.
+        resolve(
+          request.type === 'command'
+            ? {
+                ok: false,
+                code: 'unavailable',
+                message: 'the room’s server did not answer in time, so whether your command was applied is unknown; retrying with the same id is safe (it is applied at most once)',
+                in_doubt: true,
+              }
+            : { ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' },
+        );
       }, this.timeoutMs);
       timer.unref();
       this.pending.set(id, { resolve, timer });

@@ -8,7 +8,7 @@ import type { PgEventStore } from '../stores/event-store.js';
 import type { Leases } from '../stores/leases.js';
 import type { StateCache } from '../stores/state-cache.js';
 import type { RestoreSource } from './restore.js';
-import type { ErrorCode } from './room-actor.js';
+import type { ErrorCode, MailboxLimits } from './room-actor.js';
 
 export interface RuntimeOptions {
   nodeId: string;
@@ -18,6 +18,16 @@ export interface RuntimeOptions {
   leaseTtlMs: number;
   /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
   snapshotFlushMs?: number;
+  /** Transactions of appends in flight at once (PG_COMMIT_SLOTS). */
+  commitSlots?: number;
+  /** A room's mailbox bounds (ROOM_MAILBOX_MAX; the wait bound is PG_QUERY_TIMEOUT_MS). */
+  mailbox?: MailboxLimits;
+  /**
+   * How long a node waits for a room's owner to answer a forwarded request: longer than the
+   * owner's usual bound on a command (mailbox wait plus one append), so that a timeout mostly
+   * means the owner itself is unreachable; the answer is then "outcome unknown" (remote.ts).
+   */
+  remoteTimeoutMs?: number;
 }
 
 export interface Backends {
