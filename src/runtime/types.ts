@@ -42,7 +42,8 @@ export interface Backends {
  * standings, read-only (nothing more will change, so there is nothing to watch).
  */
 export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
-export type Failure = { ok: false; code: ErrorCode; message: string };
+/** A refusal; `in_doubt`: it may have been applied after all (see Outcome). */
+export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true };
 
 export const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 
