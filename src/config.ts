@@ -36,7 +36,7 @@ function originOf(text: string): string | null {
 }
 
 /** Append transactions in flight at once by default (see scripts/bench-append.ts, README). */
-const COMMIT_SLOTS_DEFAULT = 2;
+const COMMIT_SLOTS_DEFAULT = 4;
 
 /** Every environment variable the server reads, with its default. */
 export const envSchema = z.object({

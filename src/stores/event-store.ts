@@ -165,6 +165,16 @@ export interface EventStoreOptions {
 
 export const DEFAULT_QUERY_TIMEOUT_MS = 3000;
 
+/** The share of PG_QUERY_TIMEOUT_MS the server's statement_timeout takes (see the constructor). */
+const STATEMENT_SHARE = 0.8;
+
+/** What the store watches of a socket of its pool. */
+interface SocketWatch {
+  opened: number;
+  /** Since when it waits for a reply: written to with nothing read since; null when not. */
+  waitingSince: number | null;
+}
+
 /** How long past its bound a call still being connected waits for connect_timeout's verdict. */
 const CONNECT_GRACE_MS = 500;
 
@@ -203,14 +213,14 @@ export class PgEventStore {
   readonly sql: postgres.Sql;
   readonly queryTimeoutMs: number;
   private readonly schema: string;
-  /** The pool's sockets, with when each was opened (see `resetConnections`). */
-  private readonly sockets = new Map<Socket, number>();
+  /** The pool's sockets (see `dropStalled`). */
+  private readonly sockets = new Map<Socket, SocketWatch>();
   /** Calls handed to postgres.js and not settled by it yet; at most the pool size (see `wrap`). */
   private running = 0;
   private readonly poolSize: number;
   /** Calls waiting for one of those places, oldest first; each says whether it still wants it. */
   private readonly admissions: Array<() => boolean> = [];
-  /** Dropped sockets not closed yet: postgres.js would still write to them (see resetConnections). */
+  /** Dropped sockets not closed yet: postgres.js would still write to them (see dropStalled). */
   private closing = 0;
 
   constructor(url: string, options: EventStoreOptions = {}) {
@@ -227,8 +237,9 @@ export class PgEventStore {
       connection: {
         search_path: this.schema,
         application_name: 'golf-runtime',
-        // The server gives up too: a statement the client stopped waiting for holds no locks.
-        statement_timeout: this.queryTimeoutMs,
+        // A live server gives up first, with an error that says the statement did not happen
+        // (a lock wait, say), before the bound below takes the connection for stalled.
+        statement_timeout: Math.max(50, Math.floor(this.queryTimeoutMs * STATEMENT_SHARE)),
       },
       transform: { undefined: null },
     };
@@ -494,11 +505,12 @@ export class PgEventStore {
    *   (written, or the first of a connection being made, which connect_timeout bounds), and one
    *   whose time runs out while it waits here is dropped for sure: it never reaches PostgreSQL.
    * - when the time of a call handed over runs out, the caller is told at once that its outcome
-   *   is unknown, and the pool's connections are dropped (a statement unanswered for that long
-   *   means the link is stalled: a live server would have answered with statement_timeout's
-   *   error, so the others hang too). Dropping them rejects what they carried, and the next
-   *   calls get fresh connections: nothing stays stuck on a dead one. Its place is given back
-   *   when postgres.js settles the statement (or, should it never, after twice the bound).
+   *   is unknown, and the connections that got no byte back for a while although they wait for
+   *   a reply are dropped (a statement unanswered for that long means the link is stalled: a
+   *   live server would have answered with statement_timeout's error). Dropping them rejects
+   *   what they carried, and the next calls get fresh connections: nothing stays stuck on a
+   *   dead one. Its place is given back when postgres.js settles the statement (or, should it
+   *   never, after twice the bound).
    * - a failure says whether anything may have been written: EventStoreUnavailable when the
    *   statement was never sent or PostgreSQL answered with an error (rolled back), and
    *   EventStoreInDoubt when it was sent and no answer came (timed out, connection lost).
@@ -528,7 +540,7 @@ export class PgEventStore {
           grace = setTimeout(inDoubt, CONNECT_GRACE_MS);
         } else if (phase === 'handed') {
           inDoubt();
-          this.resetConnections();
+          this.dropStalled();
         }
       }, timeoutMs);
       const admit = (): boolean => {
@@ -590,32 +602,46 @@ export class PgEventStore {
     // One host, as in our URLs (postgres.js's multi-host rotation is not used here).
     const socket = target.path ? connect(target.path) : connect(target.port[0] ?? 5432, target.host[0] ?? 'localhost');
     Object.assign(socket, { host: target.host[0], port: target.port[0] });
-    this.sockets.set(socket, Date.now());
+    const watch: SocketWatch = { opened: Date.now(), waitingSince: null };
+    // (With TLS, postgres.js takes our close listener over: forget such sockets here.)
+    for (const old of this.sockets.keys()) if (old.destroyed) this.sockets.delete(old);
+    this.sockets.set(socket, watch);
     socket.once('close', () => this.sockets.delete(socket));
+    // Whether it waits for a reply, and since when (with TLS, postgres.js writes and reads on
+    // the TLS socket: this one sees neither, and dropStalled falls back on its age).
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((...args: unknown[]) => {
+      watch.waitingSince ??= Date.now();
+      return write(...args);
+    }) as typeof socket.write;
+    socket.on('data', () => {
+      watch.waitingSince = null;
+    });
     return socket;
   }
 
   /**
-   * Drops every connection past its start: one that heard from the server, or older than
-   * connect_timeout (with TLS the bytes are counted on the TLS socket, not ours); those still
-   * connecting are bounded by connect_timeout, and dropping them would only start them over.
+   * Drops the connections that wait for a reply and have heard nothing for half the bound or
+   * more (those still connecting excepted: connect_timeout bounds them, and dropping them
+   * would only start them over). Should none look so (a TLS socket, whose bytes this store
+   * does not see), every connection past its start is dropped.
+   *
    * Without an error on purpose: postgres.js then rejects what the connection carried and
    * takes it out of use in one step, whereas after a socket error it does so only at the close
-   * that follows, and a statement handed to it in between would be lost. Until then
+   * that follows, and a statement handed to it in between would be lost. Until that close
    * postgres.js still takes the connection for open, so no call is handed over meanwhile.
    */
-  private resetConnections(): void {
+  private dropStalled(): void {
     const now = Date.now();
-    for (const [socket, opened] of this.sockets) {
-      if (socket.destroyed) this.sockets.delete(socket); // (with TLS, postgres.js took our listener over)
-      else if (socket.bytesRead > 0 || now - opened > this.queryTimeoutMs) {
-        this.closing++;
-        socket.once('close', () => {
-          this.closing--;
-          this.admitWaiting();
-        });
-        socket.destroy();
-      }
+    const started = [...this.sockets].filter(([socket, watch]) => !socket.destroyed && (socket.bytesRead > 0 || now - watch.opened > this.queryTimeoutMs));
+    const silent = started.filter(([, watch]) => watch.waitingSince !== null && now - watch.waitingSince >= this.queryTimeoutMs / 2);
+    for (const [socket] of silent.length > 0 ? silent : started) {
+      this.closing++;
+      socket.once('close', () => {
+        this.closing--;
+        this.admitWaiting();
+      });
+      socket.destroy();
     }
   }
 }

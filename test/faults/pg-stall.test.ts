@@ -73,7 +73,7 @@ async function lockGame(schema: string, gameId: string) {
 }
 
 const eventsWithId = async (schema: string, commandId: string) =>
-  ((await direct.unsafe(`select count(*)::int as n from "${schema}".events where command_id = $1`, [commandId]))[0] as { n: number }).n;
+  ((await direct.unsafe(`select count(*)::int as n from "${schema}".events where command_id = $1`, [commandId]))[0] as unknown as { n: number }).n;
 
 const hostedRoom = (node: Node, code: string) => node.runtime.hosted().find((a) => a.code === code);
 
