@@ -637,10 +637,19 @@ export class PgEventStore {
     const silent = started.filter(([, watch]) => watch.waitingSince !== null && now - watch.waitingSince >= this.queryTimeoutMs / 2);
     for (const [socket] of silent.length > 0 ? silent : started) {
       this.closing++;
-      socket.once('close', () => {
+      let counted = true;
+      const closed = () => {
+        if (!counted) return;
+        counted = false;
+        clearTimeout(guard);
         this.closing--;
         this.admitWaiting();
-      });
+      };
+      socket.once('close', closed);
+      // The close comes within a turn of the event loop; this only keeps a lost one from
+      // holding every call back.
+      const guard = setTimeout(closed, 1000);
+      guard.unref();
       socket.destroy();
     }
   }
