@@ -607,8 +607,10 @@ export class PgEventStore {
     for (const old of this.sockets.keys()) if (old.destroyed) this.sockets.delete(old);
     this.sockets.set(socket, watch);
     socket.once('close', () => this.sockets.delete(socket));
-    // Whether it waits for a reply, and since when (with TLS, postgres.js writes and reads on
-    // the TLS socket: this one sees neither, and dropStalled falls back on its age).
+    // With TLS, postgres.js writes and reads on a TLS socket over this one, which sees neither:
+    // dropStalled falls back on its age.
+    if (target.ssl) return socket;
+    // Whether it waits for a reply, and since when.
     const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
     socket.write = ((...args: unknown[]) => {
       watch.waitingSince ??= Date.now();
