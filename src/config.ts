@@ -35,6 +35,9 @@ function originOf(text: string): string | null {
   }
 }
 
+/** Append transactions in flight at once by default (see scripts/bench-append.ts, README). */
+const COMMIT_SLOTS_DEFAULT = 4;
+
 /** Every environment variable the server reads, with its default. */
 export const envSchema = z.object({
   PORT: int(0, 65535).default(8080),
@@ -53,6 +56,9 @@ export const envSchema = z.object({
   SNAPSHOT_FLUSH_MS: int(0, 10_000).default(100),
   PASSIVATE_AFTER_MS: int(1000, 86_400_000).default(10 * 60_000),
   DRAIN_TIMEOUT_MS: int(100, 600_000).default(10_000),
+  PG_QUERY_TIMEOUT_MS: int(100, 600_000).default(3000),
+  PG_COMMIT_SLOTS: int(1, 8).default(COMMIT_SLOTS_DEFAULT),
+  ROOM_MAILBOX_MAX: int(1, 100_000).default(64),
   WS_PING_MS: int(100, 600_000).default(10_000),
   RATE_LIMIT_PER_SECOND: int(1, 100_000).default(20),
   RATE_LIMIT_BURST: int(1, 100_000).default(40),

@@ -64,6 +64,12 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
         log.info({ from }, 'drain requested');
         requestDrain(from);
       },
+      commitSlots: config.PG_COMMIT_SLOTS,
+      // A command waits in its room's mailbox at most one store bound, then its append usually
+      // takes at most another: a node forwarding it waits for both, and a second more. Past
+      // that it tells the player the outcome is unknown and retries by id (remote.ts).
+      mailbox: { max: config.ROOM_MAILBOX_MAX, maxWaitMs: config.PG_QUERY_TIMEOUT_MS },
+      remoteTimeoutMs: 2 * config.PG_QUERY_TIMEOUT_MS + 1000,
     },
     log,
     metrics,

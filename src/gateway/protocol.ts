@@ -88,8 +88,15 @@ const REFUSALS: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 export const UNAVAILABLE_MESSAGE = 'the server cannot do this right now; try again';
 
+/**
+ * A refusal in doubt (the store or the room's node did not confirm the command: it may have
+ * been applied): not "nothing changed", and a retry with the same id is the safe way to know.
+ */
+export const IN_DOUBT_MESSAGE = 'the server could not confirm this, so whether it was applied is unknown; retrying with the same id is safe (a command is applied at most once)';
+
 /** What a client is told for a refusal of `code` whose internal text is `message`. */
-export function publicMessage(code: ErrorCode, message: string): string {
+export function publicMessage(code: ErrorCode, message: string, inDoubt = false): string {
+  if (inDoubt) return IN_DOUBT_MESSAGE;
   return REFUSALS.has(code) ? message : UNAVAILABLE_MESSAGE;
 }
 

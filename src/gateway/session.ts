@@ -131,7 +131,7 @@ export class Session implements RoomListener {
     await this.runtime.command(seat.room, seat.playerId, commandId, command, (outcome: Outcome) => {
       if (!outcome.ok) {
         if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
-        return this.error(id, outcome.code, outcome.message);
+        return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
       }
       this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
       if (message.type === 'leave') {
@@ -191,7 +191,7 @@ export class Session implements RoomListener {
     if (!result.ok) {
       // Past an address's room or guess limit: a client that keeps on is closed like a flood.
       if (result.code === 'rate_limited') this.strike('room rate');
-      return this.error(id, result.code, result.message);
+      return this.error(id, result.code, result.message, result.in_doubt);
     }
     this.unseat();
     if (this.closed) return;
@@ -281,8 +281,8 @@ export class Session implements RoomListener {
   }
 
   /** Every refusal goes out here: internal failures are told in generic words (publicMessage). */
-  private error(id: string | undefined, code: ErrorCode, message: string): void {
-    const told = publicMessage(code, message);
+  private error(id: string | undefined, code: ErrorCode, message: string, inDoubt?: boolean): void {
+    const told = publicMessage(code, message, inDoubt);
     if (told !== message) this.log.debug({ code, err: message }, 'refusal told in generic words');
     this.send({ type: 'error', ...(id !== undefined ? { id } : {}), code, message: told });
   }

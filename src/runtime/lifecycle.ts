@@ -69,23 +69,47 @@ export class Lifecycle {
   }
 
   /**
-   * Graceful stop: no new rooms or activations; every room finishes what it has queued
-   * (bounded by `timeoutMs`), the appends and snapshots are flushed, the leases released.
+   * Graceful stop: no new rooms or activations; every room finishes what it has queued and the
+   * appends in flight settle, within `timeoutMs` less a share kept for the hand-over; then,
+   * whatever is still stuck (a stalled PostgreSQL), the snapshots are flushed, the rooms
+   * stopped, the leases released, the heartbeat removed and the departure announced, each
+   * bounded too, so that peers take the rooms at once and the process ends in time. An append
+   * still unanswered then is fenced by the epoch the adopting peer takes, or is in what it reads.
    */
   async drain(timeoutMs: number): Promise<void> {
-    const { backends, options } = this.deps;
+    const { backends, options, log } = this.deps;
+    const deadline = Date.now() + timeoutMs;
+    const handover = Math.min(2000, Math.floor(timeoutMs / 3));
+    const left = (until: number) => Math.max(0, until - Date.now());
     this.placement.stopAccepting();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = this.placement.hosted();
-    const settle = Promise.all(actors.map((a) => a.idle()));
-    await Promise.race([settle, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-    await this.placement.batcher.idle();
+    const settled = await within(
+      left(deadline - handover),
+      Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
+    );
+    if (settled !== true) log.warn({ rooms: actors.length }, 'drain: rooms or appends still busy at the deadline; handing over anyway');
+    // Each step of the hand-over gets what is left, and at least a moment of its own.
+    const step = (work: Promise<unknown>) => within(Math.max(left(deadline), 250), work.catch(() => undefined));
     for (const actor of actors) this.placement.snapshots.mark(actor);
-    await this.placement.snapshots.flush();
+    await step(this.placement.snapshots.flush());
     for (const actor of actors) actor.stop('draining');
-    await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
+    await step(Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
-    await backends.cache.forgetNode(options.nodeId).catch(() => undefined);
-    await this.peers.announceGone().catch(() => undefined);
+    await step(backends.cache.forgetNode(options.nodeId));
+    await step(this.peers.announceGone());
+  }
+}
+
+/** `work`'s result, or undefined once `ms` have passed (the work goes on unwaited). */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -32,7 +32,7 @@ export class Placement {
 
   constructor(private readonly deps: RuntimeDeps) {
     const { backends, options, log, metrics, now } = deps;
-    this.batcher = new AppendBatcher(backends.events, metrics);
+    this.batcher = new AppendBatcher(backends.events, metrics, options.commitSlots);
     this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
     this.index = new RoomIndex(backends.cache, backends.events, { nodeId: options.nodeId, ttlSeconds: options.roomTtlSeconds }, log, now);
     this.ended = new EndedGames(backends.cache, backends.events, options.timing, log);
@@ -202,6 +202,7 @@ export class Placement {
       log,
       metrics,
       seatRate: options.seatRate ?? { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY },
+      mailbox: options.mailbox,
     });
     this.rooms.set(code, actor);
     metrics?.roomsActive.set(this.rooms.size);
@@ -220,6 +221,26 @@ export class Placement {
       metrics?.fenced.inc();
       actor.log.warn({ reason }, 'room stopped on this node');
     } else actor.log.debug({ reason }, 'room stopped on this node');
+    // Its watchers come back for it themselves; a timer nobody watches has nobody to wake it.
+    if (reason.startsWith('in doubt') && actor.hasDeadline) this.reactivate(actor.code);
+  }
+
+  /**
+   * Activates a room again from the stores after it stopped with an append in doubt (its
+   * timers must fire even if nobody watches it), retrying with growing delays while the store
+   * is unavailable, until it is hosted (here or elsewhere) or about half a minute has passed
+   * (then the next command or resume brings it back).
+   */
+  private reactivate(code: string, attempt = 0): void {
+    if (attempt >= 8) return;
+    const timer = setTimeout(() => {
+      void (async () => {
+        if (!this.accepting || this.holds(code) || (await this.liveOwner(code))) return;
+        const found = await this.resolve(code);
+        if ('ok' in found && found.code === 'unavailable') this.reactivate(code, attempt + 1);
+      })().catch(() => undefined);
+    }, Math.min(250 * 2 ** attempt, 8000));
+    timer.unref();
   }
 
   /** A command to a room hosted here; with `wantView`, the sender's view comes back with the outcome. */

@@ -119,7 +119,17 @@ export class RemoteRooms {
 
   request(owner: string, room: string, request: RemoteRequest): Promise<RemoteReply> {
     return this.ask<RemoteReply>(owner, (id) => ({ kind: 'request', from: this.nodeId, id, room, request }), {
-      timeout: { ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' },
+      // The owner may still apply a command (it answers within its own, shorter bound unless it
+      // is stalled or cut off): not "nothing changed" but unknown; a retry by id is safe.
+      timeout:
+        request.type === 'command'
+          ? {
+              ok: false,
+              code: 'unavailable',
+              message: 'the room’s server did not answer in time, so whether your command was applied is unknown; retrying with the same id is safe (it is applied at most once)',
+              in_doubt: true,
+            }
+          : { ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' },
       unreachable: { ok: false, code: 'unavailable', message: 'cannot reach the room’s server; try again' },
     });
   }

@@ -5,7 +5,7 @@ import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { SnapshotRecord } from '../stores/state-cache.js';
-import { EventDataRejected } from '../stores/event-store.js';
+import { EventDataRejected, EventStoreInDoubt } from '../stores/event-store.js';
 import { FencedError } from './append-batcher.js';
 import { freshEntropy } from './entropy.js';
 
@@ -21,7 +21,24 @@ export type ErrorCode =
   | 'rate_limited'
   | 'unavailable';
 
-export type Outcome = { ok: true; seq: number; duplicate: boolean } | { ok: false; code: ErrorCode; message: string };
+/**
+ * What became of a command. A refusal means nothing changed, except when `in_doubt`: the store
+ * did not confirm the append, so it may have been applied (a retry with the same id is safe:
+ * the room applies an id at most once). `busy`: refused at once because the room's mailbox is
+ * full or the command waited too long in it (nothing changed; trying again at once won't help).
+ * The flags stay on the server: clients get the code and the message.
+ */
+export type Outcome =
+  | { ok: true; seq: number; duplicate: boolean }
+  | { ok: false; code: ErrorCode; message: string; in_doubt?: true; busy?: true };
+
+/** The refusal of a command whose append the store did not confirm. */
+export const IN_DOUBT: Outcome = {
+  ok: false,
+  code: 'unavailable',
+  message: 'the game store did not confirm your command, so whether it was applied is unknown; retrying with the same id is safe (it is applied at most once)',
+  in_doubt: true,
+};
 
 /** Someone on this node watching a seat of the room (a WebSocket session). */
 export interface RoomListener {
@@ -39,6 +56,16 @@ type Job =
   | { kind: 'tick' }
   | { kind: 'presence'; player_id: string; connected: boolean };
 
+/** Bounds of a room's mailbox (ROOM_MAILBOX_MAX; the wait is PG_QUERY_TIMEOUT_MS). */
+export interface MailboxLimits {
+  /** Commands queued at most; past it a command is refused at once. */
+  max: number;
+  /** A command that waited longer than this is refused when its turn comes, unprocessed. */
+  maxWaitMs: number;
+}
+
+export const DEFAULT_MAILBOX: MailboxLimits = { max: 64, maxWaitMs: 3000 };
+
 export interface ActorDeps {
   append(request: AppendRequest): Promise<void>;
   saveSnapshot(actor: RoomActor): void;
@@ -49,6 +76,7 @@ export interface ActorDeps {
   metrics?: Metrics;
   /** Commands a seat may send per second, and in a burst, over all its connections and nodes. */
   seatRate: { perSecond: number; burst: number };
+  mailbox?: MailboxLimits;
 }
 
 /** Connections that may hold one seat of a room at once (on this node, or one per peer node). */
@@ -66,6 +94,9 @@ const RETRY_MS = 1000;
 export class RoomActor {
   private snapshot: RoomSnapshot;
   private readonly queue: Job[] = [];
+  /** Commands in `queue` (timer and presence jobs are coalesced, so they stay few). */
+  private queuedCommands = 0;
+  private readonly mailbox: MailboxLimits;
   private running = false;
   private stoppedReason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -89,6 +120,7 @@ export class RoomActor {
     this.log = deps.log.child({ room: code, game_id: gameId });
     // Also when the lease was lost while the room was being restored (before this actor
     // existed): the lease tells a late listener too.
+    this.mailbox = deps.mailbox ?? DEFAULT_MAILBOX;
     lease.onLost((reason) => this.stop(`lease lost: ${reason}`));
   }
 
@@ -123,6 +155,11 @@ export class RoomActor {
   private acting(): boolean {
     if (this.stoppedReason === null && !this.lease.held()) this.stop('lease lost: expired by this node’s clock');
     return this.stoppedReason === null;
+  }
+
+  /** Jobs waiting in the mailbox (not counting the one in progress). */
+  get queueLength(): number {
+    return this.queue.length;
   }
 
   get watcherCount(): number {
@@ -223,10 +260,31 @@ export class RoomActor {
     return viewFor(this.game, playerId, new Set(this.context.connected));
   }
 
+  /**
+   * Files a job. The mailbox is bounded: past `mailbox.max` queued commands a command is
+   * refused at once (nothing changed); a timer job already waiting stands for a new one, and a
+   * seat's presence job already waiting takes the newer presence, so neither piles up.
+   */
   private enqueue(job: Job): void {
     if (!this.acting()) {
       if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
       return;
+    }
+    if (job.kind === 'command') {
+      if (this.queuedCommands >= this.mailbox.max) {
+        this.deps.metrics?.commands.inc({ outcome: 'busy' });
+        job.reply({ ok: false, code: 'unavailable', message: 'the room is busy; nothing changed; try again shortly', busy: true });
+        return;
+      }
+      this.queuedCommands++;
+    } else if (job.kind === 'tick') {
+      if (this.queue.some((queued) => queued.kind === 'tick')) return;
+    } else {
+      const waiting = this.queue.find((queued) => queued.kind === 'presence' && queued.player_id === job.player_id);
+      if (waiting) {
+        (waiting as Extract<Job, { kind: 'presence' }>).connected = job.connected;
+        return;
+      }
     }
     this.queue.push(job);
     if (!this.running) void this.run();
@@ -238,6 +296,7 @@ export class RoomActor {
       // Each job asks the lease first: a stall may have outlived it since the last one.
       while (this.queue.length > 0 && this.acting()) {
         const job = this.queue.shift() as Job;
+        if (job.kind === 'command') this.queuedCommands--;
         await this.process(job).catch((error: unknown) => this.failed(job, error));
       }
     } finally {
@@ -281,6 +340,13 @@ export class RoomActor {
 
   private async process(job: Job): Promise<void> {
     const now = this.deps.now();
+    if (job.kind === 'command' && now - job.at > this.mailbox.maxWaitMs) {
+      // Its sender (or the node that forwarded it) stops waiting about now: answer before that
+      // with a refusal that is true (it was never processed), rather than apply it unseen.
+      this.deps.metrics?.commands.inc({ outcome: 'busy' });
+      job.reply({ ok: false, code: 'unavailable', message: 'the room is busy; nothing changed; try again shortly', busy: true });
+      return;
+    }
     const event = this.toEvent(job, now);
     const { snapshot: next, emitted } = stepRoom(this.snapshot, event);
     const reply =
@@ -331,6 +397,15 @@ export class RoomActor {
       if (error instanceof FencedError) {
         reply({ ok: false, code: 'unavailable', message: 'the room moved to another node; try again' });
         this.stop(`fenced: ${error.message}`);
+        return;
+      }
+      if (error instanceof EventStoreInDoubt) {
+        // The events may be in PostgreSQL or not. Adopting the new state would be a guess, and
+        // so would taking the next command on the old one: the room stops here (its lease is
+        // released) and is activated again from what PostgreSQL holds.
+        this.deps.log.warn({ room: this.code, err: error.message }, 'append in doubt; the room stops and is restored from the store');
+        reply(IN_DOUBT);
+        this.stop(`in doubt: ${error.message}`);
         return;
       }
       if (error instanceof EventDataRejected) {
@@ -414,6 +489,7 @@ export class RoomActor {
     this.stoppedReason = reason;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.queuedCommands = 0;
     for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
     for (const set of this.listeners.values()) for (const listener of set) listener.evicted(reason);
     this.listeners.clear();

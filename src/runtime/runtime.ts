@@ -9,7 +9,7 @@ import { Peers } from './peers.js';
 import { Placement } from './placement.js';
 import { Recovery } from './recovery.js';
 import { RemoteRooms } from './remote.js';
-import type { Outcome, RoomActor, RoomListener } from './room-actor.js';
+import { IN_DOUBT, type Outcome, type RoomActor, type RoomListener } from './room-actor.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
 import { hashToken, newPlayerId, newToken, parseToken } from './tokens.js';
 import { fail, type Backends, type Failure, type RecoverySummary, type RuntimeDeps, type RuntimeOptions, type Seat, type WatchOutcome } from './types.js';
@@ -50,7 +50,7 @@ export class RoomRuntime {
     this.deps = { backends, options, log, metrics, now };
     this.placement = new Placement(this.deps);
     this.recovery = new Recovery(this.placement, this.deps);
-    this.remote = new RemoteRooms(backends.bus, options.nodeId, log);
+    this.remote = new RemoteRooms(backends.bus, options.nodeId, log, options.remoteTimeoutMs);
     this.peers = new Peers(this.placement, this.remote, this.deps, () => this.lookForOrphans());
     this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps);
   }
@@ -195,35 +195,51 @@ export class RoomRuntime {
    * Sends a seated player's command to their room, wherever it is hosted. A command that finds
    * the room moving (drained, fenced, its node gone) follows it to its new place: with an id
    * it is retried (the room applies an id once); without one, only when the refusal says for
-   * sure that nothing was applied (a local room that stopped).
+   * sure that nothing was applied (a local room that stopped). A refusal in doubt (the store
+   * did not confirm the append, or the room's node did not answer: it may have been applied)
+   * is retried by id to wherever the room is now, which answers from the store's truth; and
+   * if the last attempt fails too, the player is told that the outcome is unknown, never that
+   * nothing changed. A busy room is not asked again at once.
    */
   async command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    let doubt = false;
+    // A refusal after an attempt in doubt keeps the doubt: that attempt may have been applied.
+    const answer = (outcome: Outcome) => reply(!outcome.ok && outcome.code === 'unavailable' && doubt && !outcome.in_doubt ? IN_DOUBT : outcome);
     for (let attempt = 1; ; attempt++) {
       // Whether to try again: only for a room that is moving, and only when it is safe.
-      const again = (outcome: Outcome, certain: boolean) =>
-        !outcome.ok && outcome.code === 'unavailable' && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS && (commandId !== null || certain);
+      const again = (outcome: Outcome, certain: boolean) => {
+        if (outcome.ok) return false;
+        doubt ||= outcome.in_doubt === true;
+        return (
+          outcome.code === 'unavailable' &&
+          !outcome.busy &&
+          this.placement.isAccepting &&
+          attempt < COMMAND_ATTEMPTS &&
+          (commandId !== null || (certain && !outcome.in_doubt && !doubt))
+        );
+      };
       const where = await this.placement.locate(code);
       let retry: boolean;
       if ('ok' in where) {
         retry = again(where, true);
-        if (!retry) reply(where);
+        if (!retry) answer(where);
       } else if ('ended' in where) {
         retry = false;
-        reply(endedCommand(where.ended, command));
+        answer(endedCommand(where.ended, command));
       } else if ('local' in where) {
         const actor = where.local;
         // The reply goes out from the commit point itself, so the ack precedes the new state.
         retry = await new Promise<boolean>((resolve) =>
           actor.submit(playerId, commandId, command, (outcome) => {
             const later = again(outcome, true);
-            if (!later) reply(outcome);
+            if (!later) answer(outcome);
             resolve(later);
           }),
         );
       } else {
         const { view: _view, ...outcome } = await this.remote.request(where.remote, code, { type: 'command', player_id: playerId, command_id: commandId, command, want_view: false });
         retry = again(outcome, false);
-        if (!retry) reply(outcome);
+        if (!retry) answer(outcome);
       }
       if (!retry) return;
       await new Promise((r) => setTimeout(r, 150 * attempt));

@@ -8,7 +8,7 @@ import type { PgEventStore } from '../stores/event-store.js';
 import type { Leases } from '../stores/leases.js';
 import type { StateCache } from '../stores/state-cache.js';
 import type { RestoreSource } from './restore.js';
-import type { ErrorCode } from './room-actor.js';
+import type { ErrorCode, MailboxLimits } from './room-actor.js';
 
 export interface RuntimeOptions {
   nodeId: string;
@@ -22,6 +22,16 @@ export interface RuntimeOptions {
   seatRate?: { perSecond: number; burst: number };
   /** An operator asked this node to drain (a `drain` message on its inbox; see golfctl). */
   onDrainRequest?: (from: string) => void;
+  /** Transactions of appends in flight at once (PG_COMMIT_SLOTS). */
+  commitSlots?: number;
+  /** A room's mailbox bounds (ROOM_MAILBOX_MAX; the wait bound is PG_QUERY_TIMEOUT_MS). */
+  mailbox?: MailboxLimits;
+  /**
+   * How long a node waits for a room's owner to answer a forwarded request: longer than the
+   * owner's usual bound on a command (mailbox wait plus one append), so that a timeout mostly
+   * means the owner itself is unreachable; the answer is then "outcome unknown" (remote.ts).
+   */
+  remoteTimeoutMs?: number;
 }
 
 export interface Backends {
@@ -36,7 +46,8 @@ export interface Backends {
  * standings, read-only (nothing more will change, so there is nothing to watch).
  */
 export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
-export type Failure = { ok: false; code: ErrorCode; message: string };
+/** A refusal; `in_doubt`: it may have been applied after all (see Outcome). */
+export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true };
 
 export const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 

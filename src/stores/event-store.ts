@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import type { GameEvent } from '../game/index.js';
 
@@ -68,9 +69,21 @@ export interface IndexedGame {
   ttl_seconds: number;
 }
 
-/** The store could not be reached, or refused for a reason other than fencing. */
+/**
+ * The store could not be reached, or refused for a reason other than fencing. Nothing was
+ * written: the statement never reached PostgreSQL, or PostgreSQL answered that it failed.
+ */
 export class EventStoreUnavailable extends Error {
   override name = 'EventStoreUnavailable';
+}
+
+/**
+ * The statement was sent but no answer came back (it timed out, or the connection dropped
+ * before the reply): it may or may not have been committed. Only PostgreSQL knows; whoever
+ * acted on a guess must read the truth back from it (a room re-activates from its events).
+ */
+export class EventStoreInDoubt extends EventStoreUnavailable {
+  override name = 'EventStoreInDoubt';
 }
 
 /**
@@ -145,8 +158,52 @@ export interface EventStoreOptions {
   schema?: string;
   /** Pool size. */
   max?: number;
+  /** Bound on every call, in ms (PG_QUERY_TIMEOUT_MS): see `wrap`. */
+  queryTimeoutMs?: number;
   onNotice?: (notice: unknown) => void;
 }
+
+export const DEFAULT_QUERY_TIMEOUT_MS = 3000;
+
+/** The share of PG_QUERY_TIMEOUT_MS the server's statement_timeout takes (see the constructor). */
+const STATEMENT_SHARE = 0.8;
+
+/** What the store watches of a socket of its pool. */
+interface SocketWatch {
+  opened: number;
+  /** Since when it waits for a reply: written to with nothing read since; null when not. */
+  waitingSince: number | null;
+}
+
+/** How long past its bound a call still being connected waits for connect_timeout's verdict. */
+const CONNECT_GRACE_MS = 500;
+
+/** Migrations wait for each other (an advisory lock) while several nodes start at once. */
+const MIGRATION_TIMEOUT_MS = 60_000;
+
+/**
+ * Delay before a connection that failed is made again, in seconds, by failures in a row.
+ * postgres.js's default grows to 20 s, so that a room could stay unplayable for that long
+ * after PostgreSQL came back; capped here at a tenth of a second. Every attempt is driven by a
+ * query that waits, and a refused connection fails that query at once, so there is no loop
+ * to slow down.
+ */
+const reconnectDelay = (failures: number): number => Math.min(0.1, 0.01 * failures);
+
+/** What postgres.js passes to a socket factory (its parsed options). */
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  path?: string | false;
+  ssl?: unknown;
+}
+
+/** A query as postgres.js runs it: `state` is set once it is written to a connection. */
+interface RunningQuery {
+  state: unknown;
+}
+
+const isRunningQuery = (value: unknown): value is RunningQuery => typeof value === 'object' && value !== null && 'state' in value;
 
 /**
  * The event store on PostgreSQL (postgres.js). The `events` table is append-only with a unique
@@ -154,24 +211,50 @@ export interface EventStoreOptions {
  */
 export class PgEventStore {
   readonly sql: postgres.Sql;
+  readonly queryTimeoutMs: number;
   private readonly schema: string;
+  /** The pool's sockets (see `dropStalled`). */
+  private readonly sockets = new Map<Socket, SocketWatch>();
+  /** Calls handed to postgres.js and not settled by it yet; at most the pool size (see `wrap`). */
+  private running = 0;
+  private readonly poolSize: number;
+  /** Calls waiting for one of those places, oldest first; each says whether it still wants it. */
+  private readonly admissions: Array<() => boolean> = [];
+  /** Dropped sockets not closed yet: postgres.js would still write to them (see dropStalled). */
+  private closing = 0;
 
   constructor(url: string, options: EventStoreOptions = {}) {
     this.schema = options.schema ?? 'public';
-    this.sql = postgres(url, {
-      max: options.max ?? 10,
+    this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.poolSize = options.max ?? 10;
+    const config: Partial<postgres.Options<Record<string, postgres.PostgresType>>> = {
+      max: this.poolSize,
       idle_timeout: 30,
-      connect_timeout: 5,
+      // A stalled link never refuses: connecting is bounded like a statement.
+      connect_timeout: this.queryTimeoutMs / 1000,
+      backoff: reconnectDelay,
       onnotice: options.onNotice ?? (() => {}),
-      connection: { search_path: this.schema, application_name: 'golf-runtime' },
+      connection: {
+        search_path: this.schema,
+        application_name: 'golf-runtime',
+        // A live server gives up first, with an error that says the statement did not happen
+        // (a lock wait, say), before the bound below takes the connection for stalled.
+        statement_timeout: Math.max(50, Math.floor(this.queryTimeoutMs * STATEMENT_SHARE)),
+      },
       transform: { undefined: null },
-    });
+    };
+    // Our own sockets (postgres.js's `socket` option, not in its types), so that a connection
+    // whose statement got no answer can be dropped.
+    const socket = (target: SocketTarget) => this.openSocket(target);
+    this.sql = postgres(url, { ...config, socket } as typeof config);
   }
 
   /** Applies pending migrations; serialised across nodes by an advisory lock. */
   async migrate(): Promise<void> {
     await this.wrap(async () => {
       await this.sql.begin(async (tx) => {
+        // Waiting for another node's migrations is not a stall (bounded by MIGRATION_TIMEOUT_MS).
+        await tx`set local statement_timeout = 0`;
         await tx`select pg_advisory_xact_lock(hashtext('golf-runtime-migrations'))`;
         await tx.unsafe(`create schema if not exists "${this.schema.replace(/"/g, '""')}"`);
         await tx`create table if not exists schema_migrations (version integer primary key, applied_at timestamptz not null default now())`;
@@ -182,7 +265,7 @@ export class PgEventStore {
           await tx`insert into schema_migrations (version) values (${migration.version})`;
         }
       });
-    });
+    }, Math.max(MIGRATION_TIMEOUT_MS, this.queryTimeoutMs));
   }
 
   /**
@@ -407,17 +490,169 @@ export class PgEventStore {
   }
 
   async close(): Promise<void> {
-    await this.sql.end({ timeout: 5 });
+    // Nothing should be in flight now (a drain settled first); what is left is given a moment.
+    await this.sql.end({ timeout: 1 });
+    for (const socket of this.sockets.keys()) socket.destroy();
   }
 
-  private async wrap<T>(run: () => Promise<T> | postgres.PendingQuery<postgres.Row[]>): Promise<T> {
-    try {
-      return (await run()) as T;
-    } catch (error) {
-      const err = error as { code?: string; message?: string };
-      if (err.code && /^(23|42)/.test(err.code)) throw error; // constraint or SQL errors are bugs, not outages
-      if (err.code && /^22/.test(err.code)) throw new EventDataRejected(`PostgreSQL refused the data: ${err.message ?? err.code}`);
-      throw new EventStoreUnavailable(`PostgreSQL unavailable: ${err.message ?? String(error)}`);
+  /**
+   * Runs one call to PostgreSQL, bounded by `timeoutMs` from now. postgres.js has no per-query
+   * timeout, and a stalled link (or server) neither answers nor refuses, so the bound is kept
+   * here:
+   *
+   * - at most as many calls as the pool has connections are handed to postgres.js at once; the
+   *   others wait here, in order. So a statement handed over goes to a connection at once
+   *   (written, or the first of a connection being made, which connect_timeout bounds), and one
+   *   whose time runs out while it waits here is dropped for sure: it never reaches PostgreSQL.
+   * - when the time of a call handed over runs out, the caller is told at once that its outcome
+   *   is unknown, and the connections that got no byte back for a while although they wait for
+   *   a reply are dropped (a statement unanswered for that long means the link is stalled: a
+   *   live server would have answered with statement_timeout's error). Dropping them rejects
+   *   what they carried, and the next calls get fresh connections: nothing stays stuck on a
+   *   dead one. Its place is given back when postgres.js settles the statement (or, should it
+   *   never, after twice the bound).
+   * - a failure says whether anything may have been written: EventStoreUnavailable when the
+   *   statement was never sent or PostgreSQL answered with an error (rolled back), and
+   *   EventStoreInDoubt when it was sent and no answer came (timed out, connection lost).
+   */
+  private wrap<T>(run: () => Promise<T> | postgres.PendingQuery<postgres.Row[]>, timeoutMs = this.queryTimeoutMs): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let phase: 'waiting' | 'handed' | 'done' = 'waiting';
+      let query: RunningQuery | null = null;
+      let grace: NodeJS.Timeout | undefined;
+      const settle = (outcome: () => void) => {
+        if (phase === 'done') return;
+        phase = 'done';
+        clearTimeout(deadline);
+        clearTimeout(grace);
+        outcome();
+      };
+      const inDoubt = () => settle(() => reject(new EventStoreInDoubt(`PostgreSQL did not answer within ${timeoutMs} ms`)));
+      const deadline = setTimeout(() => {
+        if (phase === 'waiting') {
+          const at = this.admissions.indexOf(admit);
+          if (at >= 0) this.admissions.splice(at, 1);
+          settle(() => reject(new EventStoreUnavailable(`PostgreSQL unavailable: no connection free within ${timeoutMs} ms`)));
+        } else if (query && query.state === null) {
+          // Not written yet: the first statement of a connection still being made, which
+          // connect_timeout (started a moment after this call) ends soon, and then it is known
+          // never to have run. Should the connection come up instead, it runs: in doubt.
+          grace = setTimeout(inDoubt, CONNECT_GRACE_MS);
+        } else if (phase === 'handed') {
+          inDoubt();
+          this.dropStalled();
+        }
+      }, timeoutMs);
+      const admit = (): boolean => {
+        if (phase !== 'waiting') return false;
+        phase = 'handed';
+        this.running++;
+        let released = false;
+        const release = () => {
+          if (released) return;
+          released = true;
+          clearTimeout(lost);
+          this.running--;
+          this.admitWaiting();
+        };
+        const lost = setTimeout(release, 2 * timeoutMs + 1000);
+        lost.unref();
+        try {
+          const pending = run();
+          query = isRunningQuery(pending) ? pending : null;
+          // `then` is what sends a postgres.js query.
+          pending.then(
+            (value) => {
+              release();
+              settle(() => resolve(value as T));
+            },
+            (error: unknown) => {
+              release();
+              settle(() => reject(this.failure(error, query === null || query.state !== null)));
+            },
+          );
+        } catch (error) {
+          release();
+          settle(() => reject(error));
+        }
+        return true;
+      };
+      if (this.running < this.poolSize && this.closing === 0) admit();
+      else this.admissions.push(admit);
+    });
+  }
+
+  private admitWaiting(): void {
+    while (this.running < this.poolSize && this.closing === 0 && this.admissions.length > 0) (this.admissions.shift() as () => boolean)();
+  }
+
+  /** What a failed call means for the caller (see `wrap`). */
+  private failure(error: unknown, sent: boolean): Error {
+    const err = error as { code?: string; message?: string; severity?: string };
+    const answered = error instanceof postgres.PostgresError;
+    if (answered && err.code && /^(23|42)/.test(err.code)) return error as Error; // constraint or SQL errors are bugs, not outages
+    if (answered && err.code && /^22/.test(err.code)) return new EventDataRejected(`PostgreSQL refused the data: ${err.message ?? err.code}`);
+    const what = err.message ?? String(error);
+    // An ERROR answer rolled the statement back; FATAL ends the session, possibly after a commit.
+    const certain = !sent || (answered && err.severity === 'ERROR');
+    return certain ? new EventStoreUnavailable(`PostgreSQL unavailable: ${what}`) : new EventStoreInDoubt(`PostgreSQL did not confirm the statement: ${what}`);
+  }
+
+  private openSocket(target: SocketTarget): Socket {
+    // One host, as in our URLs (postgres.js's multi-host rotation is not used here).
+    const socket = target.path ? connect(target.path) : connect(target.port[0] ?? 5432, target.host[0] ?? 'localhost');
+    Object.assign(socket, { host: target.host[0], port: target.port[0] });
+    const watch: SocketWatch = { opened: Date.now(), waitingSince: null };
+    // (With TLS, postgres.js takes our close listener over: forget such sockets here.)
+    for (const old of this.sockets.keys()) if (old.destroyed) this.sockets.delete(old);
+    this.sockets.set(socket, watch);
+    socket.once('close', () => this.sockets.delete(socket));
+    // With TLS, postgres.js writes and reads on a TLS socket over this one, which sees neither:
+    // dropStalled falls back on its age.
+    if (target.ssl) return socket;
+    // Whether it waits for a reply, and since when.
+    const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+    socket.write = ((...args: unknown[]) => {
+      watch.waitingSince ??= Date.now();
+      return write(...args);
+    }) as typeof socket.write;
+    socket.on('data', () => {
+      watch.waitingSince = null;
+    });
+    return socket;
+  }
+
+  /**
+   * Drops the connections that wait for a reply and have heard nothing for half the bound or
+   * more (those still connecting excepted: connect_timeout bounds them, and dropping them
+   * would only start them over). Should none look so (a TLS socket, whose bytes this store
+   * does not see), every connection past its start is dropped.
+   *
+   * Without an error on purpose: postgres.js then rejects what the connection carried and
+   * takes it out of use in one step, whereas after a socket error it does so only at the close
+   * that follows, and a statement handed to it in between would be lost. Until that close
+   * postgres.js still takes the connection for open, so no call is handed over meanwhile.
+   */
+  private dropStalled(): void {
+    const now = Date.now();
+    const started = [...this.sockets].filter(([socket, watch]) => !socket.destroyed && (socket.bytesRead > 0 || now - watch.opened > this.queryTimeoutMs));
+    const silent = started.filter(([, watch]) => watch.waitingSince !== null && now - watch.waitingSince >= this.queryTimeoutMs / 2);
+    for (const [socket] of silent.length > 0 ? silent : started) {
+      this.closing++;
+      let counted = true;
+      const closed = () => {
+        if (!counted) return;
+        counted = false;
+        clearTimeout(guard);
+        this.closing--;
+        this.admitWaiting();
+      };
+      socket.once('close', closed);
+      // The close comes within a turn of the event loop; this only keeps a lost one from
+      // holding every call back.
+      const guard = setTimeout(closed, 1000);
+      guard.unref();
+      socket.destroy();
     }
   }
 }

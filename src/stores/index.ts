@@ -52,7 +52,7 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
     embedded = await startEmbeddedPostgres(config.DATA_DIR, config.EMBEDDED_PG_PORT, log);
     databaseUrl = embedded.url;
   }
-  const events = new PgEventStore(databaseUrl, { schema: config.DATABASE_SCHEMA });
+  const events = new PgEventStore(databaseUrl, { schema: config.DATABASE_SCHEMA, queryTimeoutMs: config.PG_QUERY_TIMEOUT_MS });
   try {
     await events.migrate();
   } catch (error) {

@@ -51,3 +51,55 @@ describe('the append batcher', () => {
     expect(stored).toMatchObject({ command_id: 'ok-1', sender_id: 'p1', command_fp: 'f' });
   });
 });
+
+describe('commit slots', () => {
+  /** A store whose commits end when the test says, recording each batch. */
+  function manualStore() {
+    const batches: Array<{ games: string[]; done: () => void }> = [];
+    const store = {
+      appendBatch: (requests: readonly AppendRequest[]) =>
+        new Promise<Set<string>>((resolve) => batches.push({ games: requests.map((r) => r.game_id), done: () => resolve(new Set(requests.map((r) => r.game_id))) })),
+    };
+    return { store, batches };
+  }
+
+  it('one transaction at a time while commits are quick; another only once every one in flight is slow', async () => {
+    const { store, batches } = manualStore();
+    const batcher = new AppendBatcher(store, undefined, 3, 500, 100);
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const games = () => batches.map((b) => b.games);
+    const appended = [batcher.append(request('a', 'x')), batcher.append(request('b', 'x')), batcher.append(request('c', 'x'))];
+    await sleep(20);
+    expect(games()).toEqual([['a']]);
+    // The first commit turns slow: the appends behind it go in a second transaction.
+    await sleep(120);
+    expect(games()).toEqual([['a'], ['b', 'c']]);
+    // Behind a young commit, an append waits (for it, or for it to turn slow too).
+    appended.push(batcher.append(request('d', 'x')));
+    await sleep(20);
+    expect(games()).toHaveLength(2);
+    await sleep(120);
+    expect(games()).toEqual([['a'], ['b', 'c'], ['d']]);
+    // Three in flight, all slow: the limit; the next goes when one ends.
+    appended.push(batcher.append(request('e', 'x')));
+    await sleep(150);
+    expect(games()).toHaveLength(3);
+    batches[0]!.done();
+    await sleep(10);
+    expect(games()).toEqual([['a'], ['b', 'c'], ['d'], ['e']]);
+    for (const b of batches.slice(1)) b.done();
+    await Promise.all(appended);
+    expect(await batcher.idle(100)).toBe(true);
+  });
+
+  it('idle() is bounded', async () => {
+    const { store, batches } = manualStore();
+    const batcher = new AppendBatcher(store);
+    const stuck = batcher.append(request('a', 'x'));
+    const t = performance.now();
+    expect(await batcher.idle(50)).toBe(false);
+    expect(performance.now() - t).toBeLessThan(500);
+    batches[0]!.done();
+    await stuck;
+  });
+});
