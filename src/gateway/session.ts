@@ -196,7 +196,15 @@ export class Session implements RoomListener {
     this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     // A game that is over and hosted nowhere changes no more: there is nothing to follow.
-    if (!result.ended) void this.follow(seat);
+    if (!result.ended) this.followInBackground(seat);
+  }
+
+  /** Follows the seat's room without waiting; a failure is logged, never left unhandled (it would end the process). */
+  private followInBackground(seat: { room: string; playerId: string }): void {
+    this.follow(seat).catch((error: unknown) => {
+      this.log.warn({ room: seat.room, err: (error as Error)?.message }, 'following a room failed');
+      if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
+    });
   }
 
   /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
@@ -236,7 +244,7 @@ export class Session implements RoomListener {
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
     this.log.debug({ room: seat.room, reason }, 'room moved; following it');
-    void this.follow(seat);
+    this.followInBackground(seat);
   }
 
   /**

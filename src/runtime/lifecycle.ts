@@ -24,7 +24,8 @@ export class Lifecycle {
 
   /**
    * The background work of a node: its heartbeat (every third of the lease TTL), adoption of
-   * rooms whose node died or drained (every half TTL), and passivation of idle rooms.
+   * rooms whose node died or drained (every half TTL), taking back its own rooms it stopped
+   * hosting (every TTL), and passivation of idle rooms.
    */
   startBackground(): void {
     const { backends, options, log } = this.deps;
@@ -38,6 +39,7 @@ export class Lifecycle {
     const ttl = options.leaseTtlMs;
     every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.recovery.adoptOrphans(), 'adoption');
+    every(Math.max(500, ttl), () => this.recovery.reconcile(), 'reconciliation');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.peers.checkRemoteOwners(), 'owner check');
     every(Math.min(60_000, Math.max(1000, Math.floor(options.passivateAfterMs / 4))), () => this.passivateIdle(), 'passivation');
     every(10 * 60_000, () => backends.cache.pruneActive(), 'active-set pruning');
@@ -46,7 +48,12 @@ export class Lifecycle {
     every(10 * 60_000, () => this.placement.index.abandonIdle(), 'abandoning idle games');
   }
 
-  /** Rooms nobody watches, with nothing scheduled, idle for a while, leave memory. */
+  /**
+   * Rooms nobody watches, with nothing scheduled, idle for a while, leave memory. Nobody hosts
+   * them then, and nobody needs to: they are activated again on demand. PostgreSQL stops naming
+   * this node first (else this node's reconciliation could take the room back in between), and
+   * the room hash only if it still names this node at this epoch (a newer owner stays visible).
+   */
   async passivateIdle(): Promise<number> {
     const { backends, options, now } = this.deps;
     const cutoff = now() - options.passivateAfterMs;
@@ -57,10 +64,9 @@ export class Lifecycle {
     }
     await this.placement.snapshots.flush();
     for (const actor of idle) {
-      actor.stop('passivated');
-      // Nobody hosts it now, and nobody needs to: it is activated again on demand.
       await backends.events.releaseGame(actor.gameId, options.nodeId).catch(() => undefined);
-      await backends.cache.updateRoom(actor.code, { server_id: '' }).catch(() => undefined);
+      actor.stop('passivated');
+      await backends.cache.releaseRoom(actor.code, { server_id: options.nodeId, epoch: actor.epoch }).catch(() => undefined);
     }
     return idle.length;
   }
@@ -80,6 +86,9 @@ export class Lifecycle {
     for (const actor of actors) this.placement.snapshots.mark(actor);
     await this.placement.snapshots.flush();
     for (const actor of actors) actor.stop('draining');
+    // A move already being appended finishes before the lease goes (an adopter restores what
+    // PostgreSQL holds when it claims the epoch either way; this keeps the window small).
+    await Promise.race([Promise.all(actors.map((a) => a.idle())), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
     await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
     await backends.cache.forgetNode(options.nodeId).catch(() => undefined);

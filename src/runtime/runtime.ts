@@ -9,6 +9,7 @@ import { Peers } from './peers.js';
 import { Placement } from './placement.js';
 import { Recovery } from './recovery.js';
 import { RemoteRooms } from './remote.js';
+import type { Lease } from '../stores/leases.js';
 import type { Outcome, RoomActor, RoomListener } from './room-actor.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
 import { hashToken, newPlayerId, newToken, parseToken } from './tokens.js';
@@ -45,6 +46,8 @@ export class RoomRuntime {
   private readonly peers: Peers;
   private readonly lifecycle: Lifecycle;
   private readonly remote: RemoteRooms;
+  /** Commands being served (drain waits for them: one that follows its room to another node answers before sockets close). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(backends: Backends, options: RuntimeOptions, log: Logger, metrics?: Metrics, now: () => number = Date.now) {
     this.deps = { backends, options, log, metrics, now };
@@ -104,17 +107,28 @@ export class RoomRuntime {
     return this.lifecycle.passivateIdle();
   }
 
-  drain(timeoutMs: number): Promise<void> {
-    return this.lifecycle.drain(timeoutMs);
+  /**
+   * Graceful stop (see Lifecycle.drain); then the commands still being served, which follow
+   * their rooms to their new nodes, are given the rest of `timeoutMs` to be answered.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    const started = this.deps.now();
+    await this.lifecycle.drain(timeoutMs);
+    const left = Math.max(0, timeoutMs - (this.deps.now() - started));
+    if (this.inFlight.size > 0) await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, left).unref())]);
   }
 
   /**
-   * A peer left: its leases lapse at about the same time as its heartbeat, so look now, and
-   * once more a little later for the rooms whose lease was renewed last.
+   * A peer left, or its heartbeat expired: look now (a drained peer is taken for dead at once),
+   * and again once a peer whose heartbeat went missing has been missing for a whole TTL (see
+   * liveness.ts), and a little later for the rooms whose lease was renewed last.
    */
   private lookForOrphans(): void {
-    void this.recovery.adoptOrphans().catch(() => undefined);
-    setTimeout(() => void this.recovery.adoptOrphans().catch(() => undefined), Math.floor(this.deps.options.leaseTtlMs / 3) + 50).unref();
+    const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
+    look();
+    const ttl = this.deps.options.leaseTtlMs;
+    setTimeout(look, ttl + 50).unref();
+    setTimeout(look, Math.floor(ttl * 1.5) + 50).unref();
   }
 
   /**
@@ -125,34 +139,44 @@ export class RoomRuntime {
     if (!this.placement.isAccepting) return fail('unavailable', 'this node is shutting down; reconnect to another');
     for (let attempt = 0; attempt < 20; attempt++) {
       const code = randomRoomCode();
+      if (this.placement.holds(code)) continue;
       const lease = await this.deps.backends.leases.tryAcquire(code);
       if (!lease) continue;
-      const playerId = newPlayerId();
-      const gameId = randomUUID();
-      let claimed: boolean;
-      try {
-        claimed = await this.placement.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.deps.now()).toISOString(), status: 'lobby', server_id: this.deps.options.nodeId, epoch: 1 }, options);
-      } catch (error) {
-        await lease.release();
-        this.deps.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
-        return fail('unavailable', 'the game store is unavailable; try again');
-      }
-      if (!claimed) {
-        await lease.release();
-        continue;
-      }
-      const actor = this.placement.host(code, gameId, 1, lease, newRoomSnapshot(this.deps.options.timing));
-      const token = newToken(code, playerId);
-      const outcome = await this.placement.localCommand(actor, playerId, null, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
-      if (!outcome.ok) {
-        actor.stop(`creation failed: ${outcome.message}`);
-        await this.deps.backends.cache.deactivate(code).catch(() => undefined);
-        return outcome;
-      }
-      void this.deps.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
-      return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: outcome.view! };
+      // Counted as being taken until hosted: the game row names this node before the room runs.
+      const seat = await this.placement.whileTaking([code], () => this.createWithLease(code, lease, name, options));
+      if (seat) return seat;
     }
     return fail('unavailable', 'no free room code found; try again');
+  }
+
+  /** A room under a lease just taken for `code`; null when the code turned out to be taken. */
+  private async createWithLease(code: string, lease: Lease, name: string, options: PartialOptions): Promise<Seat | Failure | null> {
+    const playerId = newPlayerId();
+    const gameId = randomUUID();
+    let claimed: boolean;
+    try {
+      claimed = await this.placement.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.deps.now()).toISOString(), status: 'lobby', server_id: this.deps.options.nodeId, epoch: 1 }, options);
+    } catch (error) {
+      await lease.release();
+      this.deps.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
+      return fail('unavailable', 'the game store is unavailable; try again');
+    }
+    if (!claimed) {
+      await lease.release();
+      return null;
+    }
+    const actor = this.placement.host(code, gameId, 1, lease, newRoomSnapshot(this.deps.options.timing));
+    const token = newToken(code, playerId);
+    const outcome = await this.placement.localCommand(actor, playerId, null, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
+    if (!outcome.ok) {
+      actor.stop(`creation failed: ${outcome.message}`);
+      await this.deps.backends.cache.deactivate(code).catch(() => undefined);
+      // No seat was given: the empty game row is not this node's to take back (reconciliation).
+      await this.deps.backends.events.releaseGame(gameId, this.deps.options.nodeId).catch(() => undefined);
+      return outcome;
+    }
+    void this.deps.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
+    return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: outcome.view! };
   }
 
   /**
@@ -195,13 +219,22 @@ export class RoomRuntime {
    * Sends a seated player's command to their room, wherever it is hosted. A command that finds
    * the room moving (drained, fenced, its node gone) follows it to its new place: with an id
    * it is retried (the room applies an id once); without one, only when the refusal says for
-   * sure that nothing was applied (a local room that stopped).
+   * sure that nothing was applied (a local room that stopped). This holds on a draining node
+   * too: its rooms move to peers, and the commands queued on them follow (drain waits for them).
    */
-  async command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+  command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    const served = this.serveCommand(code, playerId, commandId, command, reply);
+    this.inFlight.add(served);
+    const done = () => this.inFlight.delete(served);
+    served.then(done, done);
+    return served;
+  }
+
+  private async serveCommand(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       // Whether to try again: only for a room that is moving, and only when it is safe.
       const again = (outcome: Outcome, certain: boolean) =>
-        !outcome.ok && outcome.code === 'unavailable' && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS && (commandId !== null || certain);
+        !outcome.ok && outcome.code === 'unavailable' && attempt < COMMAND_ATTEMPTS && (commandId !== null || certain);
       const where = await this.placement.locate(code);
       let retry: boolean;
       if ('ok' in where) {
@@ -235,14 +268,20 @@ export class RoomRuntime {
    * not woken up to be watched ('ended': nothing will change).
    */
   async watch(code: string, listener: RoomListener): Promise<WatchOutcome> {
-    const where = await this.placement.locate(code);
-    if ('ok' in where) return 'unreachable';
-    if ('ended' in where) return 'ended';
-    if ('local' in where) {
-      where.local.attach(listener);
-      return 'watching';
+    try {
+      const where = await this.placement.locate(code);
+      if ('ok' in where) return 'unreachable';
+      if ('ended' in where) return 'ended';
+      if ('local' in where) {
+        where.local.attach(listener);
+        return 'watching';
+      }
+      return (await this.remote.watch(where.remote, code, listener)) ? 'watching' : 'unreachable';
+    } catch (error) {
+      // Watching is retried by its caller; a store that failed is one more reason to.
+      this.deps.log.warn({ room: code, err: (error as Error).message }, 'watching a room failed');
+      return 'unreachable';
     }
-    return (await this.remote.watch(where.remote, code, listener)) ? 'watching' : 'unreachable';
   }
 
   unwatch(code: string, listener: RoomListener): void {

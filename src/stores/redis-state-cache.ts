@@ -2,12 +2,17 @@ import { Redis } from 'ioredis';
 import {
   decodeSnapshot,
   encodeSnapshot,
+  GONE_MARK,
+  GONE_MARK_MS,
   hashToMeta,
   keyNames,
   metaToHash,
   type KeyNames,
+  type NodeState,
   type RestoredRoom,
+  type RoomFields,
   type RoomMeta,
+  type RoomOwner,
   type SnapshotRecord,
   type StateCache,
 } from './state-cache.js';
@@ -35,6 +40,24 @@ return 1`;
 const REMOVE_ROOM = `
 if redis.call('HGET', KEYS[1], 'game_id') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
+
+// KEYS[1]: the room hash. ARGV: server_id, epoch, then field/value pairs. Only an existing room,
+// and never over a newer epoch's owner (epochs only grow: a newer one fenced the older).
+const CLAIM_ROOM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0') or 0
+if current > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'server_id', ARGV[1], 'epoch', ARGV[2], unpack(ARGV, 3))
+return 1`;
+
+// KEYS[1]: the room hash. ARGV: server_id, epoch. Clears the owner only if it is still that
+// node at that epoch or an older one.
+const RELEASE_ROOM = `
+if redis.call('HGET', KEYS[1], 'server_id') ~= ARGV[1] then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0') or 0
+if current > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'server_id', '')
+return 1`;
 
 // KEYS[1]: the game snapshot; KEYS[2..]: keys whose TTL is refreshed.
 // ARGV: seq, epoch, document, ttl seconds. The stored document starts {"seq":N,"epoch":E,...
@@ -75,6 +98,8 @@ export class RedisStateCache implements StateCache {
     redis.defineCommand('golfSaveSnapshot', { lua: SAVE_SNAPSHOT });
     redis.defineCommand('golfRestoreRoom', { numberOfKeys: 2, lua: RESTORE_ROOM });
     redis.defineCommand('golfRemoveRoom', { numberOfKeys: 1, lua: REMOVE_ROOM });
+    redis.defineCommand('golfClaimRoom', { numberOfKeys: 1, lua: CLAIM_ROOM });
+    redis.defineCommand('golfReleaseRoom', { numberOfKeys: 1, lua: RELEASE_ROOM });
   }
 
   async createRoom(code: string, meta: RoomMeta): Promise<boolean> {
@@ -124,9 +149,10 @@ export class RedisStateCache implements StateCache {
     await this.redis.set(this.keys.indexed(), `${by} ${new Date().toISOString()}`);
   }
 
-  async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {
+  async updateRoom(code: string, fields: RoomFields): Promise<void> {
     const key = this.keys.room(code);
-    const args = Object.entries(metaToHash(fields)).flat();
+    const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
+    const args = Object.entries(metaToHash(rest)).flat();
     if (args.length === 0) return;
     // Only an existing room is updated: an expired one must not come back half-empty.
     await this.redis.eval(
@@ -135,6 +161,16 @@ export class RedisStateCache implements StateCache {
       key,
       ...args,
     );
+  }
+
+  async claimRoom(code: string, owner: RoomOwner, fields: RoomFields = {}): Promise<boolean> {
+    const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
+    const extra = Object.entries(metaToHash(rest)).flat();
+    return (await (this.redis as unknown as Scripts).golfClaimRoom(this.keys.room(code), owner.server_id, owner.epoch, ...extra)) === 1;
+  }
+
+  async releaseRoom(code: string, owner: RoomOwner): Promise<boolean> {
+    return (await (this.redis as unknown as Scripts).golfReleaseRoom(this.keys.room(code), owner.server_id, owner.epoch)) === 1;
   }
 
   async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
@@ -209,13 +245,20 @@ export class RedisStateCache implements StateCache {
   }
 
   async forgetNode(nodeId: string): Promise<void> {
-    await this.redis.del(this.keys.node(nodeId));
+    await this.redis.set(this.keys.node(nodeId), GONE_MARK, 'PX', GONE_MARK_MS);
   }
 
   async liveNodes(nodeIds: readonly string[]): Promise<Set<string>> {
-    if (nodeIds.length === 0) return new Set();
+    const states = await this.nodeStates(nodeIds);
+    return new Set(nodeIds.filter((id) => states.get(id) === 'live'));
+  }
+
+  async nodeStates(nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
+    const out = new Map<string, NodeState>();
+    if (nodeIds.length === 0) return out;
     const values = await this.redis.mget(...nodeIds.map((id) => this.keys.node(id)));
-    return new Set(nodeIds.filter((_, i) => values[i] !== null));
+    nodeIds.forEach((id, i) => out.set(id, values[i] === null ? 'missing' : values[i] === GONE_MARK ? 'gone' : 'live'));
+    return out;
   }
 
   async close(): Promise<void> {
@@ -227,6 +270,8 @@ interface Scripts {
   golfCreateRoom(...args: Array<string | number>): Promise<number>;
   golfSaveSnapshot(...args: Array<string | number>): Promise<number>;
   golfRemoveRoom(...args: Array<string | number>): Promise<number>;
+  golfClaimRoom(...args: Array<string | number>): Promise<number>;
+  golfReleaseRoom(...args: Array<string | number>): Promise<number>;
 }
 
 interface ChainableScripts {

@@ -30,6 +30,22 @@ export interface RestoredRoom {
   active: boolean;
 }
 
+/**
+ * What a node's heartbeat says: `live` (renewed within its TTL), `gone` (it announced that it
+ * left: drained), or `missing` (no heartbeat: it died, or Redis lost its data and the node has
+ * not written it again yet; only time, as each node sees it, tells the two apart).
+ */
+export type NodeState = 'live' | 'gone' | 'missing';
+
+/** The owner a room hash names, with the epoch it took (see StateCache.claimRoom). */
+export interface RoomOwner {
+  server_id: string;
+  epoch: number;
+}
+
+/** The room hash fields anyone may write; the owner fields go through claimRoom and releaseRoom. */
+export type RoomFields = Partial<Omit<RoomMeta, 'server_id' | 'epoch'>>;
+
 export interface StateCache {
   /** Creates a room only if the code is free (atomic); adds it to the active set. */
   createRoom(code: string, meta: RoomMeta): Promise<boolean>;
@@ -45,7 +61,19 @@ export interface StateCache {
   /** Whether the room index is whole: its marker is written after a rebuild, and a flush loses it. */
   indexBuilt(): Promise<boolean>;
   markIndexBuilt(by: string): Promise<void>;
-  updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void>;
+  /** Sets fields of an existing room (never its owner: see claimRoom); a missing room stays missing. */
+  updateRoom(code: string, fields: RoomFields): Promise<void>;
+  /**
+   * Records `owner` as the room's owner (and `fields` with it), unless the hash already names a
+   * newer epoch: an owner that was fenced never hides the one that fenced it. False when not
+   * written (a newer owner, or no such room).
+   */
+  claimRoom(code: string, owner: RoomOwner, fields?: RoomFields): Promise<boolean>;
+  /**
+   * Clears the room's owner if the hash still names `owner` at its epoch or an older one (a room
+   * this node let go idle): a newer owner's record is left alone. False when not cleared.
+   */
+  releaseRoom(code: string, owner: RoomOwner): Promise<boolean>;
   /**
    * Writes a room's snapshot unless the stored one is as new or newer (by epoch, then
    * sequence), and refreshes the TTL of every key of the room and its players.
@@ -64,10 +92,15 @@ export interface StateCache {
   pruneActive(): Promise<number>;
   /** Marks a node alive for `ttlMs` (renewed well before it lapses). */
   heartbeat(nodeId: string, ttlMs: number): Promise<void>;
-  /** Removes a node's heartbeat at once (it drained: its rooms may be adopted now). */
+  /**
+   * Marks a node gone at once (it drained: its rooms may be adopted now). Unlike a heartbeat
+   * that is missing, this is news: peers need not wait to be sure.
+   */
   forgetNode(nodeId: string): Promise<void>;
   /** Which of these nodes have a live heartbeat. */
   liveNodes(nodeIds: readonly string[]): Promise<Set<string>>;
+  /** What each of these nodes' heartbeat says (see NodeState). */
+  nodeStates(nodeIds: readonly string[]): Promise<Map<string, NodeState>>;
   close(): Promise<void>;
 }
 
@@ -112,6 +145,10 @@ export function isNewer(next: Pick<SnapshotRecord, 'seq' | 'epoch'>, current: Pi
   if (!current) return true;
   return next.epoch > current.epoch || (next.epoch === current.epoch && next.seq > current.seq);
 }
+
+/** How long a drained node's "gone" mark stays (a node restarted under that id overwrites it). */
+export const GONE_MARK_MS = 10 * 60_000;
+export const GONE_MARK = 'gone';
 
 export function metaToHash(meta: Partial<RoomMeta>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -97,10 +97,10 @@ describe('Redis restarted empty under running nodes', () => {
           await sleep(15);
         }
       })();
-      for (let cycle = 0; cycle < 10; cycle++) {
+      for (let cycle = 0; cycle < 8; cycle++) {
         await sleep(300 + (cycle % 3) * 300);
         redis.stop();
-        await sleep(300 + (cycle % 3) * 600);
+        await sleep(300 + (cycle % 3) * 500);
         await redis.startServer();
       }
       churning = false;
@@ -111,7 +111,7 @@ describe('Redis restarted empty under running nodes', () => {
       await Promise.all(running);
       const alive = nodes.map((n) => n.proc.child.exitCode === null);
       process.stdout.write(
-        `redis killed and restarted 10 times under 3 nodes: nodes alive ${alive.join('/')}, every player moving again after ${recoveredIn} ms; ` +
+        `redis killed and restarted 8 times under 3 nodes: nodes alive ${alive.join('/')}, every player moving again after ${recoveredIn} ms; ` +
           `acks ${players.map((p) => p.acks).join('/')}\n`,
       );
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
@@ -153,7 +153,7 @@ describe('Redis restarted empty under running nodes', () => {
       const upAt = Date.now();
       const recoveredIn = await untilEveryPlayerMoves(players, upAt, 30_000);
       // Let adoption scans and reconciliation settle, then look where the rooms are.
-      await sleep(4000);
+      await sleep(3000);
       const after = await Promise.all(nodes.map((n) => hostedCount(n).catch(() => NaN)));
       const movingAgain = await untilEveryPlayerMoves(players, Date.now(), 20_000);
       for (const p of players) p.stop();

@@ -58,10 +58,34 @@ for (const impl of impls) {
 
     it('updates room fields, but does not resurrect a missing room', async () => {
       await cache.createRoom('UPDT', meta('g1'));
-      await cache.updateRoom('UPDT', { server_id: 'n2', epoch: 7, status: 'playing' });
-      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n2', epoch: 7, status: 'playing', game_id: 'g1' });
-      await cache.updateRoom('NONE', { server_id: 'n2' });
+      await cache.updateRoom('UPDT', { status: 'playing', host_id: 'h2' });
+      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n1', epoch: 1, status: 'playing', host_id: 'h2', game_id: 'g1' });
+      await cache.updateRoom('NONE', { status: 'playing' });
       expect(await cache.getRoom('NONE')).toBeNull();
+      // The owner is not a field anyone may write: it goes through claimRoom / releaseRoom.
+      await cache.updateRoom('UPDT', { server_id: 'sneaky', epoch: 99 } as never);
+      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n1', epoch: 1 });
+    });
+
+    it('records a room\'s owner only if no newer epoch\'s owner is recorded, and clears it only for its own owner', async () => {
+      await cache.createRoom('OWNR', meta('go'));
+      expect(await cache.claimRoom('OWNR', { server_id: 'n2', epoch: 5 }, { host_id: 'h5' })).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n2', epoch: 5, host_id: 'h5', game_id: 'go' });
+      // A fenced owner (older epoch) never hides the one that fenced it.
+      expect(await cache.claimRoom('OWNR', { server_id: 'n1', epoch: 4 }, { host_id: 'old' })).toBe(false);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n2', epoch: 5, host_id: 'h5' });
+      // Passivation by the old owner leaves the newer one visible.
+      expect(await cache.releaseRoom('OWNR', { server_id: 'n1', epoch: 4 })).toBe(false);
+      expect(await cache.releaseRoom('OWNR', { server_id: 'n2', epoch: 4 })).toBe(false);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n2', epoch: 5 });
+      expect(await cache.releaseRoom('OWNR', { server_id: 'n2', epoch: 5 })).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: '', epoch: 5 });
+      // A newer owner takes it again; a room that is gone is not brought back.
+      expect(await cache.claimRoom('OWNR', { server_id: 'n3', epoch: 6 })).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n3', epoch: 6, host_id: 'h5' });
+      expect(await cache.claimRoom('GONE', { server_id: 'n3', epoch: 6 })).toBe(false);
+      expect(await cache.getRoom('GONE')).toBeNull();
+      expect(await cache.releaseRoom('GONE', { server_id: 'n3', epoch: 6 })).toBe(false);
     });
 
     it('saves a snapshot only when it is newer (epoch, then sequence)', async () => {
@@ -103,7 +127,7 @@ for (const impl of impls) {
       const { cache: fresh } = impl.make(3600);
       expect(await fresh.indexBuilt()).toBe(false);
       await fresh.createRoom('LIVE', meta('g-live'));
-      await fresh.updateRoom('LIVE', { server_id: 'n9', epoch: 9, status: 'playing' });
+      await fresh.claimRoom('LIVE', { server_id: 'n9', epoch: 9 }, { status: 'playing' });
       await fresh.createRoom('TAKN', meta('g-new'));
       const lost = (code: string, game_id: string, status: string, active: boolean) => ({
         code,
@@ -141,6 +165,26 @@ for (const impl of impls) {
       await sleep(400);
       expect(await cache.liveNodes(['n-alive', 'n-short'])).toEqual(new Set(['n-alive']));
       expect(await cache.liveNodes([])).toEqual(new Set());
+    });
+
+    it('tells a node that left (drained) from one whose heartbeat is missing', async () => {
+      await cache.heartbeat('s-alive', 5000);
+      await cache.heartbeat('s-left', 5000);
+      await cache.forgetNode('s-left');
+      await cache.heartbeat('s-short', 200);
+      await sleep(300);
+      expect(await cache.nodeStates(['s-alive', 's-left', 's-short', 's-never'])).toEqual(
+        new Map([
+          ['s-alive', 'live'],
+          ['s-left', 'gone'],
+          ['s-short', 'missing'],
+          ['s-never', 'missing'],
+        ]),
+      );
+      // A node restarted under the same id is alive again.
+      await cache.heartbeat('s-left', 5000);
+      expect((await cache.nodeStates(['s-left'])).get('s-left')).toBe('live');
+      expect(await cache.nodeStates([])).toEqual(new Map());
     });
 
     it('uses the key model of DESIGN.md', async () => {

@@ -1,0 +1,70 @@
+import type { NodeState, StateCache } from '../stores/state-cache.js';
+
+/** Entries not looked at for this long are dropped (node ids of long-gone processes). */
+const FORGET_AFTER_MS = 10 * 60_000;
+
+/**
+ * Which peers this node takes for dead, and so whose rooms it may take.
+ *
+ * A heartbeat that is missing is not proof: Redis restarted empty (or flushed) drops every
+ * heartbeat at once while every node runs on and writes its own again within a third of the
+ * TTL. So a peer is dead only when it announced that it left (drained: its "gone" mark), or
+ * when this node has found it without a heartbeat for a whole lease TTL, by this node's own
+ * clock and looks, from the first look that found it missing. A node that saw its peers alive a
+ * moment ago does not take their rooms the moment Redis forgets them.
+ */
+export class Liveness {
+  /** When this node first found each peer without a heartbeat (since it last found one). */
+  private readonly missingSince = new Map<string, number>();
+  /** When each peer was last asked about (for pruning). */
+  private readonly askedAt = new Map<string, number>();
+
+  constructor(
+    private readonly cache: Pick<StateCache, 'nodeStates'>,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** The peers among `nodeIds` this node takes for dead now. Throws if the cache cannot be read. */
+  async dead(nodeIds: readonly string[]): Promise<Set<string>> {
+    const states = await this.look(nodeIds);
+    return new Set(nodeIds.filter((id) => this.isDead(id, states.get(id) ?? 'missing')));
+  }
+
+  /**
+   * Whether `nodeId` may still be running its rooms: live, or missing for less than a TTL (so
+   * ask it, do not take its rooms). Throws if the cache cannot be read.
+   */
+  async presumedAlive(nodeId: string): Promise<boolean> {
+    return !(await this.dead([nodeId])).has(nodeId);
+  }
+
+  private async look(nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
+    const states = await this.cache.nodeStates(nodeIds);
+    const now = this.now();
+    for (const id of nodeIds) {
+      this.askedAt.set(id, now);
+      if (states.get(id) === 'missing') {
+        if (!this.missingSince.has(id)) this.missingSince.set(id, now);
+      } else this.missingSince.delete(id);
+    }
+    this.prune(now);
+    return states;
+  }
+
+  private isDead(nodeId: string, state: NodeState): boolean {
+    if (state === 'gone') return true;
+    if (state === 'live') return false;
+    const since = this.missingSince.get(nodeId) ?? this.now();
+    return this.now() - since >= this.ttlMs;
+  }
+
+  private prune(now: number): void {
+    if (this.askedAt.size < 64) return;
+    for (const [id, at] of this.askedAt) {
+      if (now - at < FORGET_AFTER_MS) continue;
+      this.askedAt.delete(id);
+      this.missingSince.delete(id);
+    }
+  }
+}
