@@ -220,11 +220,18 @@ export class Placement {
       });
     }
     // host_id too: a room hash the index rebuilt from PostgreSQL lacks it.
-    if (!(await cache.claimRoom(code, { server_id: options.nodeId, epoch: game.epoch }, { host_id: context.game.host_id }))) {
+    const owner = { server_id: options.nodeId, epoch: game.epoch };
+    if (!(await cache.claimRoom(code, owner, { host_id: context.game.host_id }))) {
       // Not written: a newer owner is recorded, or the hash is gone (Redis lost it; the index
       // check puts it back from PostgreSQL, which names this node now).
       const meta = await cache.getRoom(code);
-      if (meta && meta.epoch > game.epoch) throw new Error(`room ${code} was taken at epoch ${meta.epoch} (by ${meta.server_id || 'unknown'}) meanwhile`);
+      if (meta && meta.epoch > game.epoch) {
+        // PostgreSQL decides: a newer claim there fenced this node already; none, and the hash is wrong.
+        const row = await backends.events.getGame(game.game_id);
+        if (!row || row.epoch !== game.epoch) throw new Error(`room ${code} was taken at epoch ${row?.epoch ?? meta.epoch} (by ${row?.server_id ?? meta.server_id}) meanwhile`);
+        log.warn({ room: code, epoch: game.epoch, recorded: meta.epoch }, 'room hash named an epoch PostgreSQL never gave; corrected');
+        await cache.claimRoom(code, owner, { host_id: context.game.host_id }, true);
+      }
     }
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     metrics?.recoveries.inc({ source });

@@ -41,13 +41,14 @@ const REMOVE_ROOM = `
 if redis.call('HGET', KEYS[1], 'game_id') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
 
-// KEYS[1]: the room hash. ARGV: server_id, epoch, then field/value pairs. Only an existing room,
-// and never over a newer epoch's owner (epochs only grow: a newer one fenced the older).
+// KEYS[1]: the room hash. ARGV: server_id, epoch, force (1/0), then field/value pairs. Only an
+// existing room, and never over a newer epoch's owner (epochs only grow: a newer one fenced the
+// older) unless forced (PostgreSQL says the record is wrong).
 const CLAIM_ROOM = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local current = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0') or 0
-if current > tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'server_id', ARGV[1], 'epoch', ARGV[2], unpack(ARGV, 3))
+if current > tonumber(ARGV[2]) and ARGV[3] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'server_id', ARGV[1], 'epoch', ARGV[2], unpack(ARGV, 4))
 return 1`;
 
 // KEYS[1]: the room hash. ARGV: server_id, epoch. Clears the owner only if it is still that
@@ -163,10 +164,10 @@ export class RedisStateCache implements StateCache {
     );
   }
 
-  async claimRoom(code: string, owner: RoomOwner, fields: RoomFields = {}): Promise<boolean> {
+  async claimRoom(code: string, owner: RoomOwner, fields: RoomFields = {}, force = false): Promise<boolean> {
     const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
     const extra = Object.entries(metaToHash(rest)).flat();
-    return (await (this.redis as unknown as Scripts).golfClaimRoom(this.keys.room(code), owner.server_id, owner.epoch, ...extra)) === 1;
+    return (await (this.redis as unknown as Scripts).golfClaimRoom(this.keys.room(code), owner.server_id, owner.epoch, force ? 1 : 0, ...extra)) === 1;
   }
 
   async releaseRoom(code: string, owner: RoomOwner): Promise<boolean> {

@@ -66,9 +66,10 @@ export interface StateCache {
   /**
    * Records `owner` as the room's owner (and `fields` with it), unless the hash already names a
    * newer epoch: an owner that was fenced never hides the one that fenced it. False when not
-   * written (a newer owner, or no such room).
+   * written (a newer owner, or no such room). `force` writes over a newer epoch: only for a
+   * record PostgreSQL (the truth about epochs) shows to be wrong.
    */
-  claimRoom(code: string, owner: RoomOwner, fields?: RoomFields): Promise<boolean>;
+  claimRoom(code: string, owner: RoomOwner, fields?: RoomFields, force?: boolean): Promise<boolean>;
   /**
    * Clears the room's owner if the hash still names `owner` at its epoch or an older one (a room
    * this node let go idle): a newer owner's record is left alone. False when not cleared.

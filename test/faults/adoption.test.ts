@@ -164,7 +164,7 @@ describe('adopting a dead node’s rooms while PostgreSQL misbehaves', () => {
       const back = await resumeUntilAcked(adopter.port, host.token, 20_000);
       expect(back.client, back.refusals.at(-1)).not.toBeNull();
       const welcome = back.client!.frames.find((f) => f.type === 'welcome')!;
-      const [{ last_seq }] = await sql<{ last_seq: number }[]>`select last_seq from games where room_code = ${host.room}`;
+      const last_seq = (await sql<{ last_seq: number }[]>`select last_seq from games where room_code = ${host.room}`)[0]!.last_seq;
       process.stdout.write(
         `old owner committed seq ${committed} during adoption (lease taken ${Date.now() - stoppedAt} ms after the pause): ` +
           `adopted room shows seq ${welcome.seq} (must=${welcome.state.must}); PostgreSQL last_seq ${last_seq}\n`,

@@ -86,6 +86,9 @@ for (const impl of impls) {
       expect(await cache.claimRoom('GONE', { server_id: 'n3', epoch: 6 })).toBe(false);
       expect(await cache.getRoom('GONE')).toBeNull();
       expect(await cache.releaseRoom('GONE', { server_id: 'n3', epoch: 6 })).toBe(false);
+      // Forced: a record PostgreSQL shows to be wrong (an epoch it never gave) is corrected.
+      expect(await cache.claimRoom('OWNR', { server_id: 'n4', epoch: 2 }, {}, true)).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n4', epoch: 2 });
     });
 
     it('saves a snapshot only when it is newer (epoch, then sequence)', async () => {
