@@ -72,23 +72,25 @@ export class Lifecycle {
   }
 
   /**
-   * Graceful stop: no new rooms or activations; every room finishes what it has queued
-   * (bounded by `timeoutMs`), the appends and snapshots are flushed, the leases released.
+   * Graceful stop: no new rooms or activations; every room stops taking commands at once (the
+   * ones queued are told the room is moving and follow it to its new node: see
+   * RoomRuntime.command), the move being processed in each finishes (bounded by `timeoutMs`),
+   * the snapshots are flushed, and peers are told this node is gone so that they adopt its rooms
+   * now. Rooms that kept taking commands until they were idle would never be idle while players
+   * keep playing, and the drain would run into its hard bound.
    */
   async drain(timeoutMs: number): Promise<void> {
     const { backends, options } = this.deps;
     this.placement.stopAccepting();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = this.placement.hosted();
-    const settle = Promise.all(actors.map((a) => a.idle()));
-    await Promise.race([settle, new Promise((r) => setTimeout(r, timeoutMs).unref())]);
-    await this.placement.batcher.idle();
-    for (const actor of actors) this.placement.snapshots.mark(actor);
-    await this.placement.snapshots.flush();
     for (const actor of actors) actor.stop('draining');
-    // A move already being appended finishes before the lease goes (an adopter restores what
-    // PostgreSQL holds when it claims the epoch either way; this keeps the window small).
-    await Promise.race([Promise.all(actors.map((a) => a.idle())), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
+    const bound = new Promise((r) => setTimeout(r, timeoutMs).unref());
+    // A move already being appended finishes (an adopter restores what PostgreSQL holds when it
+    // claims the epoch either way; this gives the move its ack and the snapshot its last state).
+    await Promise.race([Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle()), bound]);
+    for (const actor of actors) this.placement.snapshots.mark(actor);
+    await Promise.race([this.placement.snapshots.flush(), bound]);
     await Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined)));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
     await backends.cache.forgetNode(options.nodeId).catch(() => undefined);

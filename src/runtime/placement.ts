@@ -145,7 +145,8 @@ export class Placement {
       if (!found) return fail('unknown_room', `no room ${code}`);
       return found instanceof RoomActor ? { local: found } : found;
     } catch (error) {
-      this.deps.log.warn({ room: code, err: (error as Error).message }, 'room activation failed');
+      // While draining, refusing to take rooms is the point: not worth a warning each time.
+      this.deps.log[this.accepting ? 'warn' : 'debug']({ room: code, err: (error as Error).message }, 'room activation failed');
       return fail('unavailable', (error as Error).message);
     }
   }

@@ -109,13 +109,16 @@ export class RoomRuntime {
 
   /**
    * Graceful stop (see Lifecycle.drain); then the commands still being served, which follow
-   * their rooms to their new nodes, are given the rest of `timeoutMs` to be answered.
+   * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
+   * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
    */
   async drain(timeoutMs: number): Promise<void> {
-    const started = this.deps.now();
     await this.lifecycle.drain(timeoutMs);
-    const left = Math.max(0, timeoutMs - (this.deps.now() - started));
-    if (this.inFlight.size > 0) await Promise.race([Promise.all([...this.inFlight]), new Promise((r) => setTimeout(r, left).unref())]);
+    const following = [...this.inFlight];
+    if (following.length === 0) return;
+    const started = this.deps.now();
+    const settled = await Promise.race([Promise.all(following).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    this.deps.log.info({ commands: following.length, settled, ms: this.deps.now() - started }, 'commands followed their rooms to their new nodes');
   }
 
   /**

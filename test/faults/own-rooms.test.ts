@@ -117,8 +117,14 @@ describe('a live node’s own rooms', () => {
       const applied = new Map(rows.map((r) => [r.command_id, r.n]));
       const counts: Record<string, number> = {};
       for (const o of outcomes) counts[`${o.host ? 'host' : 'guest'} ${o.result}`] = (counts[`${o.host ? 'host' : 'guest'} ${o.result}`] ?? 0) + 1;
-      process.stdout.write(`drain with commands queued (exit ${exitCode}): ${JSON.stringify(counts)}\n`);
+      const followed = draining.logs.filter((l) => l.includes('"msg":"commands followed their rooms to their new nodes"')).map((l) => JSON.parse(l) as { commands: number; settled: boolean; ms: number })[0];
+      process.stdout.write(
+        `drain with commands queued (exit ${exitCode}): ${JSON.stringify(counts)}; followed their rooms: ${followed ? `${followed.commands}, all answered: ${followed.settled}, in ${followed.ms} ms` : 'none'}\n`,
+      );
       expect(exitCode).toBe(0);
+      // Commands were queued when the rooms stopped, and they followed the rooms, in time.
+      expect(followed?.commands ?? 0).toBeGreaterThan(0);
+      expect(followed?.settled).toBe(true);
       expect(outcomes.filter((o) => o.result === 'error:unavailable')).toEqual([]);
       for (const o of outcomes) {
         if (o.result === 'ack') expect(applied.get(o.id), `${o.id} acked`).toBe(1);
