@@ -8,14 +8,22 @@ const FORGET_AFTER_MS = 10 * 60_000;
  *
  * A heartbeat that is missing is not proof: Redis restarted empty (or flushed) drops every
  * heartbeat at once while every node runs on and writes its own again within a third of the
- * TTL. So a peer is dead only when it announced that it left (drained: its "gone" mark), or
- * when this node has found it without a heartbeat for a whole lease TTL, by this node's own
- * clock and looks, from the first look that found it missing. A node that saw its peers alive a
- * moment ago does not take their rooms the moment Redis forgets them.
+ * TTL. So, for adopting a peer's rooms (all of them at once), a peer is dead only when it
+ * announced that it left (drained: its "gone" mark), or when this node has found it without a
+ * heartbeat for a whole lease TTL, by this node's own clock and looks, from the first look that
+ * found it missing. A node that saw its peers alive a moment ago does not take their rooms the
+ * moment Redis forgets them, however long Redis was away.
+ *
+ * For one room a player asks for, the question is whom to ask: a peer with a heartbeat, or one
+ * this node saw alive and whose heartbeat went missing less than a TTL ago (it will write it
+ * again). A peer this node never saw alive and that has no heartbeat is not waited for: its
+ * room is taken here (its lease and epoch fence it, should it be running after all).
  */
 export class Liveness {
   /** When this node first found each peer without a heartbeat (since it last found one). */
   private readonly missingSince = new Map<string, number>();
+  /** When this node last found each peer alive. */
+  private readonly liveAt = new Map<string, number>();
   /** When each peer was last asked about (for pruning). */
   private readonly askedAt = new Map<string, number>();
 
@@ -32,11 +40,17 @@ export class Liveness {
   }
 
   /**
-   * Whether `nodeId` may still be running its rooms: live, or missing for less than a TTL (so
-   * ask it, do not take its rooms). Throws if the cache cannot be read.
+   * Whether to ask `nodeId` for its room rather than take the room here: it is live, or this
+   * node saw it alive and has found it missing for less than a TTL (or saw it alive less than
+   * a TTL ago). Throws if the cache cannot be read.
    */
   async presumedAlive(nodeId: string): Promise<boolean> {
-    return !(await this.dead([nodeId])).has(nodeId);
+    const state = (await this.look([nodeId])).get(nodeId) ?? 'missing';
+    if (state !== 'missing') return state === 'live';
+    const liveAt = this.liveAt.get(nodeId);
+    if (liveAt === undefined) return false;
+    const now = this.now();
+    return now - liveAt < this.ttlMs || now - (this.missingSince.get(nodeId) ?? now) < this.ttlMs;
   }
 
   private async look(nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
@@ -44,9 +58,11 @@ export class Liveness {
     const now = this.now();
     for (const id of nodeIds) {
       this.askedAt.set(id, now);
-      if (states.get(id) === 'missing') {
+      const state = states.get(id);
+      if (state === 'missing') {
         if (!this.missingSince.has(id)) this.missingSince.set(id, now);
       } else this.missingSince.delete(id);
+      if (state === 'live') this.liveAt.set(id, now);
     }
     this.prune(now);
     return states;
@@ -65,6 +81,7 @@ export class Liveness {
       if (now - at < FORGET_AFTER_MS) continue;
       this.askedAt.delete(id);
       this.missingSince.delete(id);
+      this.liveAt.delete(id);
     }
   }
 }

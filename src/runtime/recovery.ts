@@ -34,8 +34,13 @@ export class Recovery {
   async recoverAll(batchSize = BATCH): Promise<RecoverySummary> {
     const started = performance.now();
     const summary = emptySummary();
-    const games = await this.deps.backends.events.activeGames(this.deps.options.roomTtlSeconds);
-    const unique = this.placement.unhosted(games);
+    const { events, cache } = this.deps.backends;
+    const games = await events.activeGames(this.deps.options.roomTtlSeconds);
+    // Not the rooms of peers that are running (their heartbeat is there): even when their
+    // leases are gone (Redis restarted as this node starts), they are theirs to take back.
+    const owners = [...new Set(games.flatMap((g) => (g.server_id && g.server_id !== this.deps.options.nodeId ? [g.server_id] : [])))];
+    const states = await cache.nodeStates(owners);
+    const unique = this.placement.unhosted(games).filter((g) => !g.server_id || states.get(g.server_id) !== 'live');
     summary.skipped += games.length - unique.length;
     for (let i = 0; i < unique.length; i += batchSize) {
       await this.recoverBatch(unique.slice(i, i + batchSize), summary);
