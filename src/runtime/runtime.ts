@@ -117,7 +117,9 @@ export class RoomRuntime {
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
-    const settled = await Promise.race([Promise.all(following).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    // A command that failed was answered by its caller; here only its end counts (and no rejection may go unhandled).
+    const ended = Promise.all(following.map((p) => p.catch(() => undefined))).then(() => true);
+    const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
     this.deps.log.info({ commands: following.length, settled, ms: this.deps.now() - started }, 'commands followed their rooms to their new nodes');
   }
 

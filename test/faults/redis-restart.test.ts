@@ -97,7 +97,7 @@ describe('Redis restarted empty under running nodes', () => {
           await sleep(15);
         }
       })();
-      for (let cycle = 0; cycle < 8; cycle++) {
+      for (let cycle = 0; cycle < 10; cycle++) {
         await sleep(300 + (cycle % 3) * 300);
         redis.stop();
         await sleep(300 + (cycle % 3) * 500);
@@ -111,7 +111,7 @@ describe('Redis restarted empty under running nodes', () => {
       await Promise.all(running);
       const alive = nodes.map((n) => n.proc.child.exitCode === null);
       process.stdout.write(
-        `redis killed and restarted 8 times under 3 nodes: nodes alive ${alive.join('/')}, every player moving again after ${recoveredIn} ms; ` +
+        `redis killed and restarted 10 times under 3 nodes: nodes alive ${alive.join('/')}, every player moving again after ${recoveredIn} ms; ` +
           `acks ${players.map((p) => p.acks).join('/')}\n`,
       );
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
