@@ -9,10 +9,12 @@ const FORGET_AFTER_MS = 10 * 60_000;
  * A heartbeat that is missing is not proof: Redis restarted empty (or flushed) drops every
  * heartbeat at once while every node runs on and writes its own again within a third of the
  * TTL. So, for adopting a peer's rooms (all of them at once), a peer is dead only when it
- * announced that it left (drained: its "gone" mark), or when this node has found it without a
- * heartbeat for a whole lease TTL, by this node's own clock and looks, from the first look that
- * found it missing. A node that saw its peers alive a moment ago does not take their rooms the
- * moment Redis forgets them, however long Redis was away.
+ * announced that it left (drained: its "gone" mark, or its departure on the bus), when Redis
+ * told of its heartbeat expiring (a key that expires was not renewed for a whole TTL; a key
+ * Redis lost never expires), or when this node has found it without a heartbeat for a whole
+ * lease TTL, by this node's own clock and looks, from the first look that found it missing. A
+ * node that saw its peers alive a moment ago does not take their rooms the moment Redis forgets
+ * them, however long Redis was away.
  *
  * For one room a player asks for, the question is whom to ask: a peer with a heartbeat, or one
  * this node saw alive and whose heartbeat went missing less than a TTL ago (it will write it
@@ -24,6 +26,8 @@ export class Liveness {
   private readonly missingSince = new Map<string, number>();
   /** When this node last found each peer alive. */
   private readonly liveAt = new Map<string, number>();
+  /** Peers this node heard were gone (their departure, their heartbeat's expiry), until seen alive again. */
+  private readonly heard = new Set<string>();
   /** When each peer was last asked about (for pruning). */
   private readonly askedAt = new Map<string, number>();
 
@@ -32,6 +36,12 @@ export class Liveness {
     private readonly ttlMs: number,
     private readonly now: () => number,
   ) {}
+
+  /** News that a peer is gone (see the class comment): taken for dead until its heartbeat is seen again. */
+  heardGone(nodeId: string): void {
+    this.heard.add(nodeId);
+    this.askedAt.set(nodeId, this.now());
+  }
 
   /** The peers among `nodeIds` this node takes for dead now. Throws if the cache cannot be read. */
   async dead(nodeIds: readonly string[]): Promise<Set<string>> {
@@ -47,6 +57,7 @@ export class Liveness {
   async presumedAlive(nodeId: string): Promise<boolean> {
     const state = (await this.look([nodeId])).get(nodeId) ?? 'missing';
     if (state !== 'missing') return state === 'live';
+    if (this.heard.has(nodeId)) return false;
     const liveAt = this.liveAt.get(nodeId);
     if (liveAt === undefined) return false;
     const now = this.now();
@@ -62,7 +73,10 @@ export class Liveness {
       if (state === 'missing') {
         if (!this.missingSince.has(id)) this.missingSince.set(id, now);
       } else this.missingSince.delete(id);
-      if (state === 'live') this.liveAt.set(id, now);
+      if (state === 'live') {
+        this.liveAt.set(id, now);
+        this.heard.delete(id);
+      }
     }
     this.prune(now);
     return states;
@@ -71,6 +85,7 @@ export class Liveness {
   private isDead(nodeId: string, state: NodeState): boolean {
     if (state === 'gone') return true;
     if (state === 'live') return false;
+    if (this.heard.has(nodeId)) return true;
     const since = this.missingSince.get(nodeId) ?? this.now();
     return this.now() - since >= this.ttlMs;
   }
@@ -82,6 +97,7 @@ export class Liveness {
       this.askedAt.delete(id);
       this.missingSince.delete(id);
       this.liveAt.delete(id);
+      this.heard.delete(id);
     }
   }
 }

@@ -17,8 +17,8 @@ export class Peers {
     private readonly placement: Placement,
     private readonly remote: RemoteRooms,
     private readonly deps: RuntimeDeps,
-    /** A peer left: look for its rooms now. */
-    private readonly onNodeGone: () => void,
+    /** A peer left (it said so, or Redis saw its heartbeat expire): look for its rooms now. */
+    private readonly onNodeGone: (node: string) => void,
   ) {
     deps.backends.bus.onMessage((message) => this.onBus(message as BusMessage));
   }
@@ -56,7 +56,7 @@ export class Peers {
       case 'node_gone':
         if (message.node === options.nodeId) return;
         this.remote.evictOwner(message.node, 'its server is gone');
-        this.onNodeGone();
+        this.onNodeGone(message.node);
         return;
       default:
         this.remote.deliver(message);

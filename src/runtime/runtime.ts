@@ -54,7 +54,7 @@ export class RoomRuntime {
     this.placement = new Placement(this.deps);
     this.recovery = new Recovery(this.placement, this.deps);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log);
-    this.peers = new Peers(this.placement, this.remote, this.deps, () => this.lookForOrphans());
+    this.peers = new Peers(this.placement, this.remote, this.deps, (node) => this.lookForOrphans(node));
     this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps);
   }
 
@@ -124,16 +124,18 @@ export class RoomRuntime {
   }
 
   /**
-   * A peer left, or its heartbeat expired: look now (a drained peer is taken for dead at once),
-   * and again once a peer whose heartbeat went missing has been missing for a whole TTL (see
-   * liveness.ts), and a little later for the rooms whose lease was renewed last.
+   * A peer left, or Redis saw its heartbeat expire (it missed its renewals for a whole TTL: news,
+   * unlike a heartbeat merely missing, see liveness.ts): look now, and a little later for the
+   * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
+   * been missing for a whole TTL here).
    */
-  private lookForOrphans(): void {
+  private lookForOrphans(node: string): void {
+    this.placement.liveness.heardGone(node);
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     look();
     const ttl = this.deps.options.leaseTtlMs;
+    setTimeout(look, Math.floor(ttl / 3) + 50).unref();
     setTimeout(look, ttl + 50).unref();
-    setTimeout(look, Math.floor(ttl * 1.5) + 50).unref();
   }
 
   /**
