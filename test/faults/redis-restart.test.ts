@@ -63,6 +63,10 @@ const crashLines = (node: Node) =>
     }
   });
 
+/** The sum of a field over a node's log lines with this message. */
+const sumOf = (node: Node, msg: string, field: string) =>
+  node.proc.logs.filter((l) => l.includes(`"msg":"${msg}"`)).reduce((sum, l) => sum + Number((JSON.parse(l) as Record<string, unknown>)[field] ?? 0), 0);
+
 async function untilEveryPlayerMoves(players: SteadyPlayer[], after: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -162,7 +166,8 @@ describe('Redis restarted empty under running nodes', () => {
       process.stdout.write(
         `redis restarted empty under 3 nodes: rooms per node before ${before.join('/')}, after ${after.join('/')} (${over} games over); ` +
           `every player moving again after ${recoveredIn} ms; alive ${nodes.map((n) => n.proc.child.exitCode === null).join('/')}; ` +
-          `try-agains ${players.map((p) => p.unavailable).join('/')}; backwards ${players.map((p) => p.backwards.length).join('/')}\n`,
+          `try-agains ${players.map((p) => p.unavailable).join('/')}; backwards ${players.map((p) => p.backwards.length).join('/')}; ` +
+          `adopted ${nodes.map((n) => sumOf(n, 'adopted orphaned rooms', 'adopted')).join('/')}, retaken ${nodes.map((n) => sumOf(n, 'reconciled own rooms', 'retaken')).join('/')}\n`,
       );
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
       expect(recoveredIn).toBeGreaterThanOrEqual(0);
