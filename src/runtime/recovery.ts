@@ -100,8 +100,10 @@ export class Recovery {
       for (let i = 0; i < games.length; i += BATCH) held.push(...(await this.recoverBatch(games.slice(i, i + BATCH), summary)));
       let released = 0;
       for (const game of empty) if (await events.releaseGame(game.game_id, options.nodeId, game.epoch).catch(() => false)) released++;
-      if (now() - this.startedAt >= 2 * options.leaseTtlMs) {
-        for (const game of held) {
+      if (held.length > 0 && now() - this.startedAt >= 2 * options.leaseTtlMs) {
+        // A lease attempt that failed (Redis unreachable) looks like a lease held: only one seen held is let go.
+        const seenHeld = await backends.cache.leasesHeld(held.map((g) => g.room_code)).catch(() => new Set<string>());
+        for (const game of held.filter((g) => seenHeld.has(g.room_code))) {
           // Conditional on the epoch read above: a claim since then is left as it is.
           if (await events.releaseGame(game.game_id, options.nodeId, game.epoch).catch(() => false)) released++;
         }

@@ -170,6 +170,11 @@ export class MemoryStateCache implements StateCache {
     return pruned;
   }
 
+  async leasesHeld(): Promise<Set<string>> {
+    // A node alone holds every lease itself (MemoryLeases): none is held elsewhere.
+    return new Set();
+  }
+
   async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
     this.nodes.set(nodeId, { until: this.now() + ttlMs, gone: false });
   }

@@ -241,6 +241,12 @@ export class RedisStateCache implements StateCache {
     return pruned;
   }
 
+  async leasesHeld(codes: readonly string[]): Promise<Set<string>> {
+    if (codes.length === 0) return new Set();
+    const values = await this.redis.mget(...codes.map((code) => this.keys.lease(code)));
+    return new Set(codes.filter((_, i) => values[i] !== null));
+  }
+
   async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
     await this.redis.set(this.keys.node(nodeId), String(Date.now()), 'PX', ttlMs);
   }

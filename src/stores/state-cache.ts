@@ -91,6 +91,11 @@ export interface StateCache {
   deactivate(code: string): Promise<void>;
   /** Takes the rooms whose keys expired (abandoned) out of the active set; returns how many. */
   pruneActive(): Promise<number>;
+  /**
+   * Which of these rooms' leases are held (by anyone). Leases are taken through Leases; this
+   * only looks, to tell a lease another node holds from an attempt that failed.
+   */
+  leasesHeld(codes: readonly string[]): Promise<Set<string>>;
   /** Marks a node alive for `ttlMs` (renewed well before it lapses). */
   heartbeat(nodeId: string, ttlMs: number): Promise<void>;
   /**

@@ -37,7 +37,7 @@ async function startNodes(count: number, redis: ThrowawayRedis, config: Config, 
       ROUND_PAUSE_MS: '100',
       DISCONNECT_GRACE_MS: '600000',
       METRICS_PORT: String(metricsPort),
-      LOG_LEVEL: 'info',
+      LOG_LEVEL: process.env.FAULT_LOG_LEVEL ?? 'info',
       ...overrides,
     });
     nodes.push({ proc: await spawnNode(env), metricsPort });
@@ -169,6 +169,7 @@ describe('Redis restarted empty under running nodes', () => {
           `try-agains ${players.map((p) => p.unavailable).join('/')}; backwards ${players.map((p) => p.backwards.length).join('/')}; ` +
           `adopted ${nodes.map((n) => sumOf(n, 'adopted orphaned rooms', 'adopted')).join('/')}, retaken ${nodes.map((n) => sumOf(n, 'reconciled own rooms', 'retaken')).join('/')}\n`,
       );
+      if (process.env.FAULT_LOG_LEVEL) for (const [i, node] of nodes.entries()) process.stdout.write(node.proc.logs.filter((l) => /restored|stopped|adopted|reconciled|activation/.test(l)).map((l) => `n${i} ${l.slice(0, 260)}`).join('\n') + '\n');
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
       expect(recoveredIn).toBeGreaterThanOrEqual(0);
       expect(movingAgain).toBeGreaterThanOrEqual(0);

@@ -190,6 +190,17 @@ for (const impl of impls) {
       expect(await cache.nodeStates([])).toEqual(new Map());
     });
 
+    it('tells which rooms\' leases are held (by anyone)', async () => {
+      if (!prefix) {
+        // A node alone holds every lease itself: none is held elsewhere.
+        expect(await cache.leasesHeld(['LEAS'])).toEqual(new Set());
+        return;
+      }
+      await redis.set(`${prefix}room:LEAS:lease`, 'token', 'PX', 5000);
+      expect(await cache.leasesHeld(['LEAS', 'FREE'])).toEqual(new Set(['LEAS']));
+      expect(await cache.leasesHeld([])).toEqual(new Set());
+    });
+
     it('uses the key model of DESIGN.md', async () => {
       if (!prefix) return;
       await cache.createRoom('KEYS', meta('gk'));
