@@ -30,6 +30,9 @@ export class MemoryStateCache implements StateCache {
   /** Each node's heartbeat: until when it is live, or until when its "gone" mark stays. */
   private readonly nodes = new Map<string, { until: number; gone: boolean }>();
   private indexed = false;
+  /** The token of the rebuild under way (see StateCache.beginIndexBuild). */
+  private indexing: string | null = null;
+  private builds = 0;
 
   constructor(
     private readonly ttlSeconds: number,
@@ -81,8 +84,16 @@ export class MemoryStateCache implements StateCache {
     return this.indexed;
   }
 
-  async markIndexBuilt(): Promise<void> {
+  async beginIndexBuild(by: string): Promise<string> {
+    this.indexing = `${by} ${++this.builds}`;
+    return this.indexing;
+  }
+
+  async markIndexBuilt(_by: string, token: string): Promise<boolean> {
+    if (this.indexing !== token) return false;
+    this.indexing = null;
     this.indexed = true;
+    return true;
   }
 
   async updateRoom(code: string, fields: RoomFields): Promise<void> {

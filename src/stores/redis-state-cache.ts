@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   decodeSnapshot,
@@ -60,6 +61,18 @@ if current > tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[1], 'server_id', '')
 return 1`;
 
+// KEYS[1]: the rebuild's start, KEYS[2]: the marker. ARGV: the rebuild's token, the marker's text.
+// Only the rebuild the cache saw start marks the index whole (a Redis restarted meanwhile lost
+// the start with the rooms put back).
+const MARK_INDEX_BUILT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1`;
+
+/** How long a rebuild's start is kept (a rebuild is one query and a few pipelined writes). */
+const INDEX_BUILD_MS = 10 * 60_000;
+
 // KEYS[1]: the game snapshot; KEYS[2..]: keys whose TTL is refreshed.
 // ARGV: seq, epoch, document, ttl seconds. The stored document starts {"seq":N,"epoch":E,...
 const SAVE_SNAPSHOT = `
@@ -100,6 +113,7 @@ export class RedisStateCache implements StateCache {
     redis.defineCommand('golfRestoreRoom', { numberOfKeys: 2, lua: RESTORE_ROOM });
     redis.defineCommand('golfRemoveRoom', { numberOfKeys: 1, lua: REMOVE_ROOM });
     redis.defineCommand('golfClaimRoom', { numberOfKeys: 1, lua: CLAIM_ROOM });
+    redis.defineCommand('golfMarkIndexBuilt', { numberOfKeys: 2, lua: MARK_INDEX_BUILT });
     redis.defineCommand('golfReleaseRoom', { numberOfKeys: 1, lua: RELEASE_ROOM });
   }
 
@@ -146,8 +160,16 @@ export class RedisStateCache implements StateCache {
     return (await this.redis.exists(this.keys.indexed())) === 1;
   }
 
-  async markIndexBuilt(by: string): Promise<void> {
-    await this.redis.set(this.keys.indexed(), `${by} ${new Date().toISOString()}`);
+  async beginIndexBuild(by: string): Promise<string> {
+    const token = `${by} ${randomBytes(8).toString('hex')}`;
+    // Kept long enough for any rebuild; a newer one's start replaces it.
+    await this.redis.set(this.keys.indexing(), token, 'PX', INDEX_BUILD_MS);
+    return token;
+  }
+
+  async markIndexBuilt(by: string, token: string): Promise<boolean> {
+    const marked = await (this.redis as unknown as Scripts).golfMarkIndexBuilt(this.keys.indexing(), this.keys.indexed(), token, `${by} ${new Date().toISOString()}`);
+    return marked === 1;
   }
 
   async updateRoom(code: string, fields: RoomFields): Promise<void> {
@@ -278,6 +300,7 @@ interface Scripts {
   golfSaveSnapshot(...args: Array<string | number>): Promise<number>;
   golfRemoveRoom(...args: Array<string | number>): Promise<number>;
   golfClaimRoom(...args: Array<string | number>): Promise<number>;
+  golfMarkIndexBuilt(...args: Array<string | number>): Promise<number>;
   golfReleaseRoom(...args: Array<string | number>): Promise<number>;
 }
 

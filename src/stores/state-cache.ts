@@ -60,7 +60,17 @@ export interface StateCache {
   removeRoom(code: string, gameId: string): Promise<void>;
   /** Whether the room index is whole: its marker is written after a rebuild, and a flush loses it. */
   indexBuilt(): Promise<boolean>;
-  markIndexBuilt(by: string): Promise<void>;
+  /**
+   * Starts a rebuild of the room index: returns its token (kept in the cache). The marker is
+   * written only with the token of a rebuild whose start the cache still holds (see markIndexBuilt).
+   */
+  beginIndexBuild(by: string): Promise<string>;
+  /**
+   * Marks the room index whole, if the cache still holds this rebuild's start: a cache that
+   * lost its data (or another rebuild that started since) in the meantime is not marked, since
+   * the rooms put back may be gone. True if marked.
+   */
+  markIndexBuilt(by: string, token: string): Promise<boolean>;
   /** Sets fields of an existing room (never its owner: see claimRoom); a missing room stays missing. */
   updateRoom(code: string, fields: RoomFields): Promise<void>;
   /**
@@ -119,6 +129,7 @@ export interface KeyNames {
   playerRoom(playerId: string): string;
   node(nodeId: string): string;
   indexed(): string;
+  indexing(): string;
 }
 
 export function keyNames(prefix: string): KeyNames {
@@ -131,6 +142,7 @@ export function keyNames(prefix: string): KeyNames {
     playerRoom: (playerId) => `${prefix}player:${playerId}:room`,
     node: (nodeId) => `${prefix}node:${nodeId}`,
     indexed: () => `${prefix}rooms:indexed`,
+    indexing: () => `${prefix}rooms:indexing`,
   };
 }
 

@@ -150,8 +150,14 @@ for (const impl of impls) {
       expect(await fresh.getRoom('BACK')).toMatchObject({ game_id: 'g-back', status: 'playing', server_id: 'n-old', epoch: 3 });
       expect(await fresh.getRoom('OVER')).toMatchObject({ game_id: 'g-over', status: 'finished' });
       expect(await fresh.activeRooms()).toEqual(['BACK', 'LIVE', 'TAKN']);
-      await fresh.markIndexBuilt('n1');
+      // Only the rebuild the cache saw start marks the index whole.
+      const first = await fresh.beginIndexBuild('n1');
+      const second = await fresh.beginIndexBuild('n2');
+      expect(await fresh.markIndexBuilt('n1', first)).toBe(false);
+      expect(await fresh.indexBuilt()).toBe(false);
+      expect(await fresh.markIndexBuilt('n2', second)).toBe(true);
       expect(await fresh.indexBuilt()).toBe(true);
+      expect(await fresh.markIndexBuilt('n2', second)).toBe(false);
       await fresh.removeRoom('BACK', 'g-other');
       expect(await fresh.getRoom('BACK')).not.toBeNull();
       await fresh.removeRoom('BACK', 'g-back');
@@ -218,7 +224,13 @@ for (const impl of impls) {
       expect(await redis.hget(`${prefix}room:RBLT`, 'game_id')).toBe('gr');
       expect(await redis.ttl(`${prefix}room:RBLT`)).toBeGreaterThan(100);
       expect(await redis.ttl(`${prefix}room:RBLT`)).toBeLessThanOrEqual(120);
-      await cache.markIndexBuilt('n1');
+      const token = await cache.beginIndexBuild('n1');
+      expect(await redis.get(`${prefix}rooms:indexing`)).toBe(token);
+      // Redis lost the rebuild's start (restarted): the index is not marked whole.
+      await redis.del(`${prefix}rooms:indexing`);
+      expect(await cache.markIndexBuilt('n1', token)).toBe(false);
+      expect(await redis.exists(`${prefix}rooms:indexed`)).toBe(0);
+      expect(await cache.markIndexBuilt('n1', await cache.beginIndexBuild('n1'))).toBe(true);
       expect(await redis.exists(`${prefix}rooms:indexed`)).toBe(1);
     });
 
