@@ -24,8 +24,9 @@ export class Lifecycle {
 
   /**
    * The background work of a node: its heartbeat (every third of the lease TTL), adoption of
-   * rooms whose node died or drained and a look at the peers (every half TTL), the check of
-   * the views watched from other nodes, and passivation of idle rooms.
+   * rooms whose node died or drained and a look at the peers (every half TTL), taking back its
+   * own rooms it stopped hosting (every TTL), the check of the views watched from other nodes,
+   * and passivation of idle rooms.
    */
   startBackground(): void {
     const { backends, options, log } = this.deps;
@@ -39,6 +40,7 @@ export class Lifecycle {
     const ttl = options.leaseTtlMs;
     every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.recovery.adoptOrphans(), 'adoption');
+    every(Math.max(500, ttl), () => this.recovery.reconcile(), 'reconciliation');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.peers.checkPeers(), 'peer check');
     // Views from other nodes cross best-effort pub/sub: checked with their owners about every second.
     every(Math.max(200, Math.min(1000, Math.floor(ttl / 2))), () => this.peers.verifyViews(), 'view check');
@@ -49,7 +51,12 @@ export class Lifecycle {
     every(10 * 60_000, () => this.placement.index.abandonIdle(), 'abandoning idle games');
   }
 
-  /** Rooms nobody watches, with nothing scheduled, idle for a while, leave memory. */
+  /**
+   * Rooms nobody watches, with nothing scheduled, idle for a while, leave memory. Nobody hosts
+   * them then, and nobody needs to: they are activated again on demand. PostgreSQL stops naming
+   * this node first (else this node's reconciliation could take the room back in between), and
+   * the room hash only if it still names this node at this epoch (a newer owner stays visible).
+   */
   async passivateIdle(): Promise<number> {
     const { backends, options, now } = this.deps;
     const cutoff = now() - options.passivateAfterMs;
@@ -60,21 +67,23 @@ export class Lifecycle {
     }
     await this.placement.snapshots.flush();
     for (const actor of idle) {
-      actor.stop('passivated');
-      // Nobody hosts it now, and nobody needs to: it is activated again on demand.
       await backends.events.releaseGame(actor.gameId, options.nodeId).catch(() => undefined);
-      await backends.cache.updateRoom(actor.code, { server_id: '' }).catch(() => undefined);
+      actor.stop('passivated');
+      await backends.cache.releaseRoom(actor.code, { server_id: options.nodeId, epoch: actor.epoch }).catch(() => undefined);
     }
     return idle.length;
   }
 
   /**
-   * Graceful stop: no new rooms or activations; every room finishes what it has queued and the
-   * appends in flight settle, within `timeoutMs` less a share kept for the hand-over; then,
-   * whatever is still stuck (a stalled PostgreSQL), the snapshots are flushed, the rooms
-   * stopped, the leases released, the heartbeat removed and the departure announced, each
-   * bounded too, so that peers take the rooms at once and the process ends in time. An append
-   * still unanswered then is fenced by the epoch the adopting peer takes, or is in what it reads.
+   * Graceful stop: no new rooms or activations; every room stops taking commands at once (the
+   * ones queued are told the room is moving and follow it to its new node: see
+   * RoomRuntime.command; rooms that kept taking commands until idle would never be idle while
+   * players play on). The move being processed in each, and the appends in flight, settle within
+   * `timeoutMs` less a share kept for the hand-over; then, whatever is still stuck (a stalled
+   * PostgreSQL), the snapshots are flushed, the leases released, the heartbeat removed and the
+   * departure announced, each bounded too, so that peers take the rooms at once and the process
+   * ends in time. An append still unanswered then is fenced by the epoch the adopting peer
+   * takes, or is in what it reads.
    */
   async drain(timeoutMs: number): Promise<void> {
     const { backends, options, log } = this.deps;
@@ -84,6 +93,7 @@ export class Lifecycle {
     this.placement.stopAccepting();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = this.placement.hosted();
+    for (const actor of actors) actor.stop('draining');
     const settled = await within(
       left(deadline - handover),
       Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
@@ -93,7 +103,6 @@ export class Lifecycle {
     const step = (work: Promise<unknown>) => within(Math.max(left(deadline), 250), work.catch(() => undefined));
     for (const actor of actors) this.placement.snapshots.mark(actor);
     await step(this.placement.snapshots.flush());
-    for (const actor of actors) actor.stop('draining');
     await step(Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
     await step(backends.cache.forgetNode(options.nodeId));

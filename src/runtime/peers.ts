@@ -39,8 +39,8 @@ export class Peers {
     private readonly placement: Placement,
     private readonly remote: RemoteRooms,
     private readonly deps: RuntimeDeps,
-    /** A peer left: look for its rooms now. */
-    private readonly onNodeGone: () => void,
+    /** A peer left (it said so, or Redis saw its heartbeat expire): look for its rooms now. */
+    private readonly onNodeGone: (node: string) => void,
   ) {
     deps.backends.bus.onMessage((message) => this.onBus(message as BusMessage));
     // What was sent here while the subscription was down is lost: ask every owner at once.
@@ -106,7 +106,7 @@ export class Peers {
         if (message.node === options.nodeId) return;
         this.remote.evictOwner(message.node, 'its server is gone');
         this.dropWatchersOf(message.node, 'it is gone');
-        this.onNodeGone();
+        this.onNodeGone(message.node);
         return;
       default:
         this.remote.deliver(message);

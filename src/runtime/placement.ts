@@ -1,12 +1,13 @@
 import { newRoomSnapshot, restoreRoomSnapshot, type RoomCommand, type RoomContext } from '../../actors/room-machine.js';
 import { findPlayer } from '../game/index.js';
-import type { ActiveGame } from '../stores/event-store.js';
+import type { ActiveGame, EpochClaim } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { RoomMeta } from '../stores/state-cache.js';
 import { AppendBatcher } from './append-batcher.js';
 import { EndedGames, type SeatClaim } from './ended-games.js';
+import { Liveness } from './liveness.js';
 import type { RemoteReply } from './remote.js';
-import { rebuildContext, type RestoreSource } from './restore.js';
+import { CorruptGameError, rebuildContext, type RestoreSource } from './restore.js';
 import { RoomActor } from './room-actor.js';
 import { RoomIndex } from './room-index.js';
 import { SnapshotWriter } from './snapshot-writer.js';
@@ -24,7 +25,11 @@ export type Where = { local: RoomActor } | { remote: string } | { ended: ActiveG
 export class Placement {
   private readonly rooms = new Map<string, RoomActor>();
   private readonly activating = new Map<string, Promise<RoomActor | { ended: ActiveGame } | null>>();
+  /** Rooms whose lease this node holds and that it is restoring or creating (not hosted yet). */
+  private readonly taking = new Map<string, number>();
   private accepting = true;
+  /** Which peers are dead (their rooms may be taken) and which may still run theirs. */
+  readonly liveness: Liveness;
   readonly batcher: AppendBatcher;
   readonly snapshots: SnapshotWriter;
   readonly index: RoomIndex;
@@ -36,6 +41,7 @@ export class Placement {
     this.snapshots = new SnapshotWriter(backends.cache, log, metrics, options.snapshotFlushMs ?? 0);
     this.index = new RoomIndex(backends.cache, backends.events, { nodeId: options.nodeId, ttlSeconds: options.roomTtlSeconds }, log, now);
     this.ended = new EndedGames(backends.cache, backends.events, options.timing, log);
+    this.liveness = new Liveness(backends.cache, options.leaseTtlMs, now);
   }
 
   get roomCount(): number {
@@ -62,9 +68,26 @@ export class Placement {
     return actor && !actor.stopped ? actor : undefined;
   }
 
-  /** Whether this node hosts the room or is taking it now. */
+  /** Whether this node hosts the room or is taking it now (activating, restoring, creating). */
   holds(code: string): boolean {
-    return this.rooms.has(code) || this.activating.has(code);
+    return this.rooms.has(code) || this.activating.has(code) || this.taking.has(code);
+  }
+
+  /**
+   * Runs `work` with these rooms counted as being taken here (see holds), so that nothing on
+   * this node takes them a second time, or reads them as stopped, meanwhile.
+   */
+  async whileTaking<T>(codes: readonly string[], work: () => Promise<T>): Promise<T> {
+    for (const code of codes) this.taking.set(code, (this.taking.get(code) ?? 0) + 1);
+    try {
+      return await work();
+    } finally {
+      for (const code of codes) {
+        const n = (this.taking.get(code) ?? 1) - 1;
+        if (n > 0) this.taking.set(code, n);
+        else this.taking.delete(code);
+      }
+    }
   }
 
   /** One game per room code (the newest), and none this node already hosts or is activating. */
@@ -78,38 +101,38 @@ export class Placement {
   }
 
   /**
-   * Where a room is: hosted here, on a live peer (by the room's `server_id` and that node's
-   * heartbeat), or nowhere, in which case this node takes it (lease, epoch, restore), unless
-   * its game is over. A code the room index does not know is no room, refused from Redis alone.
+   * Where a room is: hosted here, on a peer that may be running it (the room's `server_id`, not
+   * taken for dead: see liveness.ts), or nowhere, in which case this node takes it (lease,
+   * epoch, restore), unless its game is over. A code the room index does not know is no room,
+   * refused from Redis alone. Never throws: a store that fails makes it `unavailable`.
    */
   async locate(code: string): Promise<Where> {
     const local = this.local(code);
     if (local) return { local };
-    let meta: RoomMeta | null;
     try {
-      meta = await this.index.lookup(code);
+      const meta = await this.index.lookup(code);
+      if (!meta) return fail('unknown_room', `no room ${code}`);
+      const owner = await this.ownerToAsk(meta);
+      if (owner) return { remote: owner };
+      const found = await this.resolve(code);
+      if (!('ok' in found) || found.code !== 'unavailable') return found;
+      // Somebody took it meanwhile (its lease is held): route there if we can see who.
+      const taken = await this.liveOwner(code);
+      return taken ? { remote: taken } : found;
     } catch (error) {
       return fail('unavailable', (error as Error).message);
     }
-    if (!meta) return fail('unknown_room', `no room ${code}`);
-    const owner = await this.liveOwnerOf(meta);
-    if (owner) return { remote: owner };
-    const found = await this.resolve(code);
-    if (!('ok' in found) || found.code !== 'unavailable') return found;
-    // Somebody took it meanwhile (its lease is held): route there if we can see who.
-    const taken = await this.liveOwner(code);
-    return taken ? { remote: taken } : found;
   }
 
-  /** The live peer the room's hash names as its owner, if any (never this node). */
+  /** The peer the room's hash names as its owner, if it may be running it (never this node). Throws if the cache cannot be read. */
   async liveOwner(code: string): Promise<string | null> {
-    return this.liveOwnerOf(await this.deps.backends.cache.getRoom(code).catch(() => null));
+    return this.ownerToAsk(await this.deps.backends.cache.getRoom(code));
   }
 
-  private async liveOwnerOf(meta: RoomMeta | null): Promise<string | null> {
+  private async ownerToAsk(meta: RoomMeta | null): Promise<string | null> {
     const owner = meta?.server_id;
     if (!owner || owner === this.deps.options.nodeId) return null;
-    return (await this.deps.backends.cache.liveNodes([owner])).has(owner) ? owner : null;
+    return (await this.liveness.presumedAlive(owner)) ? owner : null;
   }
 
   /**
@@ -122,9 +145,10 @@ export class Placement {
       if (!found) return fail('unknown_room', `no room ${code}`);
       return found instanceof RoomActor ? { local: found } : found;
     } catch (error) {
-      // The failure path only: which game the code named is worth a lookup here.
+      // The failure path only: which game the code named is worth a lookup here. While draining,
+      // refusing to take rooms is the point: not worth a warning each time.
       const gameId = (await this.deps.backends.cache.getRoom(code).catch(() => null))?.game_id ?? null;
-      this.deps.log.warn({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
+      this.deps.log[this.accepting ? 'warn' : 'debug']({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
       return fail('unavailable', (error as Error).message);
     }
   }
@@ -152,21 +176,39 @@ export class Placement {
     // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
     if (game.status === 'finished') return { ended: game };
     const lease = await leases.tryAcquire(code);
-    if (!lease) throw new Error(`room ${code} is hosted by another node (${meta?.server_id ?? 'unknown'}); try again`);
+    if (!lease) throw new Error(`room ${code} is hosted by another node (${meta.server_id || 'unknown'}); try again`);
+    let claim: EpochClaim | null = null;
     try {
-      const epoch = await events.claimEpoch(game.game_id, options.nodeId);
+      // The last sequence comes with the epoch (not from `game`, read before the lease): the
+      // old owner may have committed a move in between, and the room must not lose it.
+      claim = await events.claimEpoch(game.game_id, options.nodeId);
       const snapshot = await cache.loadSnapshot(game.game_id);
-      const usable = snapshot && snapshot.seq <= game.last_seq ? snapshot : null;
+      const usable = snapshot && snapshot.seq <= claim.last_seq ? snapshot : null;
       const later = await events.loadEvents(game.game_id, usable?.seq ?? 0);
-      const { context, source } = rebuildContext(usable, game.last_seq, later, options.timing);
-      return await this.adopt(code, { ...game, epoch }, lease, context, source, false);
+      const { context, source } = rebuildContext(usable, claim.last_seq, later, options.timing);
+      return await this.adopt(code, { ...game, ...claim }, lease, context, source, false);
     } catch (error) {
       await lease.release();
+      if (claim && error instanceof CorruptGameError) await this.letGo(game, claim.epoch, error.message);
       throw error;
     }
   }
 
-  /** Hosts a room restored from the stores, under a lease and epoch this node has taken. */
+  /**
+   * A game this node cannot restore (its events do not replay): PostgreSQL stops naming this
+   * node for it, so that it is not taken back at every reconciliation (it is tried again on
+   * demand, and at the next start).
+   */
+  async letGo(game: Pick<ActiveGame, 'game_id' | 'room_code'>, epoch: number, reason: string): Promise<void> {
+    const released = await this.deps.backends.events.releaseGame(game.game_id, this.deps.options.nodeId, epoch).catch(() => false);
+    this.deps.log.error({ game_id: game.game_id, room: game.room_code, reason, released }, 'game cannot be restored; let go');
+  }
+
+  /**
+   * Hosts a room restored from the stores, under a lease and epoch this node has taken. The
+   * room hash names this node only if no newer epoch's owner is recorded there: if one is, this
+   * node was fenced before it started, and does not host the room.
+   */
   async adopt(code: string, game: ActiveGame, lease: Lease, context: RoomContext, source: RestoreSource, registerCode: boolean): Promise<RoomActor> {
     const { backends, options, log, metrics, now } = this.deps;
     const { cache } = backends;
@@ -181,7 +223,19 @@ export class Placement {
       });
     }
     // host_id too: a room hash the index rebuilt from PostgreSQL lacks it.
-    await cache.updateRoom(code, { server_id: options.nodeId, epoch: game.epoch, host_id: context.game.host_id });
+    const owner = { server_id: options.nodeId, epoch: game.epoch };
+    if (!(await cache.claimRoom(code, owner, { host_id: context.game.host_id }))) {
+      // Not written: a newer owner is recorded, or the hash is gone (Redis lost it; the index
+      // check puts it back from PostgreSQL, which names this node now).
+      const meta = await cache.getRoom(code);
+      if (meta && meta.epoch > game.epoch) {
+        // PostgreSQL decides: a newer claim there fenced this node already; none, and the hash is wrong.
+        const row = await backends.events.getGame(game.game_id);
+        if (!row || row.epoch !== game.epoch) throw new Error(`room ${code} was taken at epoch ${row?.epoch ?? meta.epoch} (by ${row?.server_id ?? meta.server_id}) meanwhile`);
+        log.warn({ room: code, epoch: game.epoch, recorded: meta.epoch }, 'room hash named an epoch PostgreSQL never gave; corrected');
+        await cache.claimRoom(code, owner, { host_id: context.game.host_id }, true);
+      }
+    }
     const actor = this.host(code, game.game_id, game.epoch, lease, restoreRoomSnapshot(context));
     metrics?.recoveries.inc({ source });
     actor.log.debug({ epoch: game.epoch, seq: context.game.seq, source }, 'room restored');

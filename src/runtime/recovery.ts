@@ -1,17 +1,22 @@
-import type { ActiveGame, EventRecord } from '../stores/event-store.js';
+import type { ActiveGame, EpochClaim, EventRecord } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
-import type { SnapshotRecord } from '../stores/state-cache.js';
+import type { RoomMeta, SnapshotRecord } from '../stores/state-cache.js';
 import type { Placement } from './placement.js';
-import { rebuildContext } from './restore.js';
+import { CorruptGameError, rebuildContext } from './restore.js';
 import { emptySummary, type RecoverySummary, type RuntimeDeps } from './types.js';
 
+/** Games taken (leased, claimed, restored) in one go. */
+const BATCH = 500;
+
 /**
- * Bringing rooms back: every unfinished game at start, and the rooms of nodes that died or
- * drained (adoption of orphans). Both take leases and epochs in batches and restore each room
- * from the Redis snapshot and the later events (see restore.ts).
+ * Bringing rooms back: every unfinished game at start, the rooms of nodes that died or drained
+ * (adoption of orphans), and this node's own games that it stopped hosting while it lives on
+ * (reconciliation). All take leases and epochs in batches and restore each room from the Redis
+ * snapshot and the later events (see restore.ts).
  */
 export class Recovery {
-  private adopting = false;
+  /** Adoption and reconciliation run one at a time (each takes rooms the other looks at). */
+  private busy = false;
   private readonly startedAt: number;
 
   constructor(
@@ -26,11 +31,16 @@ export class Recovery {
    * batches from the cache, events only for the games whose snapshot is missing or behind.
    * A game that fails is logged with its reason and skipped; the others go on.
    */
-  async recoverAll(batchSize = 500): Promise<RecoverySummary> {
+  async recoverAll(batchSize = BATCH): Promise<RecoverySummary> {
     const started = performance.now();
     const summary = emptySummary();
-    const games = await this.deps.backends.events.activeGames(this.deps.options.roomTtlSeconds);
-    const unique = this.placement.unhosted(games);
+    const { events, cache } = this.deps.backends;
+    const games = await events.activeGames(this.deps.options.roomTtlSeconds);
+    // Not the rooms of peers that are running (their heartbeat is there): even when their
+    // leases are gone (Redis restarted as this node starts), they are theirs to take back.
+    const owners = [...new Set(games.flatMap((g) => (g.server_id && g.server_id !== this.deps.options.nodeId ? [g.server_id] : [])))];
+    const states = await cache.nodeStates(owners);
+    const unique = this.placement.unhosted(games).filter((g) => !g.server_id || states.get(g.server_id) !== 'live');
     summary.skipped += games.length - unique.length;
     for (let i = 0; i < unique.length; i += batchSize) {
       await this.recoverBatch(unique.slice(i, i + batchSize), summary);
@@ -44,28 +54,24 @@ export class Recovery {
   }
 
   /**
-   * Adopts the unfinished games recorded on nodes whose heartbeat is gone (crashed, or
-   * drained), and, shortly after start, this node's own games it does not host yet (a previous
-   * life with the same NODE_ID, whose leases had not lapsed at recovery). The lease decides
-   * between racing survivors; the epoch fences the loser.
+   * Adopts the unfinished games recorded on nodes taken for dead (see liveness.ts: drained, or
+   * without a heartbeat for a whole lease TTL as this node saw it). The lease decides between
+   * racing survivors; the epoch fences the loser.
    */
   async adoptOrphans(): Promise<number> {
-    if (!this.placement.isAccepting || this.adopting) return 0;
-    this.adopting = true;
     const started = performance.now();
-    try {
-      const { backends, options, log, metrics, now } = this.deps;
-      const { events, cache } = backends;
+    return this.exclusive(async () => {
+      const { backends, options, log, metrics } = this.deps;
+      const { events } = backends;
       const ttl = options.roomTtlSeconds;
-      const hosts = await events.hostingNodes(ttl);
-      const live = await cache.liveNodes(hosts.filter((id) => id !== options.nodeId));
-      const justStarted = now() - this.startedAt < 3 * options.leaseTtlMs;
-      const gone = hosts.filter((id) => (id === options.nodeId ? justStarted : !live.has(id)));
+      const hosts = (await events.hostingNodes(ttl)).filter((id) => id !== options.nodeId);
+      if (hosts.length === 0) return 0;
+      const gone = [...(await this.placement.liveness.dead(hosts))];
       if (gone.length === 0) return 0;
       const games = this.placement.unhosted(await events.gamesHostedBy(gone, ttl));
       if (games.length === 0) return 0;
       const summary = emptySummary();
-      for (let i = 0; i < games.length; i += 500) await this.recoverBatch(games.slice(i, i + 500), summary);
+      for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary);
       if (summary.recovered > 0) {
         metrics?.adoptions.inc(summary.recovered);
         metrics?.adoptionMs.observe(performance.now() - started);
@@ -74,55 +80,149 @@ export class Recovery {
         log.info({ adopted: summary.recovered, from: summary.from, failed: summary.failed.length, nodes: gone }, 'adopted orphaned rooms');
       }
       return summary.recovered;
+    });
+  }
+
+  /**
+   * This node's own unfinished games that it neither hosts nor is taking: rooms stopped here
+   * by fencing or a lost lease (Redis restarted, say), or whose restore failed. PostgreSQL still
+   * names this node, which lives, so no peer adopts them: this node takes them back (lease, new
+   * epoch, restore). One whose lease another node holds is that node's to take (its claim will
+   * name it); PostgreSQL stops naming this node for it, except in the first two TTLs after start,
+   * when a held lease may still be this node's previous life's (it lapses; then it is taken here).
+   */
+  async reconcile(): Promise<number> {
+    return this.exclusive(async () => {
+      const { backends, options, log, now } = this.deps;
+      const { events } = backends;
+      const mine = this.placement.unhosted(await events.gamesHostedBy([options.nodeId], options.roomTtlSeconds));
+      if (mine.length === 0) return 0;
+      // A game without a single event never gave anyone a seat (its creation failed): nothing to take back.
+      const empty = mine.filter((g) => g.last_seq === 0);
+      const games = mine.filter((g) => g.last_seq > 0);
+      const summary = emptySummary();
+      const held: ActiveGame[] = [];
+      for (let i = 0; i < games.length; i += BATCH) held.push(...(await this.recoverBatch(games.slice(i, i + BATCH), summary)));
+      let released = 0;
+      for (const game of empty) if (await events.releaseGame(game.game_id, options.nodeId, game.epoch).catch(() => false)) released++;
+      if (held.length > 0 && now() - this.startedAt >= 2 * options.leaseTtlMs) {
+        // A lease attempt that failed (Redis unreachable) looks like a lease held: only one seen held is let go.
+        const seenHeld = await backends.cache.leasesHeld(held.map((g) => g.room_code)).catch(() => new Set<string>());
+        for (const game of held.filter((g) => seenHeld.has(g.room_code))) {
+          // Conditional on the epoch read above: a claim since then is left as it is.
+          if (await events.releaseGame(game.game_id, options.nodeId, game.epoch).catch(() => false)) released++;
+        }
+      }
+      if (summary.recovered > 0 || summary.failed.length > 0 || released > 0) {
+        log.info({ retaken: summary.recovered, from: summary.from, failed: summary.failed.length, released }, 'reconciled own rooms');
+      }
+      return summary.recovered;
+    });
+  }
+
+  /** Runs `work` unless adoption or reconciliation is running already (then it is skipped: both run periodically). */
+  private async exclusive(work: () => Promise<number>): Promise<number> {
+    if (!this.placement.isAccepting || this.busy) return 0;
+    this.busy = true;
+    try {
+      return await work();
     } finally {
-      this.adopting = false;
+      this.busy = false;
     }
   }
 
-  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary): Promise<void> {
-    const { backends, options, log } = this.deps;
-    const { cache, events, leases } = backends;
-    const mine: Array<{ game: ActiveGame; lease: Lease }> = [];
+  /**
+   * Takes a batch of games: their leases, then their epochs, then their state. The last
+   * sequence each room is restored to comes back with its epoch (see EpochClaim), not from the
+   * list the batch was made from: the old owner may have committed meanwhile. Whatever fails
+   * after the leases are taken (one game, or a read for the whole batch), the leases of the
+   * rooms not hosted are given back, so that nobody is kept from taking them (this node again,
+   * at its next reconciliation, since PostgreSQL may name it now). Returns the games whose
+   * lease another node holds.
+   */
+  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary): Promise<ActiveGame[]> {
     const fresh = batch.filter((game) => !this.placement.holds(game.room_code));
     summary.skipped += batch.length - fresh.length;
-    const leased = await Promise.all(fresh.map((game) => leases.tryAcquire(game.room_code)));
-    fresh.forEach((game, i) => {
-      const lease = leased[i];
-      if (lease) mine.push({ game, lease });
-      else summary.skipped++; // another node hosts it
-    });
-    if (mine.length === 0) return;
-    const ids = mine.map((m) => m.game.game_id);
-    const [epochs, snapshots, metas] = await Promise.all([
-      events.claimEpochs(ids, options.nodeId),
-      cache.loadSnapshots(ids),
-      Promise.all(mine.map((m) => cache.getRoom(m.game.room_code))),
-    ]);
-    const usable = new Map<string, SnapshotRecord | null>();
-    mine.forEach((m, i) => {
-      const snapshot = snapshots[i] ?? null;
-      usable.set(m.game.game_id, snapshot && snapshot.seq <= m.game.last_seq ? snapshot : null);
-    });
-    const behind = mine.filter((m) => (usable.get(m.game.game_id)?.seq ?? -1) < m.game.last_seq);
-    const later = await events.loadEventsOf(behind.map((m) => ({ game_id: m.game.game_id, after_seq: usable.get(m.game.game_id)?.seq ?? 0 })));
-    await Promise.all(
-      mine.map(async (m, i) => {
-        const { game, lease } = m;
-        try {
-          const epoch = epochs.get(game.game_id);
-          if (epoch === undefined) throw new Error('the game row vanished');
-          const { context, source } = rebuildContext(usable.get(game.game_id) ?? null, game.last_seq, later.get(game.game_id) ?? ([] as EventRecord[]), options.timing);
-          await this.placement.adopt(game.room_code, { ...game, epoch }, lease, context, source, metas[i] === null);
-          summary.recovered++;
-          summary.from[source]++;
-        } catch (error) {
-          await lease.release();
-          const reason = (error as Error).message;
-          summary.failed.push({ game_id: game.game_id, room: game.room_code, reason });
-          this.deps.metrics?.recoveryFailures.inc();
-          log.error({ game_id: game.game_id, room: game.room_code, reason }, 'game not recovered');
-        }
-      }),
+    return this.placement.whileTaking(
+      fresh.map((g) => g.room_code),
+      () => this.takeAndRestore(fresh, summary),
     );
+  }
+
+  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary): Promise<ActiveGame[]> {
+    const { backends, options, log } = this.deps;
+    const { cache, events, leases } = backends;
+    const held: ActiveGame[] = [];
+    const mine: Array<{ game: ActiveGame; lease: Lease }> = [];
+    const failed = (game: ActiveGame, reason: string) => {
+      summary.failed.push({ game_id: game.game_id, room: game.room_code, reason });
+      this.deps.metrics?.recoveryFailures.inc();
+      log.error({ game_id: game.game_id, room: game.room_code, reason }, 'game not recovered');
+    };
+    // Settled one by one: a lease taken must be known (and given back) even if another attempt throws.
+    const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code)));
+    fresh.forEach((game, i) => {
+      const result = leased[i]!;
+      if (result.status === 'rejected') failed(game, `lease: ${(result.reason as Error).message}`);
+      else if (result.value) mine.push({ game, lease: result.value });
+      else {
+        summary.skipped++; // another node hosts it, or is taking it
+        held.push(game);
+      }
+    });
+    if (mine.length === 0) return held;
+    const pending = new Set(mine);
+    try {
+      const ids = mine.map((m) => m.game.game_id);
+      const [claims, snapshots, metas] = await Promise.all([
+        events.claimEpochs(ids, options.nodeId),
+        cache.loadSnapshots(ids),
+        Promise.all(mine.map((m) => cache.getRoom(m.game.room_code))),
+      ]);
+      const usable = new Map<string, SnapshotRecord | null>();
+      mine.forEach((m, i) => {
+        const snapshot = snapshots[i] ?? null;
+        const lastSeq = claims.get(m.game.game_id)?.last_seq ?? -1;
+        usable.set(m.game.game_id, snapshot && snapshot.seq <= lastSeq ? snapshot : null);
+      });
+      const behind = mine.filter((m) => (usable.get(m.game.game_id)?.seq ?? -1) < (claims.get(m.game.game_id)?.last_seq ?? -1));
+      const later = await events.loadEventsOf(behind.map((m) => ({ game_id: m.game.game_id, after_seq: usable.get(m.game.game_id)?.seq ?? 0 })));
+      await Promise.all(
+        mine.map(async (m, i) => {
+          const claim = claims.get(m.game.game_id);
+          try {
+            await this.restoreOne(m, claim, usable.get(m.game.game_id) ?? null, later.get(m.game.game_id) ?? [], metas[i] ?? null, summary);
+            pending.delete(m);
+          } catch (error) {
+            failed(m.game, (error as Error).message);
+            if (claim && error instanceof CorruptGameError) await this.placement.letGo(m.game, claim.epoch, error.message);
+          }
+        }),
+      );
+    } catch (error) {
+      // A read for the whole batch failed: none of its rooms that is not hosted yet is restored now.
+      const reason = (error as Error).message;
+      summary.failed.push(...[...pending].map((m) => ({ game_id: m.game.game_id, room: m.game.room_code, reason })));
+      log.error({ rooms: pending.size, reason }, 'rooms not recovered: a read failed; their leases are given back');
+    } finally {
+      await Promise.all([...pending].map((m) => m.lease.release().catch(() => undefined)));
+    }
+    return held;
+  }
+
+  private async restoreOne(
+    m: { game: ActiveGame; lease: Lease },
+    claim: EpochClaim | undefined,
+    snapshot: SnapshotRecord | null,
+    later: EventRecord[],
+    meta: RoomMeta | null,
+    summary: RecoverySummary,
+  ): Promise<void> {
+    if (!claim) throw new Error('the game row vanished');
+    const { game, lease } = m;
+    const { context, source } = rebuildContext(snapshot, claim.last_seq, later, this.deps.options.timing);
+    await this.placement.adopt(game.room_code, { ...game, ...claim }, lease, context, source, meta === null);
+    summary.recovered++;
+    summary.from[source]++;
   }
 }

@@ -27,7 +27,7 @@ export interface RoomIndexOptions {
  * left idle past the TTL are marked abandoned here, so that their codes become free again.
  */
 export class RoomIndex {
-  private rebuilding: Promise<number> | null = null;
+  private rebuilding: Promise<{ created: number; marked: boolean }> | null = null;
   private failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -47,8 +47,11 @@ export class RoomIndex {
     const meta = await this.cache.getRoom(code);
     if (meta || (await this.cache.indexBuilt())) return meta;
     if (!this.rebuilding && this.now() - this.failedAt < RETRY_AFTER_MS) throw new Error('the room index is being rebuilt; try again');
-    await this.rebuild();
-    return this.cache.getRoom(code);
+    const { marked } = await this.rebuild();
+    const found = await this.cache.getRoom(code);
+    // A miss is believed only from an index known whole (Redis may have lost the rebuild's writes).
+    if (found || marked || (await this.cache.indexBuilt())) return found;
+    throw new Error('the room index is being rebuilt; try again');
   }
 
   /**
@@ -90,12 +93,16 @@ export class RoomIndex {
     await this.rebuild();
   }
 
-  /** Rebuilds the index from PostgreSQL; concurrent callers share one rebuild. */
-  rebuild(): Promise<number> {
+  /**
+   * Rebuilds the index from PostgreSQL; concurrent callers share one rebuild. `marked`: whether
+   * it ended with the index marked whole (not if Redis lost its writes meanwhile, or another
+   * node's rebuild started since: the next check, or that rebuild, marks it).
+   */
+  rebuild(): Promise<{ created: number; marked: boolean }> {
     this.rebuilding ??= this.rebuildNow().then(
-      (created) => {
+      (result) => {
         this.rebuilding = null;
-        return created;
+        return result;
       },
       (error: unknown) => {
         this.rebuilding = null;
@@ -113,8 +120,9 @@ export class RoomIndex {
     return abandoned;
   }
 
-  private async rebuildNow(): Promise<number> {
+  private async rebuildNow(): Promise<{ created: number; marked: boolean }> {
     const started = performance.now();
+    const token = await this.cache.beginIndexBuild(this.options.nodeId);
     const games = await this.events.indexableGames(this.options.ttlSeconds);
     const created = await this.cache.restoreRooms(
       games.map((game) => ({
@@ -125,10 +133,11 @@ export class RoomIndex {
       })),
     );
     // Written last: until the rooms are back, lookups that miss keep asking for a rebuild.
-    await this.cache.markIndexBuilt(this.options.nodeId);
-    const summary = { games: games.length, restored: created, ms: Math.round(performance.now() - started) };
-    if (created > 0) this.log.info(summary, 'room index rebuilt');
+    const marked = await this.cache.markIndexBuilt(this.options.nodeId, token);
+    const summary = { games: games.length, restored: created, marked, ms: Math.round(performance.now() - started) };
+    if (!marked) this.log.warn(summary, 'room index rebuilt but not marked whole (Redis lost data meanwhile, or another rebuild started)');
+    else if (created > 0) this.log.info(summary, 'room index rebuilt');
     else this.log.debug(summary, 'room index checked');
-    return created;
+    return { created, marked };
   }
 }

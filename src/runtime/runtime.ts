@@ -9,6 +9,7 @@ import { Peers } from './peers.js';
 import { Placement } from './placement.js';
 import { Recovery } from './recovery.js';
 import { RemoteRooms } from './remote.js';
+import type { Lease } from '../stores/leases.js';
 import { IN_DOUBT, type Outcome, type RoomActor, type RoomListener } from './room-actor.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
 import { hashToken, newPlayerId, newToken, parseToken } from './tokens.js';
@@ -45,13 +46,15 @@ export class RoomRuntime {
   private readonly peers: Peers;
   private readonly lifecycle: Lifecycle;
   private readonly remote: RemoteRooms;
+  /** Commands being served (drain waits for them: one that follows its room to another node answers before sockets close). */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(backends: Backends, options: RuntimeOptions, log: Logger, metrics?: Metrics, now: () => number = Date.now) {
     this.deps = { backends, options, log, metrics, now };
     this.placement = new Placement(this.deps);
     this.recovery = new Recovery(this.placement, this.deps);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log, options.remoteTimeoutMs);
-    this.peers = new Peers(this.placement, this.remote, this.deps, () => this.lookForOrphans());
+    this.peers = new Peers(this.placement, this.remote, this.deps, (node) => this.lookForOrphans(node));
     this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps);
   }
 
@@ -104,17 +107,35 @@ export class RoomRuntime {
     return this.lifecycle.passivateIdle();
   }
 
-  drain(timeoutMs: number): Promise<void> {
-    return this.lifecycle.drain(timeoutMs);
+  /**
+   * Graceful stop (see Lifecycle.drain); then the commands still being served, which follow
+   * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
+   * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    await this.lifecycle.drain(timeoutMs);
+    const following = [...this.inFlight];
+    if (following.length === 0) return;
+    const started = this.deps.now();
+    // A command that failed was answered by its caller; here only its end counts (and no rejection may go unhandled).
+    const ended = Promise.all(following.map((p) => p.catch(() => undefined))).then(() => true);
+    const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    this.deps.log.info({ commands: following.length, settled, ms: this.deps.now() - started }, 'commands followed their rooms to their new nodes');
   }
 
   /**
-   * A peer left: its leases lapse at about the same time as its heartbeat, so look now, and
-   * once more a little later for the rooms whose lease was renewed last.
+   * A peer left, or Redis saw its heartbeat expire (it missed its renewals for a whole TTL: news,
+   * unlike a heartbeat merely missing, see liveness.ts): look now, and a little later for the
+   * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
+   * been missing for a whole TTL here).
    */
-  private lookForOrphans(): void {
-    void this.recovery.adoptOrphans().catch(() => undefined);
-    setTimeout(() => void this.recovery.adoptOrphans().catch(() => undefined), Math.floor(this.deps.options.leaseTtlMs / 3) + 50).unref();
+  private lookForOrphans(node: string): void {
+    this.placement.liveness.heardGone(node);
+    const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
+    look();
+    const ttl = this.deps.options.leaseTtlMs;
+    setTimeout(look, Math.floor(ttl / 3) + 50).unref();
+    setTimeout(look, ttl + 50).unref();
   }
 
   /**
@@ -125,34 +146,44 @@ export class RoomRuntime {
     if (!this.placement.isAccepting) return fail('unavailable', 'this node is shutting down; reconnect to another');
     for (let attempt = 0; attempt < 20; attempt++) {
       const code = randomRoomCode();
+      if (this.placement.holds(code)) continue;
       const lease = await this.deps.backends.leases.tryAcquire(code);
       if (!lease) continue;
-      const playerId = newPlayerId();
-      const gameId = randomUUID();
-      let claimed: boolean;
-      try {
-        claimed = await this.placement.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.deps.now()).toISOString(), status: 'lobby', server_id: this.deps.options.nodeId, epoch: 1 }, options);
-      } catch (error) {
-        await lease.release();
-        this.deps.log.warn({ room: code, game_id: gameId, err: (error as Error).message }, 'room creation failed');
-        return fail('unavailable', 'the game store is unavailable; try again');
-      }
-      if (!claimed) {
-        await lease.release();
-        continue;
-      }
-      const actor = this.placement.host(code, gameId, 1, lease, newRoomSnapshot(this.deps.options.timing));
-      const token = newToken(code, playerId);
-      const outcome = await this.placement.localCommand(actor, playerId, null, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
-      if (!outcome.ok) {
-        actor.stop(`creation failed: ${outcome.message}`);
-        await this.deps.backends.cache.deactivate(code).catch(() => undefined);
-        return outcome;
-      }
-      void this.deps.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
-      return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: outcome.view! };
+      // Counted as being taken until hosted: the game row names this node before the room runs.
+      const seat = await this.placement.whileTaking([code], () => this.createWithLease(code, lease, name, options));
+      if (seat) return seat;
     }
     return fail('unavailable', 'no free room code found; try again');
+  }
+
+  /** A room under a lease just taken for `code`; null when the code turned out to be taken. */
+  private async createWithLease(code: string, lease: Lease, name: string, options: PartialOptions): Promise<Seat | Failure | null> {
+    const playerId = newPlayerId();
+    const gameId = randomUUID();
+    let claimed: boolean;
+    try {
+      claimed = await this.placement.index.claim(code, { game_id: gameId, host_id: playerId, created_at: new Date(this.deps.now()).toISOString(), status: 'lobby', server_id: this.deps.options.nodeId, epoch: 1 }, options);
+    } catch (error) {
+      await lease.release();
+      this.deps.log.warn({ room: code, err: (error as Error).message }, 'room creation failed');
+      return fail('unavailable', 'the game store is unavailable; try again');
+    }
+    if (!claimed) {
+      await lease.release();
+      return null;
+    }
+    const actor = this.placement.host(code, gameId, 1, lease, newRoomSnapshot(this.deps.options.timing));
+    const token = newToken(code, playerId);
+    const outcome = await this.placement.localCommand(actor, playerId, null, { type: 'create_room', name, options, game_id: gameId, room: code, token_hash: hashToken(token) }, true);
+    if (!outcome.ok) {
+      actor.stop(`creation failed: ${outcome.message}`);
+      await this.deps.backends.cache.deactivate(code).catch(() => undefined);
+      // No seat was given: the empty game row is not this node's to take back (reconciliation).
+      await this.deps.backends.events.releaseGame(gameId, this.deps.options.nodeId).catch(() => undefined);
+      return outcome;
+    }
+    void this.deps.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
+    return { ok: true, room: code, player_id: playerId, token, seq: outcome.seq, view: outcome.view! };
   }
 
   /**
@@ -195,13 +226,22 @@ export class RoomRuntime {
    * Sends a seated player's command to their room, wherever it is hosted. A command that finds
    * the room moving (drained, fenced, its node gone) follows it to its new place: with an id
    * it is retried (the room applies an id once); without one, only when the refusal says for
-   * sure that nothing was applied (a local room that stopped). A refusal in doubt (the store
-   * did not confirm the append, or the room's node did not answer: it may have been applied)
-   * is retried by id to wherever the room is now, which answers from the store's truth; and
-   * if the last attempt fails too, the player is told that the outcome is unknown, never that
-   * nothing changed. A busy room is not asked again at once.
+   * sure that nothing was applied (a local room that stopped). This holds on a draining node
+   * too: its rooms move to peers, and the commands queued on them follow (drain waits for them).
+   * A refusal in doubt (the store did not confirm the append, or the room's node did not
+   * answer: it may have been applied) is retried by id to wherever the room is now, which
+   * answers from the store's truth; and if the last attempt fails too, the player is told that
+   * the outcome is unknown, never that nothing changed. A busy room is not asked again at once.
    */
-  async command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+  command(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    const served = this.serveCommand(code, playerId, commandId, command, reply);
+    this.inFlight.add(served);
+    const done = () => this.inFlight.delete(served);
+    served.then(done, done);
+    return served;
+  }
+
+  private async serveCommand(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
     let doubt = false;
     // A refusal after an attempt in doubt keeps the doubt: that attempt may have been applied.
     const answer = (outcome: Outcome) => reply(!outcome.ok && outcome.code === 'unavailable' && doubt && !outcome.in_doubt ? IN_DOUBT : outcome);
@@ -213,7 +253,6 @@ export class RoomRuntime {
         return (
           outcome.code === 'unavailable' &&
           !outcome.busy &&
-          this.placement.isAccepting &&
           attempt < COMMAND_ATTEMPTS &&
           (commandId !== null || (certain && !outcome.in_doubt && !doubt))
         );
@@ -251,14 +290,20 @@ export class RoomRuntime {
    * not woken up to be watched ('ended': nothing will change).
    */
   async watch(code: string, listener: RoomListener): Promise<WatchOutcome> {
-    const where = await this.placement.locate(code);
-    if ('ok' in where) return 'unreachable';
-    if ('ended' in where) return 'ended';
-    if ('local' in where) {
-      where.local.attach(listener);
-      return 'watching';
+    try {
+      const where = await this.placement.locate(code);
+      if ('ok' in where) return 'unreachable';
+      if ('ended' in where) return 'ended';
+      if ('local' in where) {
+        where.local.attach(listener);
+        return 'watching';
+      }
+      return (await this.remote.watch(where.remote, code, listener)) ? 'watching' : 'unreachable';
+    } catch (error) {
+      // Watching is retried by its caller; a store that failed is one more reason to.
+      this.deps.log.warn({ room: code, err: (error as Error).message }, 'watching a room failed');
+      return 'unreachable';
     }
-    return (await this.remote.watch(where.remote, code, listener)) ? 'watching' : 'unreachable';
   }
 
   unwatch(code: string, listener: RoomListener): void {

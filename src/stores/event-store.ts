@@ -57,6 +57,17 @@ export interface ActiveGame {
   server_id: string | null;
 }
 
+/**
+ * A game's epoch as this node just took it, with the game's last sequence and status read in
+ * the same statement: from that moment appends at older epochs are refused, so this sequence is
+ * final (anything the old owner commits after it is fenced; anything it committed before is in it).
+ */
+export interface EpochClaim {
+  epoch: number;
+  last_seq: number;
+  status: GameStatus;
+}
+
 /** A game as the room index records it (see indexableGames). */
 export interface IndexedGame {
   game_id: string;
@@ -285,16 +296,14 @@ export class PgEventStore {
 
   /**
    * Takes the next fencing epoch for a game: every acquisition increments it, and appends
-   * with an older epoch are refused from then on.
+   * with an older epoch are refused from then on. The game's last sequence comes back with it
+   * (see EpochClaim): a room is restored to that, never to a sequence read before the claim.
    */
-  async claimEpoch(gameId: string, serverId: string): Promise<number> {
-    const rows = await this.wrap(
-      () => this.sql<{ epoch: string }[]>`
-        update games set epoch = epoch + 1, server_id = ${serverId}
-        where game_id = ${gameId} returning epoch`,
-    );
-    if (!rows[0]) throw new EventStoreUnavailable(`no game ${gameId}`);
-    return Number(rows[0].epoch);
+  async claimEpoch(gameId: string, serverId: string): Promise<EpochClaim> {
+    const claims = await this.claimEpochs([gameId], serverId);
+    const claim = claims.get(gameId);
+    if (!claim) throw new EventStoreUnavailable(`no game ${gameId}`);
+    return claim;
   }
 
   /**
@@ -437,16 +446,19 @@ export class PgEventStore {
   }
 
   /**
-   * Takes the next epoch of many games at once (recovery). Returns each game's new epoch.
+   * Takes the next epoch of many games at once (recovery). Returns each game's new epoch with
+   * its last sequence and status as of that moment (see EpochClaim). An append that committed
+   * first is counted in; one that comes after finds the newer epoch and is refused: both update
+   * the same row, so PostgreSQL orders them.
    */
-  async claimEpochs(gameIds: readonly string[], serverId: string): Promise<Map<string, number>> {
+  async claimEpochs(gameIds: readonly string[], serverId: string): Promise<Map<string, EpochClaim>> {
     if (gameIds.length === 0) return new Map();
     const rows = await this.wrap(
-      () => this.sql<{ game_id: string; epoch: string }[]>`
+      () => this.sql<{ game_id: string; epoch: string; last_seq: number; status: GameStatus }[]>`
         update games set epoch = epoch + 1, server_id = ${serverId}
-        where game_id = any(${this.sql.array(gameIds as string[])}::text[]) returning game_id, epoch`,
+        where game_id = any(${this.sql.array(gameIds as string[])}::text[]) returning game_id, epoch, last_seq, status`,
     );
-    return new Map(rows.map((row) => [row.game_id, Number(row.epoch)]));
+    return new Map(rows.map((row) => [row.game_id, { epoch: Number(row.epoch), last_seq: row.last_seq, status: row.status }]));
   }
 
   /**
@@ -484,9 +496,19 @@ export class PgEventStore {
     );
   }
 
-  /** Records that a node let a room go idle (passivated): nobody needs to adopt it. */
-  async releaseGame(gameId: string, serverId: string): Promise<void> {
-    await this.wrap(() => this.sql`update games set server_id = null where game_id = ${gameId} and server_id = ${serverId}`);
+  /**
+   * Records that a node let a game go (passivated it, or cannot restore it): nobody needs to
+   * adopt it; it is activated again on demand. Only while the row still names that node (and,
+   * with `epoch`, still at that epoch: a claim since then stays as it is). True if released.
+   */
+  async releaseGame(gameId: string, serverId: string, epoch?: number): Promise<boolean> {
+    const rows = await this.wrap(
+      () => this.sql`
+        update games set server_id = null
+        where game_id = ${gameId} and server_id = ${serverId} ${epoch === undefined ? this.sql`` : this.sql`and epoch = ${epoch}`}
+        returning game_id`,
+    );
+    return rows.length === 1;
   }
 
   async close(): Promise<void> {

@@ -34,10 +34,18 @@ function redacted(url: string): string {
   }
 }
 
+/**
+ * After Redis comes back, a node must write its heartbeat again well within a lease TTL, or
+ * peers that reconnected sooner take it for dead (see runtime/liveness.ts): reconnection
+ * attempts are at most this far apart (ioredis' default backs off to 2 s).
+ */
+const RECONNECT_MAX_MS = 500;
+const retryStrategy = (times: number) => Math.min(times * 50, RECONNECT_MAX_MS);
+
 /** Redis connections: one for commands (auto-pipelined), one for leases (fails fast). */
 export function redisClients(url: string): { commands: Redis; leases: Redis } {
-  const commands = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, connectTimeout: 5000, lazyConnect: true });
-  const leases = new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, connectTimeout: 5000, lazyConnect: true });
+  const commands = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, connectTimeout: 5000, lazyConnect: true, retryStrategy });
+  const leases = new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, connectTimeout: 5000, lazyConnect: true, retryStrategy });
   return { commands, leases };
 }
 

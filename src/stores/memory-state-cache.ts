@@ -1,4 +1,16 @@
-import { hashToMeta, isNewer, metaToHash, type RestoredRoom, type RoomMeta, type SnapshotRecord, type StateCache } from './state-cache.js';
+import {
+  hashToMeta,
+  isNewer,
+  metaToHash,
+  GONE_MARK_MS,
+  type NodeState,
+  type RestoredRoom,
+  type RoomFields,
+  type RoomMeta,
+  type RoomOwner,
+  type SnapshotRecord,
+  type StateCache,
+} from './state-cache.js';
 
 interface Entry<T> {
   value: T;
@@ -15,8 +27,12 @@ export class MemoryStateCache implements StateCache {
   private readonly players = new Map<string, Entry<Set<string>>>();
   private readonly playerRooms = new Map<string, Entry<string>>();
   private readonly active = new Set<string>();
-  private readonly nodes = new Map<string, number>();
+  /** Each node's heartbeat: until when it is live, or until when its "gone" mark stays. */
+  private readonly nodes = new Map<string, { until: number; gone: boolean }>();
   private indexed = false;
+  /** The token of the rebuild under way (see StateCache.beginIndexBuild). */
+  private indexing: string | null = null;
+  private builds = 0;
 
   constructor(
     private readonly ttlSeconds: number,
@@ -68,13 +84,37 @@ export class MemoryStateCache implements StateCache {
     return this.indexed;
   }
 
-  async markIndexBuilt(): Promise<void> {
-    this.indexed = true;
+  async beginIndexBuild(by: string): Promise<string> {
+    this.indexing = `${by} ${++this.builds}`;
+    return this.indexing;
   }
 
-  async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {
+  async markIndexBuilt(_by: string, token: string): Promise<boolean> {
+    if (this.indexing !== token) return false;
+    this.indexing = null;
+    this.indexed = true;
+    return true;
+  }
+
+  async updateRoom(code: string, fields: RoomFields): Promise<void> {
+    const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
     const entry = this.live(this.rooms, code);
-    if (entry) entry.value = { ...entry.value, ...fields };
+    if (entry) entry.value = { ...entry.value, ...definedOnly(rest) };
+  }
+
+  async claimRoom(code: string, owner: RoomOwner, fields: RoomFields = {}, force = false): Promise<boolean> {
+    const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
+    const entry = this.live(this.rooms, code);
+    if (!entry || (entry.value.epoch > owner.epoch && !force)) return false;
+    entry.value = { ...entry.value, ...definedOnly(rest), server_id: owner.server_id, epoch: owner.epoch };
+    return true;
+  }
+
+  async releaseRoom(code: string, owner: RoomOwner): Promise<boolean> {
+    const entry = this.live(this.rooms, code);
+    if (!entry || entry.value.server_id !== owner.server_id || entry.value.epoch > owner.epoch) return false;
+    entry.value = { ...entry.value, server_id: '' };
+    return true;
   }
 
   async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
@@ -141,18 +181,38 @@ export class MemoryStateCache implements StateCache {
     return pruned;
   }
 
+  async leasesHeld(): Promise<Set<string>> {
+    // A node alone holds every lease itself (MemoryLeases): none is held elsewhere.
+    return new Set();
+  }
+
   async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
-    this.nodes.set(nodeId, this.now() + ttlMs);
+    this.nodes.set(nodeId, { until: this.now() + ttlMs, gone: false });
   }
 
   async forgetNode(nodeId: string): Promise<void> {
-    this.nodes.delete(nodeId);
+    this.nodes.set(nodeId, { until: this.now() + GONE_MARK_MS, gone: true });
   }
 
   async liveNodes(nodeIds: readonly string[]): Promise<Set<string>> {
+    const states = await this.nodeStates(nodeIds);
+    return new Set(nodeIds.filter((id) => states.get(id) === 'live'));
+  }
+
+  async nodeStates(nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
     const now = this.now();
-    return new Set(nodeIds.filter((id) => (this.nodes.get(id) ?? 0) > now));
+    const out = new Map<string, NodeState>();
+    for (const id of nodeIds) {
+      const beat = this.nodes.get(id);
+      out.set(id, !beat || beat.until <= now ? 'missing' : beat.gone ? 'gone' : 'live');
+    }
+    return out;
   }
 
   async close(): Promise<void> {}
+}
+
+/** The fields that are set (an update leaves the others as they are). */
+function definedOnly<T extends object>(fields: T): Partial<T> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -1,13 +1,19 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
   decodeSnapshot,
   encodeSnapshot,
+  GONE_MARK,
+  GONE_MARK_MS,
   hashToMeta,
   keyNames,
   metaToHash,
   type KeyNames,
+  type NodeState,
   type RestoredRoom,
+  type RoomFields,
   type RoomMeta,
+  type RoomOwner,
   type SnapshotRecord,
   type StateCache,
 } from './state-cache.js';
@@ -35,6 +41,37 @@ return 1`;
 const REMOVE_ROOM = `
 if redis.call('HGET', KEYS[1], 'game_id') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
+
+// KEYS[1]: the room hash. ARGV: server_id, epoch, force (1/0), then field/value pairs. Only an
+// existing room, and never over a newer epoch's owner (epochs only grow: a newer one fenced the
+// older) unless forced (PostgreSQL says the record is wrong).
+const CLAIM_ROOM = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0') or 0
+if current > tonumber(ARGV[2]) and ARGV[3] ~= '1' then return 0 end
+redis.call('HSET', KEYS[1], 'server_id', ARGV[1], 'epoch', ARGV[2], unpack(ARGV, 4))
+return 1`;
+
+// KEYS[1]: the room hash. ARGV: server_id, epoch. Clears the owner only if it is still that
+// node at that epoch or an older one.
+const RELEASE_ROOM = `
+if redis.call('HGET', KEYS[1], 'server_id') ~= ARGV[1] then return 0 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'epoch') or '0') or 0
+if current > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'server_id', '')
+return 1`;
+
+// KEYS[1]: the rebuild's start, KEYS[2]: the marker. ARGV: the rebuild's token, the marker's text.
+// Only the rebuild the cache saw start marks the index whole (a Redis restarted meanwhile lost
+// the start with the rooms put back).
+const MARK_INDEX_BUILT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('DEL', KEYS[1])
+return 1`;
+
+/** How long a rebuild's start is kept (a rebuild is one query and a few pipelined writes). */
+const INDEX_BUILD_MS = 10 * 60_000;
 
 // KEYS[1]: the game snapshot; KEYS[2..]: keys whose TTL is refreshed.
 // ARGV: seq, epoch, document, ttl seconds. The stored document starts {"seq":N,"epoch":E,...
@@ -75,6 +112,9 @@ export class RedisStateCache implements StateCache {
     redis.defineCommand('golfSaveSnapshot', { lua: SAVE_SNAPSHOT });
     redis.defineCommand('golfRestoreRoom', { numberOfKeys: 2, lua: RESTORE_ROOM });
     redis.defineCommand('golfRemoveRoom', { numberOfKeys: 1, lua: REMOVE_ROOM });
+    redis.defineCommand('golfClaimRoom', { numberOfKeys: 1, lua: CLAIM_ROOM });
+    redis.defineCommand('golfMarkIndexBuilt', { numberOfKeys: 2, lua: MARK_INDEX_BUILT });
+    redis.defineCommand('golfReleaseRoom', { numberOfKeys: 1, lua: RELEASE_ROOM });
   }
 
   async createRoom(code: string, meta: RoomMeta): Promise<boolean> {
@@ -120,13 +160,22 @@ export class RedisStateCache implements StateCache {
     return (await this.redis.exists(this.keys.indexed())) === 1;
   }
 
-  async markIndexBuilt(by: string): Promise<void> {
-    await this.redis.set(this.keys.indexed(), `${by} ${new Date().toISOString()}`);
+  async beginIndexBuild(by: string): Promise<string> {
+    const token = `${by} ${randomBytes(8).toString('hex')}`;
+    // Kept long enough for any rebuild; a newer one's start replaces it.
+    await this.redis.set(this.keys.indexing(), token, 'PX', INDEX_BUILD_MS);
+    return token;
   }
 
-  async updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void> {
+  async markIndexBuilt(by: string, token: string): Promise<boolean> {
+    const marked = await (this.redis as unknown as Scripts).golfMarkIndexBuilt(this.keys.indexing(), this.keys.indexed(), token, `${by} ${new Date().toISOString()}`);
+    return marked === 1;
+  }
+
+  async updateRoom(code: string, fields: RoomFields): Promise<void> {
     const key = this.keys.room(code);
-    const args = Object.entries(metaToHash(fields)).flat();
+    const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
+    const args = Object.entries(metaToHash(rest)).flat();
     if (args.length === 0) return;
     // Only an existing room is updated: an expired one must not come back half-empty.
     await this.redis.eval(
@@ -135,6 +184,16 @@ export class RedisStateCache implements StateCache {
       key,
       ...args,
     );
+  }
+
+  async claimRoom(code: string, owner: RoomOwner, fields: RoomFields = {}, force = false): Promise<boolean> {
+    const { server_id: _owner, epoch: _epoch, ...rest } = fields as Partial<RoomMeta>;
+    const extra = Object.entries(metaToHash(rest)).flat();
+    return (await (this.redis as unknown as Scripts).golfClaimRoom(this.keys.room(code), owner.server_id, owner.epoch, force ? 1 : 0, ...extra)) === 1;
+  }
+
+  async releaseRoom(code: string, owner: RoomOwner): Promise<boolean> {
+    return (await (this.redis as unknown as Scripts).golfReleaseRoom(this.keys.room(code), owner.server_id, owner.epoch)) === 1;
   }
 
   async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
@@ -204,18 +263,31 @@ export class RedisStateCache implements StateCache {
     return pruned;
   }
 
+  async leasesHeld(codes: readonly string[]): Promise<Set<string>> {
+    if (codes.length === 0) return new Set();
+    const values = await this.redis.mget(...codes.map((code) => this.keys.lease(code)));
+    return new Set(codes.filter((_, i) => values[i] !== null));
+  }
+
   async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
     await this.redis.set(this.keys.node(nodeId), String(Date.now()), 'PX', ttlMs);
   }
 
   async forgetNode(nodeId: string): Promise<void> {
-    await this.redis.del(this.keys.node(nodeId));
+    await this.redis.set(this.keys.node(nodeId), GONE_MARK, 'PX', GONE_MARK_MS);
   }
 
   async liveNodes(nodeIds: readonly string[]): Promise<Set<string>> {
-    if (nodeIds.length === 0) return new Set();
+    const states = await this.nodeStates(nodeIds);
+    return new Set(nodeIds.filter((id) => states.get(id) === 'live'));
+  }
+
+  async nodeStates(nodeIds: readonly string[]): Promise<Map<string, NodeState>> {
+    const out = new Map<string, NodeState>();
+    if (nodeIds.length === 0) return out;
     const values = await this.redis.mget(...nodeIds.map((id) => this.keys.node(id)));
-    return new Set(nodeIds.filter((_, i) => values[i] !== null));
+    nodeIds.forEach((id, i) => out.set(id, values[i] === null ? 'missing' : values[i] === GONE_MARK ? 'gone' : 'live'));
+    return out;
   }
 
   async close(): Promise<void> {
@@ -227,6 +299,9 @@ interface Scripts {
   golfCreateRoom(...args: Array<string | number>): Promise<number>;
   golfSaveSnapshot(...args: Array<string | number>): Promise<number>;
   golfRemoveRoom(...args: Array<string | number>): Promise<number>;
+  golfClaimRoom(...args: Array<string | number>): Promise<number>;
+  golfMarkIndexBuilt(...args: Array<string | number>): Promise<number>;
+  golfReleaseRoom(...args: Array<string | number>): Promise<number>;
 }
 
 interface ChainableScripts {

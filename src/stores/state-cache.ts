@@ -30,6 +30,22 @@ export interface RestoredRoom {
   active: boolean;
 }
 
+/**
+ * What a node's heartbeat says: `live` (renewed within its TTL), `gone` (it announced that it
+ * left: drained), or `missing` (no heartbeat: it died, or Redis lost its data and the node has
+ * not written it again yet; only time, as each node sees it, tells the two apart).
+ */
+export type NodeState = 'live' | 'gone' | 'missing';
+
+/** The owner a room hash names, with the epoch it took (see StateCache.claimRoom). */
+export interface RoomOwner {
+  server_id: string;
+  epoch: number;
+}
+
+/** The room hash fields anyone may write; the owner fields go through claimRoom and releaseRoom. */
+export type RoomFields = Partial<Omit<RoomMeta, 'server_id' | 'epoch'>>;
+
 export interface StateCache {
   /** Creates a room only if the code is free (atomic); adds it to the active set. */
   createRoom(code: string, meta: RoomMeta): Promise<boolean>;
@@ -44,8 +60,31 @@ export interface StateCache {
   removeRoom(code: string, gameId: string): Promise<void>;
   /** Whether the room index is whole: its marker is written after a rebuild, and a flush loses it. */
   indexBuilt(): Promise<boolean>;
-  markIndexBuilt(by: string): Promise<void>;
-  updateRoom(code: string, fields: Partial<RoomMeta>): Promise<void>;
+  /**
+   * Starts a rebuild of the room index: returns its token (kept in the cache). The marker is
+   * written only with the token of a rebuild whose start the cache still holds (see markIndexBuilt).
+   */
+  beginIndexBuild(by: string): Promise<string>;
+  /**
+   * Marks the room index whole, if the cache still holds this rebuild's start: a cache that
+   * lost its data (or another rebuild that started since) in the meantime is not marked, since
+   * the rooms put back may be gone. True if marked.
+   */
+  markIndexBuilt(by: string, token: string): Promise<boolean>;
+  /** Sets fields of an existing room (never its owner: see claimRoom); a missing room stays missing. */
+  updateRoom(code: string, fields: RoomFields): Promise<void>;
+  /**
+   * Records `owner` as the room's owner (and `fields` with it), unless the hash already names a
+   * newer epoch: an owner that was fenced never hides the one that fenced it. False when not
+   * written (a newer owner, or no such room). `force` writes over a newer epoch: only for a
+   * record PostgreSQL (the truth about epochs) shows to be wrong.
+   */
+  claimRoom(code: string, owner: RoomOwner, fields?: RoomFields, force?: boolean): Promise<boolean>;
+  /**
+   * Clears the room's owner if the hash still names `owner` at its epoch or an older one (a room
+   * this node let go idle): a newer owner's record is left alone. False when not cleared.
+   */
+  releaseRoom(code: string, owner: RoomOwner): Promise<boolean>;
   /**
    * Writes a room's snapshot unless the stored one is as new or newer (by epoch, then
    * sequence), and refreshes the TTL of every key of the room and its players.
@@ -62,12 +101,22 @@ export interface StateCache {
   deactivate(code: string): Promise<void>;
   /** Takes the rooms whose keys expired (abandoned) out of the active set; returns how many. */
   pruneActive(): Promise<number>;
+  /**
+   * Which of these rooms' leases are held (by anyone). Leases are taken through Leases; this
+   * only looks, to tell a lease another node holds from an attempt that failed.
+   */
+  leasesHeld(codes: readonly string[]): Promise<Set<string>>;
   /** Marks a node alive for `ttlMs` (renewed well before it lapses). */
   heartbeat(nodeId: string, ttlMs: number): Promise<void>;
-  /** Removes a node's heartbeat at once (it drained: its rooms may be adopted now). */
+  /**
+   * Marks a node gone at once (it drained: its rooms may be adopted now). Unlike a heartbeat
+   * that is missing, this is news: peers need not wait to be sure.
+   */
   forgetNode(nodeId: string): Promise<void>;
   /** Which of these nodes have a live heartbeat. */
   liveNodes(nodeIds: readonly string[]): Promise<Set<string>>;
+  /** What each of these nodes' heartbeat says (see NodeState). */
+  nodeStates(nodeIds: readonly string[]): Promise<Map<string, NodeState>>;
   close(): Promise<void>;
 }
 
@@ -80,6 +129,7 @@ export interface KeyNames {
   playerRoom(playerId: string): string;
   node(nodeId: string): string;
   indexed(): string;
+  indexing(): string;
 }
 
 export function keyNames(prefix: string): KeyNames {
@@ -92,6 +142,7 @@ export function keyNames(prefix: string): KeyNames {
     playerRoom: (playerId) => `${prefix}player:${playerId}:room`,
     node: (nodeId) => `${prefix}node:${nodeId}`,
     indexed: () => `${prefix}rooms:indexed`,
+    indexing: () => `${prefix}rooms:indexing`,
   };
 }
 
@@ -112,6 +163,10 @@ export function isNewer(next: Pick<SnapshotRecord, 'seq' | 'epoch'>, current: Pi
   if (!current) return true;
   return next.epoch > current.epoch || (next.epoch === current.epoch && next.seq > current.seq);
 }
+
+/** How long a drained node's "gone" mark stays (a node restarted under that id overwrites it). */
+export const GONE_MARK_MS = 10 * 60_000;
+export const GONE_MARK = 'gone';
 
 export function metaToHash(meta: Partial<RoomMeta>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -58,10 +58,37 @@ for (const impl of impls) {
 
     it('updates room fields, but does not resurrect a missing room', async () => {
       await cache.createRoom('UPDT', meta('g1'));
-      await cache.updateRoom('UPDT', { server_id: 'n2', epoch: 7, status: 'playing' });
-      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n2', epoch: 7, status: 'playing', game_id: 'g1' });
-      await cache.updateRoom('NONE', { server_id: 'n2' });
+      await cache.updateRoom('UPDT', { status: 'playing', host_id: 'h2' });
+      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n1', epoch: 1, status: 'playing', host_id: 'h2', game_id: 'g1' });
+      await cache.updateRoom('NONE', { status: 'playing' });
       expect(await cache.getRoom('NONE')).toBeNull();
+      // The owner is not a field anyone may write: it goes through claimRoom / releaseRoom.
+      await cache.updateRoom('UPDT', { server_id: 'sneaky', epoch: 99 } as never);
+      expect(await cache.getRoom('UPDT')).toMatchObject({ server_id: 'n1', epoch: 1 });
+    });
+
+    it('records a room\'s owner only if no newer epoch\'s owner is recorded, and clears it only for its own owner', async () => {
+      await cache.createRoom('OWNR', meta('go'));
+      expect(await cache.claimRoom('OWNR', { server_id: 'n2', epoch: 5 }, { host_id: 'h5' })).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n2', epoch: 5, host_id: 'h5', game_id: 'go' });
+      // A fenced owner (older epoch) never hides the one that fenced it.
+      expect(await cache.claimRoom('OWNR', { server_id: 'n1', epoch: 4 }, { host_id: 'old' })).toBe(false);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n2', epoch: 5, host_id: 'h5' });
+      // Passivation by the old owner leaves the newer one visible.
+      expect(await cache.releaseRoom('OWNR', { server_id: 'n1', epoch: 4 })).toBe(false);
+      expect(await cache.releaseRoom('OWNR', { server_id: 'n2', epoch: 4 })).toBe(false);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n2', epoch: 5 });
+      expect(await cache.releaseRoom('OWNR', { server_id: 'n2', epoch: 5 })).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: '', epoch: 5 });
+      // A newer owner takes it again; a room that is gone is not brought back.
+      expect(await cache.claimRoom('OWNR', { server_id: 'n3', epoch: 6 })).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n3', epoch: 6, host_id: 'h5' });
+      expect(await cache.claimRoom('GONE', { server_id: 'n3', epoch: 6 })).toBe(false);
+      expect(await cache.getRoom('GONE')).toBeNull();
+      expect(await cache.releaseRoom('GONE', { server_id: 'n3', epoch: 6 })).toBe(false);
+      // Forced: a record PostgreSQL shows to be wrong (an epoch it never gave) is corrected.
+      expect(await cache.claimRoom('OWNR', { server_id: 'n4', epoch: 2 }, {}, true)).toBe(true);
+      expect(await cache.getRoom('OWNR')).toMatchObject({ server_id: 'n4', epoch: 2 });
     });
 
     it('saves a snapshot only when it is newer (epoch, then sequence)', async () => {
@@ -103,7 +130,7 @@ for (const impl of impls) {
       const { cache: fresh } = impl.make(3600);
       expect(await fresh.indexBuilt()).toBe(false);
       await fresh.createRoom('LIVE', meta('g-live'));
-      await fresh.updateRoom('LIVE', { server_id: 'n9', epoch: 9, status: 'playing' });
+      await fresh.claimRoom('LIVE', { server_id: 'n9', epoch: 9 }, { status: 'playing' });
       await fresh.createRoom('TAKN', meta('g-new'));
       const lost = (code: string, game_id: string, status: string, active: boolean) => ({
         code,
@@ -123,8 +150,14 @@ for (const impl of impls) {
       expect(await fresh.getRoom('BACK')).toMatchObject({ game_id: 'g-back', status: 'playing', server_id: 'n-old', epoch: 3 });
       expect(await fresh.getRoom('OVER')).toMatchObject({ game_id: 'g-over', status: 'finished' });
       expect(await fresh.activeRooms()).toEqual(['BACK', 'LIVE', 'TAKN']);
-      await fresh.markIndexBuilt('n1');
+      // Only the rebuild the cache saw start marks the index whole.
+      const first = await fresh.beginIndexBuild('n1');
+      const second = await fresh.beginIndexBuild('n2');
+      expect(await fresh.markIndexBuilt('n1', first)).toBe(false);
+      expect(await fresh.indexBuilt()).toBe(false);
+      expect(await fresh.markIndexBuilt('n2', second)).toBe(true);
       expect(await fresh.indexBuilt()).toBe(true);
+      expect(await fresh.markIndexBuilt('n2', second)).toBe(false);
       await fresh.removeRoom('BACK', 'g-other');
       expect(await fresh.getRoom('BACK')).not.toBeNull();
       await fresh.removeRoom('BACK', 'g-back');
@@ -141,6 +174,37 @@ for (const impl of impls) {
       await sleep(400);
       expect(await cache.liveNodes(['n-alive', 'n-short'])).toEqual(new Set(['n-alive']));
       expect(await cache.liveNodes([])).toEqual(new Set());
+    });
+
+    it('tells a node that left (drained) from one whose heartbeat is missing', async () => {
+      await cache.heartbeat('s-alive', 5000);
+      await cache.heartbeat('s-left', 5000);
+      await cache.forgetNode('s-left');
+      await cache.heartbeat('s-short', 200);
+      await sleep(300);
+      expect(await cache.nodeStates(['s-alive', 's-left', 's-short', 's-never'])).toEqual(
+        new Map([
+          ['s-alive', 'live'],
+          ['s-left', 'gone'],
+          ['s-short', 'missing'],
+          ['s-never', 'missing'],
+        ]),
+      );
+      // A node restarted under the same id is alive again.
+      await cache.heartbeat('s-left', 5000);
+      expect((await cache.nodeStates(['s-left'])).get('s-left')).toBe('live');
+      expect(await cache.nodeStates([])).toEqual(new Map());
+    });
+
+    it('tells which rooms\' leases are held (by anyone)', async () => {
+      if (!prefix) {
+        // A node alone holds every lease itself: none is held elsewhere.
+        expect(await cache.leasesHeld(['LEAS'])).toEqual(new Set());
+        return;
+      }
+      await redis.set(`${prefix}room:LEAS:lease`, 'token', 'PX', 5000);
+      expect(await cache.leasesHeld(['LEAS', 'FREE'])).toEqual(new Set(['LEAS']));
+      expect(await cache.leasesHeld([])).toEqual(new Set());
     });
 
     it('uses the key model of DESIGN.md', async () => {
@@ -160,7 +224,13 @@ for (const impl of impls) {
       expect(await redis.hget(`${prefix}room:RBLT`, 'game_id')).toBe('gr');
       expect(await redis.ttl(`${prefix}room:RBLT`)).toBeGreaterThan(100);
       expect(await redis.ttl(`${prefix}room:RBLT`)).toBeLessThanOrEqual(120);
-      await cache.markIndexBuilt('n1');
+      const token = await cache.beginIndexBuild('n1');
+      expect(await redis.get(`${prefix}rooms:indexing`)).toBe(token);
+      // Redis lost the rebuild's start (restarted): the index is not marked whole.
+      await redis.del(`${prefix}rooms:indexing`);
+      expect(await cache.markIndexBuilt('n1', token)).toBe(false);
+      expect(await redis.exists(`${prefix}rooms:indexed`)).toBe(0);
+      expect(await cache.markIndexBuilt('n1', await cache.beginIndexBuild('n1'))).toBe(true);
       expect(await redis.exists(`${prefix}rooms:indexed`)).toBe(1);
     });
 

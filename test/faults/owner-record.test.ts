@@ -1,0 +1,91 @@
+/**
+ * The owner a room hash names (issue 9, finding 9): a node that lost a room never hides the
+ * node that took it. Real Redis and PostgreSQL, an in-process node, and the takeover by
+ * another node written into the stores exactly as that node would write it, at the moment
+ * that makes it a race: between the old owner's idle check and its passivation, and between
+ * an adopter's epoch claim and its record in the room hash.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { TestClient } from '../support/client.js';
+import { cleanup, REDIS_URL, startTestNode, testConfig } from '../support/node.js';
+import type { Config } from '../../src/config.js';
+
+const configs: Config[] = [];
+afterEach(async () => {
+  for (const config of configs.splice(0)) await cleanup(config);
+});
+
+type TestNode = Awaited<ReturnType<typeof startTestNode>>;
+
+/** Another node ("node-b") takes the game: its epoch in PostgreSQL, then its name in the room hash. */
+async function takenByAnother(node: TestNode, redis: Redis, code: string, gameId: string): Promise<number> {
+  await node.backends.events.sql`update games set epoch = epoch + 1, server_id = 'node-b' where game_id = ${gameId}`;
+  const epoch = (await node.backends.events.getGame(gameId))!.epoch;
+  await redis.hset(`${node.config.REDIS_PREFIX}room:${code}`, 'server_id', 'node-b', 'epoch', String(epoch));
+  return epoch;
+}
+
+describe('the room hash names the newest owner', () => {
+  it('an old owner passivating a room it lost does not clear the new owner from the room hash', async () => {
+    const config = testConfig({ PASSIVATE_AFTER_MS: '1000' });
+    configs.push(config);
+    const node = await startTestNode(config);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const host = await TestClient.connect(node.port);
+      await host.ok({ type: 'create_room', name: 'Idle' });
+      const actor = node.runtime.hosted()[0]!;
+      await host.close();
+      await new Promise((r) => setTimeout(r, 1100));
+      // The room is idle here; another node takes it before this one's passivation writes.
+      const epoch = await takenByAnother(node, redis, host.room, actor.gameId);
+      expect(await node.runtime.passivateIdle()).toBe(1);
+      const hash = await redis.hgetall(`${config.REDIS_PREFIX}room:${host.room}`);
+      process.stdout.write(`after the old owner's passivation the room hash names '${hash.server_id}' at epoch ${hash.epoch} (the new owner: node-b at ${epoch})\n`);
+      expect(hash).toMatchObject({ server_id: 'node-b', epoch: String(epoch) });
+      expect((await node.backends.events.getGame(actor.gameId))?.server_id).toBe('node-b');
+    } finally {
+      redis.disconnect();
+      await node.drain();
+    }
+  });
+
+  it('an adopter fenced between its epoch claim and its record in the room hash does not overwrite the newer owner, nor host the room', async () => {
+    const config = testConfig();
+    configs.push(config);
+    const node = await startTestNode(config);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const host = await TestClient.connect(node.port);
+      await host.ok({ type: 'create_room', name: 'Host' });
+      const actor = node.runtime.hosted()[0]!;
+      host.terminate();
+      // The room stops here (as after a lost lease); the next touch activates it again, and
+      // right after this node's claim another node claims a newer epoch and records itself.
+      let newer = 0;
+      const events = node.backends.events as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      for (const method of ['claimEpoch', 'claimEpochs'] as const) {
+        const real = events[method]!.bind(node.backends.events);
+        events[method] = async (...args: unknown[]) => {
+          const claimed = await real(...args);
+          if (!newer) newer = await takenByAnother(node, redis, host.room, actor.gameId);
+          return claimed;
+        };
+      }
+      actor.stop('lease lost: test');
+      const back = await TestClient.connect(node.port);
+      const reply = await back.request({ type: 'resume', token: host.token });
+      const hash = await redis.hgetall(`${config.REDIS_PREFIX}room:${host.room}`);
+      const hostedHere = node.runtime.hosted().some((a) => a.code === host.room);
+      process.stdout.write(`fenced adopter: room hash names '${hash.server_id}' at epoch ${hash.epoch} (newer owner node-b at ${newer}); hosted here: ${hostedHere}; resume: ${reply.type}\n`);
+      expect(newer).toBeGreaterThan(0);
+      expect(hash).toMatchObject({ server_id: 'node-b', epoch: String(newer) });
+      expect(hostedHere).toBe(false);
+      back.terminate();
+    } finally {
+      redis.disconnect();
+      await node.drain();
+    }
+  });
+});
