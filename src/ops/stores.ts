@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { loadConfig, type Config } from '../config.js';
 import { PgEventStore } from '../stores/event-store.js';
 import { RedisStateCache } from '../stores/redis-state-cache.js';
-import { keyNames, type KeyNames } from '../stores/state-cache.js';
+import { GONE_MARK, keyNames, type KeyNames } from '../stores/state-cache.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -67,7 +67,8 @@ export async function openStores(env: NodeJS.ProcessEnv): Promise<OpsStores> {
       names.forEach((key, i) => {
         const at = results[2 * i]?.[1] as string | null;
         const ttl = results[2 * i + 1]?.[1] as number;
-        if (at !== null && ttl !== -2) found.set(key.slice(prefix.length), { at: Number(at), ttl_ms: ttl });
+        // A drained node leaves a "gone" mark where its heartbeat was (see forgetNode): not a heartbeat.
+        if (at !== null && at !== GONE_MARK && ttl !== -2) found.set(key.slice(prefix.length), { at: Number(at), ttl_ms: ttl });
       });
       return found;
     },
