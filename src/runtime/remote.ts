@@ -237,7 +237,9 @@ export class RemoteRooms {
     if (!owners) {
       for (const owner of byOwner.keys()) this.lately.set(owner, LINGERING_CHECKS);
       for (const [owner, left] of this.lately) {
-        if (byOwner.has(owner)) continue;
+        // A check still in flight (its answer lost, say) holds back the next: only checks that
+        // go out count against the lingering ones, or they could all pass unsent.
+        if (byOwner.has(owner) || this.checking.has(owner)) continue;
         if (left <= 0) this.lately.delete(owner);
         else {
           this.lately.set(owner, left - 1);

@@ -113,13 +113,16 @@ export class RoomRuntime {
    * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
    */
   async drain(timeoutMs: number): Promise<void> {
+    const deadline = this.deps.now() + timeoutMs;
     await this.lifecycle.drain(timeoutMs);
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
+    // Within the same bound as the rest of the drain (a moment at least, for the commands just sent on).
+    const wait = Math.max(250, deadline - started);
     // A command that failed was answered by its caller; here only its end counts (and no rejection may go unhandled).
     const ended = Promise.all(following.map((p) => p.catch(() => undefined))).then(() => true);
-    const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs).unref())]);
+    const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), wait).unref())]);
     this.deps.log.info({ commands: following.length, settled, ms: this.deps.now() - started }, 'commands followed their rooms to their new nodes');
   }
 

@@ -119,7 +119,7 @@ describe('views lost on the bus', () => {
     const base = testConfig({ LEASE_TTL_MS: '5000', ...timing });
     configs.push(base);
     const gateway = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}gateway` });
-    const owner = await spawnNode(processEnv(base, await freePort(), { ...timing, LEASE_TTL_MS: '5000', REDIS_URL: proxy.url(REDIS_URL), NODE_ID: `${base.REDIS_PREFIX}owner` }));
+    const owner = await spawnNode(processEnv(base, await freePort(), { ...timing, REDIS_URL: proxy.url(REDIS_URL), NODE_ID: `${base.REDIS_PREFIX}owner` }));
     try {
       const host = await TestClient.connect(owner.port);
       await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });

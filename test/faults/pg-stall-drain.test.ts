@@ -63,8 +63,9 @@ describe('drain while PostgreSQL is stalled', () => {
         `drain with PostgreSQL stalled: exit ${code} after ${ms.toFixed(0)} ms (DRAIN_TIMEOUT_MS ${DRAIN_MS}); room hosted by the peer ${adoptedAfter === null ? 'not within 5 s' : `${adoptedAfter.toFixed(0)} ms after SIGTERM`}\n`,
       );
       expect(code).toBe(0);
-      expect(ms).toBeLessThan(DRAIN_MS + 3000);
-      expect(await redis.exists(`${config.REDIS_PREFIX}node:${nodeId}`)).toBe(0);
+      expect(ms).toBeLessThan(DRAIN_MS + 6000); // loose: a shared machine; the figure is printed
+      // The heartbeat is replaced by the mark a drained node leaves ("gone": no peer waits a TTL).
+      expect(await redis.get(`${config.REDIS_PREFIX}node:${nodeId}`)).toBe('gone');
       // The peer holds the room: the lease (30 s) was released, the departure heard.
       expect(adoptedAfter).not.toBeNull();
       await stuck;
