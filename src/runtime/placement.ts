@@ -263,8 +263,10 @@ export class Placement {
   private forget(actor: RoomActor, reason: string): void {
     const { log, metrics } = this.deps;
     if (this.rooms.get(actor.code) === actor) this.rooms.delete(actor.code);
-    // Give the lease back so that a peer (or this node, later) can take the room at once.
-    void actor.releaseLease().catch(() => undefined);
+    // Give the lease back so that a peer (or this node, later) can take the room at once. Until
+    // it is given back the room counts as this node's (holds): its own lease, still in Redis,
+    // must not read as another node's to this node's reconciliation.
+    void this.whileTaking([actor.code], () => actor.releaseLease()).catch(() => undefined);
     this.snapshots.forget(actor.code);
     metrics?.roomsActive.set(this.rooms.size);
     if (reason.startsWith('fenced') || reason.startsWith('lease lost')) {
