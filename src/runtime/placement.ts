@@ -166,8 +166,10 @@ export class Placement {
   private async activate(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
     const { backends, options } = this.deps;
     const { cache, events, leases } = backends;
-    // The room index names the game; a code it does not know is no room (PostgreSQL is not asked).
-    const meta = await cache.getRoom(code);
+    // The room index names the game; a code it does not know is no room (PostgreSQL is not
+    // asked). Through the index, not the hash alone: a hash Redis lost since the caller looked
+    // (it restarted) is a miss the index does not vouch for.
+    const meta = await this.index.lookup(code);
     if (!meta) return null;
     const game = await events.getGame(meta.game_id);
     if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;

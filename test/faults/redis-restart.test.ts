@@ -121,6 +121,8 @@ describe('Redis restarted empty under running nodes', () => {
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
       expect(alive).toEqual([true, true, true]);
       expect(recoveredIn).toBeGreaterThanOrEqual(0);
+      // Nobody was told their seat is gone (or anything but "try again") along the way.
+      for (const p of players) expect(p.errors).toEqual([]);
     } finally {
       for (const p of players) await p.close();
       for (const node of nodes) node.proc.child.kill('SIGKILL');
