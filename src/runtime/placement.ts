@@ -168,8 +168,10 @@ export class Placement {
   private async activate(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
     const { backends, options } = this.deps;
     const { cache, events, leases } = backends;
-    // The room index names the game; a code it does not know is no room (PostgreSQL is not asked).
-    const meta = await cache.getRoom(code);
+    // The room index names the game; a code it does not know is no room (PostgreSQL is not
+    // asked). Through the index, not the hash alone: a hash Redis lost since the caller looked
+    // (it restarted) is a miss the index does not vouch for.
+    const meta = await this.index.lookup(code);
     if (!meta) return null;
     const game = await events.getGame(meta.game_id);
     if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;
@@ -267,8 +269,10 @@ export class Placement {
   private forget(actor: RoomActor, reason: string): void {
     const { metrics } = this.deps;
     if (this.rooms.get(actor.code) === actor) this.rooms.delete(actor.code);
-    // Give the lease back so that a peer (or this node, later) can take the room at once.
-    void actor.releaseLease().catch(() => undefined);
+    // Give the lease back so that a peer (or this node, later) can take the room at once. Until
+    // it is given back the room counts as this node's (holds): its own lease, still in Redis,
+    // must not read as another node's to this node's reconciliation.
+    void this.whileTaking([actor.code], () => actor.releaseLease()).catch(() => undefined);
     this.snapshots.forget(actor.code);
     metrics?.roomsActive.set(this.rooms.size);
     if (reason.startsWith('fenced') || reason.startsWith('lease lost')) {

@@ -44,13 +44,15 @@ export class RoomIndex {
    * waiting on it.
    */
   async lookup(code: string): Promise<RoomMeta | null> {
-    const meta = await this.cache.getRoom(code);
-    if (meta || (await this.cache.indexBuilt())) return meta;
+    // The room and the marker in one read: a marker another node's rebuild wrote after this
+    // miss would vouch for a miss that is not one.
+    const first = await this.cache.lookupRoom(code);
+    if (first.meta || first.indexed) return first.meta;
     if (!this.rebuilding && this.now() - this.failedAt < RETRY_AFTER_MS) throw new Error('the room index is being rebuilt; try again');
     const { marked } = await this.rebuild();
-    const found = await this.cache.getRoom(code);
+    const { meta, indexed } = await this.cache.lookupRoom(code);
     // A miss is believed only from an index known whole (Redis may have lost the rebuild's writes).
-    if (found || marked || (await this.cache.indexBuilt())) return found;
+    if (meta || marked || indexed) return meta;
     throw new Error('the room index is being rebuilt; try again');
   }
 

@@ -80,6 +80,10 @@ export class MemoryStateCache implements StateCache {
     if (this.live(this.rooms, code)?.value.game_id === gameId) this.rooms.delete(code);
   }
 
+  async lookupRoom(code: string): Promise<{ meta: RoomMeta | null; indexed: boolean }> {
+    return { meta: await this.getRoom(code), indexed: this.indexed };
+  }
+
   async indexBuilt(): Promise<boolean> {
     return this.indexed;
   }

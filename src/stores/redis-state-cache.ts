@@ -156,6 +156,15 @@ export class RedisStateCache implements StateCache {
     await (this.redis as unknown as Scripts).golfRemoveRoom(this.keys.room(code), gameId);
   }
 
+  async lookupRoom(code: string): Promise<{ meta: RoomMeta | null; indexed: boolean }> {
+    const results = await this.redis.multi().hgetall(this.keys.room(code)).exists(this.keys.indexed()).exec();
+    if (!results) throw new Error('the room lookup was aborted');
+    const [[hashError, hash], [existsError, exists]] = results as [[Error | null, Record<string, string>], [Error | null, number]];
+    if (hashError) throw hashError;
+    if (existsError) throw existsError;
+    return { meta: hashToMeta(hash), indexed: exists === 1 };
+  }
+
   async indexBuilt(): Promise<boolean> {
     return (await this.redis.exists(this.keys.indexed())) === 1;
   }

@@ -61,6 +61,12 @@ export interface StateCache {
   /** Whether the room index is whole: its marker is written after a rebuild, and a flush loses it. */
   indexBuilt(): Promise<boolean>;
   /**
+   * A room hash and whether the index is whole, read together (atomically): a miss is
+   * believed only if the index was whole when the room was looked for, not if a rebuild marked
+   * it whole just after.
+   */
+  lookupRoom(code: string): Promise<{ meta: RoomMeta | null; indexed: boolean }>;
+  /**
    * Starts a rebuild of the room index: returns its token (kept in the cache). The marker is
    * written only with the token of a rebuild whose start the cache still holds (see markIndexBuilt).
    */

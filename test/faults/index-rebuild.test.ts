@@ -63,4 +63,43 @@ describe('the room index across a Redis restart', () => {
       await node.drain();
     }
   }, 30_000);
+
+  it('a lookup that misses while another node rebuilds the index does not believe the marker written after its miss', async () => {
+    const node = await startTestNode({ ...config, PASSIVATE_AFTER_MS: 1000 });
+    try {
+      const host = await TestClient.connect(node.port);
+      await host.ok({ type: 'create_room', name: 'Host' });
+      await host.ok({ type: 'add_cpu' });
+      await host.close();
+      await new Promise((r) => setTimeout(r, 1100));
+      expect(await node.runtime.passivateIdle()).toBe(1);
+      await loseEverything(config.REDIS_PREFIX);
+      // Right after this node's lookup misses the room (Redis empty), another node's rebuild
+      // puts every room back and marks the index whole.
+      const cache = node.backends.cache as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      let rebuiltMeanwhile = false;
+      for (const method of ['getRoom', 'lookupRoom']) {
+        const real = cache[method]?.bind(node.backends.cache);
+        if (!real) continue;
+        cache[method] = async (...args: unknown[]) => {
+          const found = await real(...args);
+          if (!rebuiltMeanwhile && args[0] === host.room) {
+            rebuiltMeanwhile = true;
+            await node.runtime.rebuildIndex();
+          }
+          return found;
+        };
+      }
+      const back = await TestClient.connect(node.port);
+      const reply = await back.request({ type: 'resume', token: host.token });
+      const again = reply.type === 'ack' ? reply : await back.request({ type: 'resume', token: host.token });
+      process.stdout.write(`resume racing another node's rebuild: ${reply.type === 'ack' ? 'ack' : reply.code}, then ${again.type === 'ack' ? 'ack' : again.code}\n`);
+      expect(rebuiltMeanwhile).toBe(true);
+      expect(reply.type === 'ack' ? 'ack' : reply.code).not.toBe('unauthorized');
+      expect(again.type).toBe('ack');
+      back.terminate();
+    } finally {
+      await node.drain();
+    }
+  }, 30_000);
 });

@@ -121,6 +121,8 @@ describe('Redis restarted empty under running nodes', () => {
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
       expect(alive).toEqual([true, true, true]);
       expect(recoveredIn).toBeGreaterThanOrEqual(0);
+      // Nobody was told their seat is gone (or anything but "try again") along the way.
+      for (const p of players) expect(p.errors).toEqual([]);
     } finally {
       for (const p of players) await p.close();
       for (const node of nodes) node.proc.child.kill('SIGKILL');
@@ -169,7 +171,11 @@ describe('Redis restarted empty under running nodes', () => {
           `try-agains ${players.map((p) => p.unavailable).join('/')}; backwards ${players.map((p) => p.backwards.length).join('/')}; ` +
           `adopted ${nodes.map((n) => sumOf(n, 'adopted orphaned rooms', 'adopted')).join('/')}, retaken ${nodes.map((n) => sumOf(n, 'reconciled own rooms', 'retaken')).join('/')}\n`,
       );
-      if (process.env.FAULT_LOG_LEVEL) for (const [i, node] of nodes.entries()) process.stdout.write(node.proc.logs.filter((l) => /restored|stopped|adopted|reconciled|activation/.test(l)).map((l) => `n${i} ${l.slice(0, 260)}`).join('\n') + '\n');
+      if (process.env.FAULT_LOG_DIR) {
+        const { writeFileSync } = await import('node:fs');
+        for (const [i, node] of nodes.entries()) writeFileSync(`${process.env.FAULT_LOG_DIR}/n${i}.log`, node.proc.logs.join('\n'));
+        writeFileSync(`${process.env.FAULT_LOG_DIR}/players.txt`, players.map((p) => `${p.token.slice(0, 4)} ${p.errors.join('; ')}`).join('\n'));
+      }
       for (const node of nodes) expect(crashLines(node), crashLines(node).join('\n')).toEqual([]);
       expect(recoveredIn).toBeGreaterThanOrEqual(0);
       expect(movingAgain).toBeGreaterThanOrEqual(0);

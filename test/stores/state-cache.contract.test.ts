@@ -150,6 +150,8 @@ for (const impl of impls) {
       expect(await fresh.getRoom('BACK')).toMatchObject({ game_id: 'g-back', status: 'playing', server_id: 'n-old', epoch: 3 });
       expect(await fresh.getRoom('OVER')).toMatchObject({ game_id: 'g-over', status: 'finished' });
       expect(await fresh.activeRooms()).toEqual(['BACK', 'LIVE', 'TAKN']);
+      expect(await fresh.lookupRoom('BACK')).toEqual({ meta: expect.objectContaining({ game_id: 'g-back' }), indexed: false });
+      expect(await fresh.lookupRoom('NONE')).toEqual({ meta: null, indexed: false });
       // Only the rebuild the cache saw start marks the index whole.
       const first = await fresh.beginIndexBuild('n1');
       const second = await fresh.beginIndexBuild('n2');
@@ -158,6 +160,7 @@ for (const impl of impls) {
       expect(await fresh.markIndexBuilt('n2', second)).toBe(true);
       expect(await fresh.indexBuilt()).toBe(true);
       expect(await fresh.markIndexBuilt('n2', second)).toBe(false);
+      expect(await fresh.lookupRoom('NONE')).toEqual({ meta: null, indexed: true });
       await fresh.removeRoom('BACK', 'g-other');
       expect(await fresh.getRoom('BACK')).not.toBeNull();
       await fresh.removeRoom('BACK', 'g-back');
