@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { AppendBatcher } from '../src/runtime/append-batcher.js';
 import { PgEventStore, type AppendRequest } from '../src/stores/event-store.js';
+import { resultTable, timedProgress } from './lib/report.js';
 
 const { values } = parseArgs({
   options: {
@@ -84,10 +85,23 @@ if (values.stuck) {
   );
 }
 const started = performance.now();
+const stopBar = timedProgress('appending', Number(values.seconds), () => `${(moves / ((performance.now() - started) / 1000)).toFixed(0)} moves/s`);
 await Promise.all(work);
+stopBar();
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
-  `event store alone: ${rooms} rooms appending in turn, ${slots} commit slot(s)${values.stuck ? `, one more room stuck on a lock (${stuckFailures} commits timed out)` : ''}: ${(moves / seconds).toFixed(0)} persisted moves/s (${failures} failed), append p50 ${(latency.percentile(50) / 1000).toFixed(2)} ms, p99 ${(latency.percentile(99) / 1000).toFixed(2)} ms, max ${(latency.max / 1000).toFixed(0)} ms\n`,
+  resultTable(
+    ['event store alone', 'value'],
+    [
+      ['rooms appending in turn', rooms],
+      ['commit slots', slots],
+      ...(values.stuck ? [['room stuck on a lock: commits timed out', stuckFailures]] : []),
+      ['persisted moves/s', (moves / seconds).toFixed(0)],
+      ['failed appends', failures],
+      ['append p50 / p99 / max (ms)', `${(latency.percentile(50) / 1000).toFixed(2)} / ${(latency.percentile(99) / 1000).toFixed(2)} / ${(latency.max / 1000).toFixed(0)}`],
+      ['measured (s)', seconds.toFixed(1)],
+    ],
+  ),
 );
 await locker?.end();
 await store.sql.unsafe(`drop schema ${schema} cascade`);
