@@ -53,6 +53,7 @@ describe('a game whose events do not replay', () => {
       const sql = node.backends.events.sql;
       const [row] = await sql`select seq from events where game_id = ${actor.gameId} and type = 'card_drawn' order by seq desc limit 1`;
       await sql`update events set data = jsonb_set(data, '{card,deck}', '7') where game_id = ${actor.gameId} and seq = ${row!.seq}`;
+      await node.runtime.snapshots.flush();
       await redis.del(`${config.REDIS_PREFIX}game:${actor.gameId}`);
       actor.stop('lease lost: test');
       await new Promise((r) => setTimeout(r, 4000));
