@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { TestClient } from '../support/client.js';
 import { cleanup, REDIS_URL, startTestNode, testConfig } from '../support/node.js';
+import { playUntil } from '../support/play.js';
 import type { Config } from '../../src/config.js';
 
 const configs: Config[] = [];
@@ -25,6 +26,49 @@ async function takenByAnother(node: TestNode, redis: Redis, code: string, gameId
   await redis.hset(`${node.config.REDIS_PREFIX}room:${code}`, 'server_id', 'node-b', 'epoch', String(epoch));
   return epoch;
 }
+
+describe('a game whose events do not replay', () => {
+  it('is let go by its node (PostgreSQL stops naming it), not retried at every reconciliation', async () => {
+    const config = testConfig({ LEASE_TTL_MS: '1000', ROUND_PAUSE_MS: '600000' });
+    configs.push(config);
+    const node = await startTestNode(config);
+    const redis = new Redis(REDIS_URL);
+    const logged: string[] = [];
+    const log = node.runtime['deps' as never] as unknown as { log: { error: (...args: unknown[]) => void } };
+    const error = log.log.error.bind(log.log);
+    log.log.error = (...args: unknown[]) => {
+      logged.push(String(args[1] ?? args[0]));
+      error(...args);
+    };
+    try {
+      const host = await TestClient.connect(node.port);
+      await host.ok({ type: 'create_room', name: 'Host', options: { initial_flips: 0 } });
+      await host.ok({ type: 'add_cpu', profile: 'Sofia' });
+      await host.ok({ type: 'start_game' });
+      await playUntil(host, (v) => v.must === 'draw' && host.seq >= 6);
+      await host.ok({ type: 'draw', source: 'deck' });
+      const actor = node.runtime.hosted()[0]!;
+      host.terminate();
+      // Its log is corrupted (a drawn card that is not the deck's top) and its snapshot gone.
+      const sql = node.backends.events.sql;
+      const [row] = await sql`select seq from events where game_id = ${actor.gameId} and type = 'card_drawn' order by seq desc limit 1`;
+      await sql`update events set data = jsonb_set(data, '{card,deck}', '7') where game_id = ${actor.gameId} and seq = ${row!.seq}`;
+      await node.runtime.snapshots.flush();
+      await redis.del(`${config.REDIS_PREFIX}game:${actor.gameId}`);
+      actor.stop('lease lost: test');
+      await new Promise((r) => setTimeout(r, 4000));
+      const owner = (await node.backends.events.getGame(actor.gameId))?.server_id;
+      const attempts = logged.filter((m) => m === 'game not recovered').length;
+      process.stdout.write(`corrupt game: restore attempts in 4 s of reconciliation every 1 s: ${attempts}; PostgreSQL names ${owner}\n`);
+      expect(attempts).toBe(1);
+      expect(owner).toBeNull();
+      expect(node.runtime.hosted().some((a) => a.code === host.room)).toBe(false);
+    } finally {
+      redis.disconnect();
+      await node.drain();
+    }
+  });
+});
 
 describe('the room hash names the newest owner', () => {
   it('an old owner passivating a room it lost does not clear the new owner from the room hash', async () => {
