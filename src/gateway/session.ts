@@ -9,6 +9,9 @@ import { OPEN_GATE, type RoomGate } from './limits.js';
 import { frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { SeatRetries } from './seat-retries.js';
 
+/** The seat a connection holds: its room, its player, and the game (named in the logs). */
+type HeldSeat = { room: string; playerId: string; gameId: string };
+
 export interface SessionLimits {
   /** Messages a client may send in a burst, and per second after it. */
   burst: number;
@@ -43,7 +46,7 @@ export const SEAT_TIMEOUT_CLOSE = 4000;
  * every change (only the latest one when it reads slowly).
  */
 export class Session implements RoomListener {
-  private seat: { room: string; playerId: string } | null = null;
+  private seat: HeldSeat | null = null;
   private tokens: number;
   private lastRefill: number;
   private strikes: number[] = [];
@@ -55,7 +58,7 @@ export class Session implements RoomListener {
   /** Seat-taking commands by id: a retry gets the seat the first attempt took. */
   private readonly retries = new SeatRetries();
   /** The seat a `leave` in flight gives up (its own ack says so; no notice needed). */
-  private leaving: { room: string; playerId: string } | null = null;
+  private leaving: HeldSeat | null = null;
   /** The current seat's latest `state` frame (a retried seat-taking command is answered with it). */
   private latestFrame: string | null = null;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
@@ -100,7 +103,7 @@ export class Session implements RoomListener {
       return;
     }
     void this.dispatch(parsed.message, parsed.id).catch((error) => {
-      this.log.error({ room: this.seat?.room, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
+      this.log.error({ room: this.seat?.room, game_id: this.seat?.gameId, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
       this.error(parsed.id, 'unavailable', 'internal error');
     });
   }
@@ -195,7 +198,7 @@ export class Session implements RoomListener {
     }
     this.unseat();
     if (this.closed) return;
-    const seat = { room: result.room, playerId: result.player_id };
+    const seat = { room: result.room, playerId: result.player_id, gameId: result.view.game_id };
     this.seat = seat;
     this.clearSeatTimer();
     this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
@@ -205,15 +208,15 @@ export class Session implements RoomListener {
   }
 
   /** follow, in the background: a store that fails meanwhile sends the client to reconnect. */
-  private followSafely(seat: { room: string; playerId: string }): void {
+  private followSafely(seat: HeldSeat): void {
     this.follow(seat).catch((error) => {
-      this.log.warn({ room: seat.room, player_id: seat.playerId, err: (error as Error).message }, 'could not watch the room');
+      this.log.warn({ room: seat.room, game_id: seat.gameId, player_id: seat.playerId, err: (error as Error).message }, 'could not watch the room');
       if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
     });
   }
 
   /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
-  private async follow(seat: { room: string; playerId: string }): Promise<void> {
+  private async follow(seat: HeldSeat): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
       if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
@@ -248,7 +251,7 @@ export class Session implements RoomListener {
   evicted(reason: string): void {
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
-    this.log.debug({ room: seat.room, player_id: seat.playerId, reason }, 'room moved; following it');
+    this.log.debug({ room: seat.room, game_id: seat.gameId, player_id: seat.playerId, reason }, 'room moved; following it');
     this.followSafely(seat);
   }
 
