@@ -118,8 +118,9 @@ export class RoomRuntime {
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
-    // Within the same bound as the rest of the drain (a moment at least, for the commands just sent on).
-    const wait = Math.max(250, deadline - started);
+    // What is left of the drain's bound, and at least a short share of its own (up to 2 s): the
+    // commands were just sent on to the rooms' new nodes, which need a moment to take them.
+    const wait = Math.max(deadline - started, Math.min(timeoutMs, 2000));
     // A command that failed was answered by its caller; here only its end counts (and no rejection may go unhandled).
     const ended = Promise.all(following.map((p) => p.catch(() => undefined))).then(() => true);
     const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), wait).unref())]);
