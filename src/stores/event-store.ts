@@ -1,5 +1,6 @@
 import { connect, type Socket } from 'node:net';
 import postgres from 'postgres';
+import { MIGRATIONS, UNFINISHED } from './migrations.js';
 import type { GameEvent } from '../game/index.js';
 
 /** One stored event: a domain event with its place in the game and who caused it. */
@@ -24,8 +25,6 @@ export interface EventRecord {
  */
 export type GameStatus = 'lobby' | 'playing' | 'finished' | 'abandoned';
 
-/** SQL for "the game can still be played" (the predicate of the partial indexes below). */
-const UNFINISHED = `status in ('lobby', 'playing')`;
 
 /** A game's events to append, fenced by the owner's epoch and the sequence it expects. */
 export interface AppendRequest {
@@ -106,63 +105,6 @@ export class EventDataRejected extends Error {
   override name = 'EventDataRejected';
 }
 
-const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
-  {
-    version: 1,
-    sql: `
-      create table if not exists games (
-        game_id text primary key,
-        room_code text not null,
-        status text not null default 'lobby',
-        options jsonb not null default '{}',
-        players jsonb not null default '[]',
-        winner_ids jsonb not null default '[]',
-        epoch bigint not null default 0,
-        last_seq integer not null default 0,
-        server_id text,
-        created_at timestamptz not null default now(),
-        updated_at timestamptz not null default now(),
-        ended_at timestamptz
-      );
-      create index if not exists games_unfinished on games (updated_at) where status <> 'finished';
-      create index if not exists games_room_code on games (room_code);
-      create table if not exists events (
-        game_id text not null references games (game_id),
-        seq integer not null,
-        type text not null,
-        player_id text,
-        command_id text,
-        data jsonb not null,
-        created_at timestamptz not null default now(),
-        primary key (game_id, seq)
-      );
-      create index if not exists events_type on events (type);
-    `,
-  },
-  {
-    // One unfinished game per room code, enforced here rather than only by the Redis room hash
-    // (which a flush can lose). Duplicates an older version left are settled first: for each
-    // code the newest unfinished game keeps it, the others are abandoned.
-    version: 2,
-    sql: `
-      update games g set status = 'abandoned', ended_at = coalesce(g.ended_at, now())
-      where g.${UNFINISHED} and exists (
-        select 1 from games n
-        where n.room_code = g.room_code and n.${UNFINISHED} and (n.created_at, n.game_id) > (g.created_at, g.game_id));
-      drop index if exists games_unfinished;
-      create index games_unfinished on games (updated_at) where ${UNFINISHED};
-      create unique index if not exists games_room_code_live on games (room_code) where ${UNFINISHED};
-    `,
-  },
-  {
-    // At-most-once survives a restore from events: who sent each command id, and what it was.
-    version: 3,
-    sql: `
-      alter table events add column if not exists sender_id text;
-      alter table events add column if not exists command_fp text;
-    `,
-  },
-];
 
 export interface EventStoreOptions {
   /** A PostgreSQL schema to live in (tests isolate themselves this way); created if absent. */
