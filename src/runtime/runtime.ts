@@ -118,9 +118,10 @@ export class RoomRuntime {
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
-    // What is left of the drain's bound, and at least a short share of its own (up to 2 s): the
-    // commands were just sent on to the rooms' new nodes, which need a moment to take them.
-    const wait = Math.max(deadline - started, Math.min(timeoutMs, 2000));
+    // What is left of the drain's bound, and at least 2 s of its own (README: the drain ends
+    // within about DRAIN_TIMEOUT_MS plus 2 s): the commands were just sent on to the rooms' new
+    // nodes, which need a moment to take them.
+    const wait = Math.max(deadline - started, 2000);
     // A command that failed was answered by its caller; here only its end counts (and no rejection may go unhandled).
     const ended = Promise.all(following.map((p) => p.catch(() => undefined))).then(() => true);
     const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), wait).unref())]);
