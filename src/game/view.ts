@@ -40,7 +40,19 @@ export interface GameView {
   turn: number;
   must: Must;
   winner_ids: string[];
+  /**
+   * While a round is over: when the next one starts by itself (ms since the epoch, the room
+   * node's clock), for the client's countdown; null otherwise. The room's deadline, not game state.
+   */
+  next_round_at: number | null;
 }
+
+/** What the room knows beyond the game state: its pending round deadline. */
+export interface RoomTimers {
+  next_round_at: number | null;
+}
+
+const NO_TIMERS: RoomTimers = { next_round_at: null };
 
 function cardView(card: Card, faceUp: boolean): CardView {
   return faceUp ? { rank: card.rank, suit: card.suit, deck: card.deck, face_up: true } : { face_up: false, deck: card.deck };
@@ -70,7 +82,7 @@ function personal(state: GameState, viewerId: string | null): Pick<GameView, 'yo
  * The view for `viewerId` (null: a spectator's view). Face-down cards show only their deck,
  * the deck's order never appears, and the drawn card shows only to the player holding it.
  */
-export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set()): GameView {
+export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), timers: RoomTimers = NO_TIMERS): GameView {
   const { you, must, drawn_card } = personal(state, viewerId);
   return {
     room: state.room,
@@ -101,6 +113,7 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     turn: state.turn,
     must,
     winner_ids: state.winner_ids.slice(),
+    next_round_at: state.phase === 'round_over' ? timers.next_round_at : null,
   };
 }
 
@@ -109,8 +122,8 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
  * `drawn_card` is the same for all viewers, so it is serialised once and each seat's frame
  * only adds its own three fields (PROTOCOL.md: `{ type: 'state', seq, state }`).
  */
-export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>): (viewerId: string) => string {
-  const { you: _you, must: _must, drawn_card: _drawn, ...shared } = viewFor(state, null, connected);
+export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, timers: RoomTimers = NO_TIMERS): (viewerId: string) => string {
+  const { you: _you, must: _must, drawn_card: _drawn, ...shared } = viewFor(state, null, connected, timers);
   const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
   return (viewerId) => {
     const { you, must, drawn_card } = personal(state, viewerId);
