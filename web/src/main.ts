@@ -92,7 +92,23 @@ function countdown(view: View): number | null {
   return Math.max(0, Math.ceil((view.next_round_at - Date.now()) / 1000));
 }
 
+/**
+ * Where focus goes when the focused control is gone after an update (the results panel closing
+ * as the next hole starts): what can be pressed now in your grid or the piles, else the status.
+ */
+function refocus(hadFocus: boolean): void {
+  if (!hadFocus || (document.activeElement && document.activeElement !== document.body)) return;
+  const next =
+    document.querySelector<HTMLElement>('[data-testid="results"] [data-action]') ??
+    document.querySelector<HTMLElement>('[data-testid="my-hand"] [data-action], [data-testid="deck"][data-action], [data-testid="discard"][data-action]') ??
+    document.querySelector<HTMLElement>('[data-testid="my-card"]') ??
+    document.querySelector<HTMLElement>('#app button, #app input');
+  next?.focus();
+}
+
 function render(): void {
+  const focused = document.activeElement;
+  const hadFocus = !!focused && focused !== document.body && app.contains(focused);
   const view = ui.view;
   const enabled = ui.status === 'open';
   document.body.dataset.phase = view?.phase ?? 'home';
@@ -119,6 +135,7 @@ function render(): void {
   }
   banner.hidden = !(view && ui.status === 'reconnecting');
   document.body.classList.toggle('offline', !banner.hidden);
+  refocus(hadFocus);
 }
 
 // The countdown to the next hole ticks on its own.

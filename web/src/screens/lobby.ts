@@ -67,7 +67,7 @@ export function lobbyHtml(v: View, props: LobbyProps): string {
         <ul class="players">${players}</ul>
         ${props.host ? hostControls : '<p class="hint">Waiting for the host to start…</p>'}
       </div>
-      <div class="panel">${optionsFormHtml(v.options, props.host, 'lobby')}</div>
+      <div class="panel">${optionsFormHtml(v.options, props.host, 'lobby', true)}</div>
     </div>
   </section>`;
 }
