@@ -68,8 +68,9 @@ function setView(next: View): void {
   if (prev && prev.game_id !== next.game_id) {
     ui.log = [];
     ui.nextGameAsked = false;
+    ui.confirmLeave = false;
   }
-  if (happened) ui.log = [happened, ...ui.log].slice(0, 5);
+  if (happened) ui.log = [happened, ...ui.log].slice(0, 8);
   heldCard = heldFromDiscard(prev, next, heldCard);
   ui.previous = prev;
   ui.view = next;
@@ -127,6 +128,7 @@ function render(): void {
         selected: ui.selected,
         enabled,
         happened: ui.log[0] ?? null,
+        recent: ui.log,
         confirmLeave: ui.confirmLeave,
         heldFromDiscard: heldCard,
         results: { countdown: countdown(view), host: isHost(), enabled, nextGameAsked: ui.nextGameAsked },

@@ -18,6 +18,8 @@ export interface TableProps {
   enabled: boolean;
   /** The "what just happened" line. */
   happened: string | null;
+  /** The last few of those lines, newest first (the table's short history). */
+  recent?: readonly string[];
   /** Leave asked mid-game: the confirmation is shown. */
   confirmLeave: boolean;
   results: ResultsProps;
@@ -133,6 +135,11 @@ export function tableHtml(v: View, props: TableProps): string {
         : ''
     }
     <div class="chips">${chips.join('') || '<span class="chip">Standard rules</span>'}</div>
+    ${
+      props.recent && props.recent.length > 1
+        ? `<details class="recent" data-key="recent"><summary>Recent moves</summary><ol>${props.recent.map((line) => `<li>${esc(line)}</li>`).join('')}</ol></details>`
+        : ''
+    }
     ${howToHtml(v.options)}
     ${over ? resultsHtml(v, props.results) : ''}
   </section>`;
