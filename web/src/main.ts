@@ -3,17 +3,17 @@
  * both into the current screen (screens/ and components/ hold the markup, render.ts keeps focus).
  */
 import './style.css';
-import { Connection, storeToken, storedToken, type ServerMessage } from './connection';
-import { readOptions } from './components/options-form';
-import { announcement } from './components/status';
-import { whatHappened } from './describe';
-import { friendlyError } from './errors';
-import { patch } from './render';
-import { lobbyHtml } from './screens/lobby';
-import { startHtml } from './screens/start';
-import { heldFromDiscard, tableHtml } from './screens/table';
-import { isHost, ui } from './store';
-import type { View } from './types';
+import { Connection, storeToken, storedToken, type ServerMessage } from './connection.js';
+import { readOptions } from './components/options-form.js';
+import { announcement } from './components/status.js';
+import { whatHappened } from './describe.js';
+import { friendlyError } from './errors.js';
+import { patch } from './render.js';
+import { lobbyHtml } from './screens/lobby.js';
+import { startHtml } from './screens/start.js';
+import { heldFromDiscard, tableHtml } from './screens/table.js';
+import { isHost, ui } from './store.js';
+import type { View } from './types.js';
 
 const app = document.getElementById('app')!;
 const banner = document.getElementById('banner')!;

@@ -1,7 +1,7 @@
-import { cardName, SUIT_SYMBOL } from '../cards';
-import { esc } from '../render';
-import type { Card, FaceUpCard } from '../types';
-import { icons } from './icons';
+import { cardName, SUIT_SYMBOL } from '../cards.js';
+import { esc } from '../escape.js';
+import type { Card, FaceUpCard } from '../types.js';
+import { icons } from './icons.js';
 
 export interface CardOptions {
   /** Stable key: the element keeps focus across updates. */

@@ -1,6 +1,6 @@
-import { cardValueLines, rulesInPlay } from '../rules';
-import { esc } from '../render';
-import { icons } from './icons';
+import { cardValueLines, rulesInPlay } from '../rules.js';
+import { esc } from '../escape.js';
+import { icons } from './icons.js';
 
 /** "How to play": the goal, the card values under the options in play, one line per house rule. */
 export function howToHtml(options: Record<string, any>): string {

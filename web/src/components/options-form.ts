@@ -1,5 +1,5 @@
-import { HOUSE_RULES } from '../rules';
-import { esc } from '../render';
+import { HOUSE_RULES } from '../rules.js';
+import { esc } from '../escape.js';
 
 /** The game options: editable on the start screen and by the host in the lobby, read-only for others. */
 export function optionsFormHtml(options: Record<string, any>, editable: boolean, key: string, open = false): string {

@@ -1,9 +1,9 @@
-import { CPU_PROFILES } from '../../../src/ai/profiles';
-import { cpuStyle } from '../components/hand';
-import { icons } from '../components/icons';
-import { optionsFormHtml } from '../components/options-form';
-import { esc } from '../render';
-import type { View } from '../types';
+import { CPU_PROFILES } from '../../../src/ai/profiles.js';
+import { cpuStyle } from '../components/hand.js';
+import { icons } from '../components/icons.js';
+import { optionsFormHtml } from '../components/options-form.js';
+import { esc } from '../escape.js';
+import type { View } from '../types.js';
 
 export interface LobbyProps {
   host: boolean;
