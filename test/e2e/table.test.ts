@@ -25,7 +25,7 @@ let port = 0;
 let node: NodeProcess;
 let browser: Browser;
 
-const env = () => processEnv(config, port, { CPU_THINK_MS: '40', ROUND_PAUSE_MS: '4000', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
+const env = () => processEnv(config, port, { CPU_THINK_MS: '40', ROUND_PAUSE_MS: '10000', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -293,7 +293,7 @@ describe('the table (issue 14)', () => {
     expect(await page.locator('[data-testid="winner"]').textContent()).toMatch(/wins? hole 1 with -?\d+/);
     const countdown = Number(await page.locator('[data-testid="countdown"]').textContent());
     expect(countdown).toBeGreaterThan(0);
-    expect(countdown).toBeLessThanOrEqual(4);
+    expect(countdown).toBeLessThanOrEqual(10);
     await axe(page, 'round over');
     await shots(page, '10-round-over');
     await inViewport(guest, '[data-testid="results"]');
