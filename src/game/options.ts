@@ -29,6 +29,11 @@ export type Options = {
   decks: number | null;
   initial_flips: 0 | 1 | 2;
   flip_mode: FlipMode;
+  /**
+   * Whether anyone with the room code may watch without a seat (PROTOCOL.md "Spectators"). A
+   * room option, not a rule: options stored before it existed lack it, which reads as on.
+   */
+  allow_spectators: boolean;
 } & Record<HouseRule, boolean>;
 
 export const DEFAULT_OPTIONS: Options = {
@@ -36,6 +41,7 @@ export const DEFAULT_OPTIONS: Options = {
   decks: null,
   initial_flips: 2,
   flip_mode: 'never',
+  allow_spectators: true,
   ...(Object.fromEntries(HOUSE_RULES.map((rule) => [rule, false])) as Record<HouseRule, boolean>),
 };
 
@@ -51,6 +57,7 @@ export const partialOptionsSchema = z
     decks: z.number().int().min(1).max(3).nullable(),
     initial_flips: z.union([z.literal(0), z.literal(1), z.literal(2)]),
     flip_mode: z.enum(FLIP_MODES),
+    allow_spectators: z.boolean(),
     ...houseRuleShape,
   })
   .partial()
@@ -71,4 +78,9 @@ export function withDefaults(partial: Partial<Options> | undefined): Options {
 
 export function decksFor(options: Options, playerCount: number): number {
   return options.decks ?? (playerCount <= 4 ? 1 : 2);
+}
+
+/** Whether spectators may watch a game with these options (absent in older games: yes). */
+export function spectatorsAllowed(options: Partial<Options>): boolean {
+  return options.allow_spectators !== false;
 }
