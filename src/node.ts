@@ -87,6 +87,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
     metricsToken: config.METRICS_TOKEN ?? null,
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
     timeouts,
+    replays: (replayId) => backends.events.finishedByReplayId(replayId),
   });
   const metricsServer = createMetricsServer(metrics.registry, timeouts);
   const gateway = new Gateway(

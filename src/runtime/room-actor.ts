@@ -608,5 +608,6 @@ export function summaryOf(game: GameState): AppendRequest['summary'] {
     options: game.options,
     players: game.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, total_score: p.total_score })),
     winner_ids: game.winner_ids,
+    replay_id: game.replay_id ?? null,
   };
 }
