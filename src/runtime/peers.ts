@@ -246,8 +246,10 @@ export class Peers {
       spectators,
       listener: {
         playerId,
-        // The spectators' seat stands for every spectator of the room on that node.
-        ...(playerId === null ? { get spectators() { return watcher.spectators; } } : {}),
+        // The spectators' seat stands for every spectator of the room on that node (read live).
+        get spectators() {
+          return playerId === null ? watcher.spectators : undefined;
+        },
         state: (seq, frame) => {
           watcher.n++;
           void bus.send(from, { kind: 'state', room, player_id: playerId, seq, frame, epoch, watch: watcher.watch, n: watcher.n } satisfies BusMessage).catch(() => undefined);
