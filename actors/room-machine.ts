@@ -15,6 +15,7 @@ import { enqueueActions, initialTransition, setup, transition, type SnapshotFrom
 import { chooseCpuMove, CPU_PROFILES, moveToCommand, profileByName } from '../src/ai/index.js';
 import {
   decide,
+  decideNextGame,
   emptyState,
   evolve,
   findPlayer,
@@ -73,7 +74,13 @@ export type RoomEvent =
 export type RoomEmitted =
   | { type: 'domain'; event: GameEvent; command_id: string | null; player_id: string | null; fingerprint: string | null }
   | { type: 'refused'; code: RoomRefusalCode; message: string }
-  | { type: 'duplicate'; seq: number };
+  | { type: 'duplicate'; seq: number }
+  /**
+   * "Play again": a new game at this table, with its own id and event stream. The old room's
+   * context does not change; the runtime stores `events` as the new game's first ones and
+   * hosts a room from `context` (in which the host's command id is already remembered).
+   */
+  | { type: 'next_game'; game_id: string; events: GameEvent[]; context: RoomContext; command_id: string | null; player_id: string; fingerprint: string | null };
 
 export type RoomRefusalCode = RefusalCode | 'unknown_room';
 
@@ -221,10 +228,24 @@ function onCommand(context: RoomContext, event: Extract<RoomEvent, { type: 'comm
   if (!created && event.command.type !== 'create_room') return refused(context, 'unknown_room', 'no such room');
   // A seat handed to a CPU (its human left) takes no more commands from that human's sessions.
   if (findPlayer(context.game, event.player_id)?.is_cpu) return refused(context, 'unauthorized', 'a CPU plays this seat now; you left it');
+  if (event.command.type === 'next_game') return onNextGame(context, event, event.command.game_id, fingerprint);
   const command = toGameCommand(context, event.player_id, event.command, event.entropy);
   if ('refusal' in command) return refused(context, 'bad_request', command.refusal);
   const id = event.command_id && fingerprint ? { command_id: event.command_id, fingerprint } : null;
   return commit(context, { command, id, actor: event.player_id, now: event.now, entropy: event.entropy });
+}
+
+/** The host asks for a new game at the table: the new room's opening, computed here, stored by the runtime. */
+function onNextGame(context: RoomContext, event: Extract<RoomEvent, { type: 'command' }>, gameId: string, fingerprint: string | null): Outcome {
+  const decision = decideNextGame(context.game, event.player_id, gameId, event.entropy);
+  if (!decision.ok) return refused(context, decision.refusal.code, decision.refusal.message);
+  const game = decision.events.reduce(evolve, emptyState());
+  const applied = event.command_id && fingerprint ? rememberCommand({}, event.player_id, event.command_id, game.seq, fingerprint) : {};
+  const fresh = plan({ ...initialRoomContext(context.timing), game, connected: context.connected, applied }, event.now);
+  return {
+    context,
+    emitted: [{ type: 'next_game', game_id: gameId, events: decision.events, context: fresh, command_id: event.command_id, player_id: event.player_id, fingerprint }],
+  };
 }
 
 function onTick(context: RoomContext, { now, entropy }: Extract<RoomEvent, { type: 'tick' }>): Outcome {

@@ -1,6 +1,6 @@
 import { remove as removeConfusables } from 'confusables';
 import { ZodError } from 'zod';
-import { evolve } from './evolve.js';
+import { emptyState, evolve } from './evolve.js';
 import { decksFor, mergeOptions, DEFAULT_OPTIONS } from './options.js';
 import { buildShoe } from './cards.js';
 import { randomId128, shuffled, type Entropy } from './randomness.js';
@@ -39,6 +39,28 @@ export function decide(state: GameState, command: GameCommand, entropy: Entropy)
     next = roundEnd.reduce(evolve, next);
   }
   return { ok: true, events };
+}
+
+/**
+ * "Play again": the events that open a NEW game (its own stream, from an empty state) at the
+ * same table as a finished one: created with the same options by the same host, every seat
+ * joined again as it is now (names, CPUs, the hashes of the humans' resume tokens, so their
+ * tokens keep working), and started. `gameId` and `entropy` come from outside, as for any command.
+ */
+export function decideNextGame(state: GameState, by: string, gameId: string, entropy: Entropy): Decision {
+  const host = findPlayer(state, by);
+  if (!host) return refuse('unauthorized', 'you have no seat in this room');
+  if (by !== state.host_id || host.is_cpu) return refuse('not_host', 'only the host can start a new game');
+  if (state.phase !== 'game_over') return refuse('invalid_move', 'the game is not over yet');
+  const seats: SeatSpec[] = state.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, cpu_profile: p.cpu_profile, token_hash: p.token_hash }));
+  const events: GameEvent[] = [
+    { type: 'game_created', player_id: by, data: { game_id: gameId, room: state.room, options: { ...state.options } } },
+    ...seats.map(joinEvent),
+  ];
+  const seated = events.reduce(evolve, emptyState());
+  const start = decide(seated, { type: 'start_game', by }, entropy);
+  if (!start.ok) return start;
+  return { ok: true, events: [...events, ...start.events] };
 }
 
 function decidePrimary(state: GameState, command: GameCommand, entropy: Entropy): Decision {

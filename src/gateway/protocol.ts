@@ -53,6 +53,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('flip_action'), position }),
   z.object({ type: z.literal('knock_early') }),
   z.object({ type: z.literal('next_round') }),
+  z.object({ type: z.literal('next_game') }),
   z.object({ type: z.literal('leave') }),
   z.object({ type: z.literal('watch'), room }),
 ]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { RoomCommand } from '../../actors/room-machine.js';
 import type { GameView } from '../game/view.js';
@@ -400,6 +401,9 @@ function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | '
   switch (message.type) {
     case 'add_cpu':
       return { type: 'add_cpu', profile: message.profile ?? null, new_player_id: newPlayerId('cpu') };
+    case 'next_game':
+      // The new game's id is made here, like a new seat's: the room machine takes no randomness.
+      return { type: 'next_game', game_id: randomUUID() };
     default:
       return message as RoomCommand;
   }

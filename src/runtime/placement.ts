@@ -1,6 +1,6 @@
-import { newRoomSnapshot, restoreRoomSnapshot, type RoomCommand, type RoomContext } from '../../actors/room-machine.js';
+import { newRoomSnapshot, restoreRoomSnapshot, type RoomCommand, type RoomContext, type RoomEmitted } from '../../actors/room-machine.js';
 import { findPlayer } from '../game/index.js';
-import type { ActiveGame, EpochClaim } from '../stores/event-store.js';
+import { EventStoreInDoubt, type ActiveGame, type EpochClaim } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { RoomMeta } from '../stores/state-cache.js';
 import { AppendBatcher } from './append-batcher.js';
@@ -8,7 +8,7 @@ import { EndedGames, type SeatClaim } from './ended-games.js';
 import { Liveness } from './liveness.js';
 import type { RemoteReply } from './remote.js';
 import { CorruptGameError, rebuildContext, type RestoreSource } from './restore.js';
-import { RoomActor } from './room-actor.js';
+import { RoomActor, summaryOf } from './room-actor.js';
 import { RoomIndex } from './room-index.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { hashMatches } from './tokens.js';
@@ -254,6 +254,7 @@ export class Placement {
       saveSnapshot: (a) => this.snapshots.mark(a),
       setConnected: (room, playerId, connected) => void backends.cache.setConnected(room, playerId, connected).catch(() => undefined),
       stopped: (a, reason) => this.forget(a, reason),
+      nextGame: (a, next, at) => this.nextGame(a, next, at),
       now,
       log,
       metrics,
@@ -265,6 +266,54 @@ export class Placement {
     metrics?.roomsActive.set(this.rooms.size);
     actor.start(options.timing);
     return actor;
+  }
+
+  /**
+   * "Play again" at a finished room hosted here: the new game gets its row (epoch 1, this node),
+   * its opening events, the room code (the Redis room hash now names it), and a room actor here
+   * under the same lease, all before the old room stops. The old game stays finished in the
+   * store: its standings and events are kept; its players' tokens name the room, so they resume
+   * into the new game.
+   */
+  async nextGame(old: RoomActor, next: Extract<RoomEmitted, { type: 'next_game' }>, now: number): Promise<void> {
+    const { backends, options, log } = this.deps;
+    const game = next.context.game;
+    const gameId = next.game_id;
+    // PostgreSQL refuses a second unfinished game for the code (another "play again" won).
+    if (!(await backends.events.createGame({ game_id: gameId, room_code: old.code, epoch: 1, server_id: options.nodeId, options: game.options }))) {
+      throw new Error(`room ${old.code} already has an unfinished game`);
+    }
+    try {
+      await this.batcher.append({
+        game_id: gameId,
+        epoch: 1,
+        expected_seq: 0,
+        events: next.events.map((event) => ({
+          type: event.type,
+          player_id: event.player_id,
+          command_id: next.command_id,
+          sender_id: next.command_id ? next.player_id : null,
+          command_fp: next.fingerprint,
+          data: event.data,
+        })),
+        at: new Date(now),
+        summary: summaryOf(game),
+      });
+    } catch (error) {
+      // Not in doubt: nothing was stored, so the empty game must not hold the room code.
+      if (!(error instanceof EventStoreInDoubt)) await backends.events.abandonEmptyGame(gameId).catch(() => undefined);
+      throw error;
+    }
+    const meta = { game_id: gameId, host_id: game.host_id, created_at: new Date(now).toISOString(), status: 'playing' as const, server_id: options.nodeId, epoch: 1 };
+    try {
+      if (!(await backends.cache.replaceRoom(old.code, old.gameId, meta))) log.warn({ room: old.code, game_id: gameId }, 'room hash named another game; left alone');
+    } catch (error) {
+      // The game is stored and runs here; other nodes find it once the room index is rebuilt.
+      log.warn({ room: old.code, game_id: gameId, err: (error as Error).message }, 'room hash not updated for the new game');
+    }
+    const actor = this.host(old.code, gameId, 1, old.handOverLease(), restoreRoomSnapshot(next.context));
+    this.snapshots.mark(actor);
+    actor.log.info({ previous_game_id: old.gameId, players: game.players.length }, 'new game at the same table');
   }
 
   private forget(actor: RoomActor, reason: string): void {

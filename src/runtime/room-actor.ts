@@ -1,5 +1,10 @@
+<<<<<<< HEAD
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
 import { findPlayer, spectatorsAllowed, stateFrames, viewFor, type GameEvent, type GameState, type GameView } from '../game/index.js';
+=======
+import { stepRoom, type RoomCommand, type RoomContext, type RoomEmitted, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
+import { findPlayer, stateFrames, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
+>>>>>>> table
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -79,6 +84,11 @@ export interface ActorDeps {
   saveSnapshot(actor: RoomActor): void;
   setConnected(code: string, playerId: string, connected: boolean): void;
   stopped(actor: RoomActor, reason: string): void;
+  /**
+   * "Play again": stores the new game's opening events under its own id and hosts it at this
+   * table's code, taking over this room's lease (see Placement.nextGame). Throws if not stored.
+   */
+  nextGame(actor: RoomActor, next: Extract<RoomEmitted, { type: 'next_game' }>, now: number): Promise<void>;
   now(): number;
   log: Logger;
   metrics?: Metrics;
@@ -118,6 +128,7 @@ export class RoomActor {
   private readonly mailbox: MailboxLimits;
   private running = false;
   private stoppedReason: string | null = null;
+  private leaseHandedOver = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Map<string, Set<RoomListener>>();
   /** Who watches without a seat: all get the one public frame of each change. */
@@ -279,6 +290,7 @@ export class RoomActor {
     }
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
+<<<<<<< HEAD
     else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators)(listener.playerId));
   }
 
@@ -307,6 +319,9 @@ export class RoomActor {
       if (this.spectatorCount !== this.shownSpectators) this.pushViews();
     }, SPECTATOR_COUNT_DELAY_MS);
     this.spectatorTimer.unref();
+=======
+    else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers())(listener.playerId));
+>>>>>>> table
   }
 
   /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
@@ -327,6 +342,7 @@ export class RoomActor {
    * frame on the way). Nothing for a watcher not attached here, or once the room stopped.
    */
   resend(listener: RoomListener): void {
+<<<<<<< HEAD
     if (!this.acting()) return;
     if (listener.playerId === null ? !this.spectators.has(listener) : !this.listeners.get(listener.playerId)?.has(listener)) return;
     listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators)(listener.playerId));
@@ -334,6 +350,20 @@ export class RoomActor {
 
   viewOf(playerId: string | null): GameView {
     return viewFor(this.game, playerId, new Set(this.context.connected), this.shownSpectators);
+=======
+    if (!this.acting() || !this.listeners.get(listener.playerId)?.has(listener)) return;
+    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers())(listener.playerId));
+  }
+
+  /** The room's deadlines a view shows (the countdown to the next round). */
+  private timers(): RoomTimers {
+    const deadline = this.context.deadline;
+    return { next_round_at: deadline?.kind === 'round' ? deadline.at : null };
+  }
+
+  viewOf(playerId: string | null): GameView {
+    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers());
+>>>>>>> table
   }
 
   /**
@@ -442,6 +472,8 @@ export class RoomActor {
       this.deps.metrics?.commands.inc({ outcome: 'duplicate' });
       return reply({ ok: true, seq: duplicate.seq, duplicate: true });
     }
+    const nextGame = emitted.find((e) => e.type === 'next_game');
+    if (nextGame) return this.startNextGame(nextGame, now, reply);
     const domain = emitted.flatMap((e) => (e.type === 'domain' ? [e] : []));
     if (domain.length === 0) {
       const presenceChanged = next.context.connected !== this.snapshot.context.connected;
@@ -509,6 +541,23 @@ export class RoomActor {
   }
 
   /**
+   * The host started a new game at this table: once it is stored and hosted, this room (the
+   * finished game) stops here, and its watchers, told to look again, find the new one by code.
+   */
+  private async startNextGame(next: Extract<RoomEmitted, { type: 'next_game' }>, now: number, reply: (outcome: Outcome) => void): Promise<void> {
+    try {
+      await this.deps.nextGame(this, next, now);
+    } catch (error) {
+      this.deps.metrics?.commands.inc({ outcome: 'unavailable' });
+      this.log.warn({ err: (error as Error).message, next_game_id: next.game_id }, 'the new game could not be started');
+      return reply(error instanceof EventStoreInDoubt ? IN_DOUBT : { ok: false, code: 'unavailable', message: 'the new game could not be stored; try again' });
+    }
+    this.deps.metrics?.commands.inc({ outcome: 'applied' });
+    reply({ ok: true, seq: next.context.game.seq, duplicate: false });
+    this.stop(`next game: ${next.game_id} started at this table`);
+  }
+
+  /**
    * A player who left (on any of their connections) or was removed by the host stops hearing
    * from the room everywhere: every watcher of that seat, here or on other nodes, is dropped
    * and told, before the views of the change go out.
@@ -543,9 +592,14 @@ export class RoomActor {
   private pushViews(): void {
     // A view pushed by a node whose lease lapsed may be older than what the room's new owner
     // has shown: the room stops here instead (its watchers are sent after it).
+<<<<<<< HEAD
     if ((this.listeners.size === 0 && this.spectators.size === 0) || !this.acting()) return;
     this.shownSpectators = this.spectatorCount;
     const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators);
+=======
+    if (this.listeners.size === 0 || !this.acting()) return;
+    const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers());
+>>>>>>> table
     for (const [playerId, set] of this.listeners) {
       const frame = frameFor(playerId);
       for (const listener of set) listener.state(this.seq, frame);
@@ -593,7 +647,14 @@ export class RoomActor {
 
   /** Gives the lease back (after a final snapshot flush) so that a peer can adopt at once. */
   async releaseLease(): Promise<void> {
+    if (this.leaseHandedOver) return;
     await this.lease.release();
+  }
+
+  /** The lease goes on to the room of the next game at this table: this one must not release it. */
+  handOverLease(): Lease {
+    this.leaseHandedOver = true;
+    return this.lease;
   }
 
   get hasDeadline(): boolean {

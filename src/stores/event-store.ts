@@ -399,6 +399,20 @@ export class PgEventStore {
   }
 
   /**
+   * Gives up a game that never got its first events (a "play again" whose append failed), so
+   * that it does not hold its room code. A game with events is left as it is.
+   */
+  async abandonEmptyGame(gameId: string): Promise<boolean> {
+    const rows = await this.wrap(
+      () => this.sql`
+        update games set status = 'abandoned', ended_at = now(), server_id = null
+        where game_id = ${gameId} and last_seq = 0 and ${this.sql.unsafe(UNFINISHED)}
+        returning game_id`,
+    );
+    return rows.length === 1;
+  }
+
+  /**
    * Gives up the unfinished games idle for longer than `seconds` (their rooms expired): they
    * no longer hold their room code, are not recovered, and take no more events.
    */

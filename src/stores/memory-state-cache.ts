@@ -76,6 +76,14 @@ export class MemoryStateCache implements StateCache {
     return created;
   }
 
+  async replaceRoom(code: string, oldGameId: string, meta: RoomMeta): Promise<boolean> {
+    const entry = this.live(this.rooms, code);
+    if (entry && entry.value.game_id !== oldGameId) return false;
+    this.rooms.set(code, { value: { ...meta }, expiresAt: this.expiry() });
+    this.active.add(code);
+    return true;
+  }
+
   async removeRoom(code: string, gameId: string): Promise<void> {
     if (this.live(this.rooms, code)?.value.game_id === gameId) this.rooms.delete(code);
   }

@@ -38,6 +38,18 @@ redis.call('EXPIRE', KEYS[1], ARGV[1])
 if ARGV[3] == '1' then redis.call('SADD', KEYS[2], ARGV[2]) end
 return 1`;
 
+// KEYS[1]: the room hash, KEYS[2]: the active set. ARGV: ttl seconds, code, old game_id, then
+// field/value pairs. The hash is replaced whole (a new game's owner starts at epoch 1) only if it
+// still names the old game, or is gone.
+const REPLACE_ROOM = `
+local current = redis.call('HGET', KEYS[1], 'game_id')
+if current and current ~= ARGV[3] then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return 1`;
+
 const REMOVE_ROOM = `
 if redis.call('HGET', KEYS[1], 'game_id') == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
@@ -112,6 +124,7 @@ export class RedisStateCache implements StateCache {
     redis.defineCommand('golfSaveSnapshot', { lua: SAVE_SNAPSHOT });
     redis.defineCommand('golfRestoreRoom', { numberOfKeys: 2, lua: RESTORE_ROOM });
     redis.defineCommand('golfRemoveRoom', { numberOfKeys: 1, lua: REMOVE_ROOM });
+    redis.defineCommand('golfReplaceRoom', { numberOfKeys: 2, lua: REPLACE_ROOM });
     redis.defineCommand('golfClaimRoom', { numberOfKeys: 1, lua: CLAIM_ROOM });
     redis.defineCommand('golfMarkIndexBuilt', { numberOfKeys: 2, lua: MARK_INDEX_BUILT });
     redis.defineCommand('golfReleaseRoom', { numberOfKeys: 1, lua: RELEASE_ROOM });
@@ -150,6 +163,12 @@ export class RedisStateCache implements StateCache {
       }
     }
     return created;
+  }
+
+  async replaceRoom(code: string, oldGameId: string, meta: RoomMeta): Promise<boolean> {
+    const fields = Object.entries(metaToHash(meta)).flat();
+    const replaced = await (this.redis as unknown as Scripts).golfReplaceRoom(this.keys.room(code), this.keys.active(), this.options.ttlSeconds, code, oldGameId, ...fields);
+    return replaced === 1;
   }
 
   async removeRoom(code: string, gameId: string): Promise<void> {
@@ -308,6 +327,7 @@ interface Scripts {
   golfCreateRoom(...args: Array<string | number>): Promise<number>;
   golfSaveSnapshot(...args: Array<string | number>): Promise<number>;
   golfRemoveRoom(...args: Array<string | number>): Promise<number>;
+  golfReplaceRoom(...args: Array<string | number>): Promise<number>;
   golfClaimRoom(...args: Array<string | number>): Promise<number>;
   golfMarkIndexBuilt(...args: Array<string | number>): Promise<number>;
   golfReleaseRoom(...args: Array<string | number>): Promise<number>;

@@ -56,6 +56,11 @@ export interface StateCache {
    * missing fields are set. Returns how many hashes were created.
    */
   restoreRooms(rooms: readonly RestoredRoom[]): Promise<number>;
+  /**
+   * Points the room at a new game ("play again" at the same table) if it still names `oldGameId`,
+   * or creates it if it expired meanwhile. False when it names another game (left alone).
+   */
+  replaceRoom(code: string, oldGameId: string, meta: RoomMeta): Promise<boolean>;
   /** Deletes a room hash if it still names this game (a creation that did not go through). */
   removeRoom(code: string, gameId: string): Promise<void>;
   /** Whether the room index is whole: its marker is written after a rebuild, and a flush loses it. */
