@@ -40,7 +40,11 @@ export interface GameView {
   turn: number;
   must: Must;
   winner_ids: string[];
-<<<<<<< HEAD
+  /**
+   * While a round is over: when the next one starts by itself (ms since the epoch, the room
+   * node's clock), for the client's countdown; null otherwise. The room's deadline, not game state.
+   */
+  next_round_at: number | null;
   /** How many watch the table without a seat (over every node), as the room last counted them. */
   spectators: number;
   /**
@@ -48,13 +52,6 @@ export interface GameView {
    * is over; null before, and in a spectator's view.
    */
   replay_id: string | null;
-=======
-  /**
-   * While a round is over: when the next one starts by itself (ms since the epoch, the room
-   * node's clock), for the client's countdown; null otherwise. The room's deadline, not game state.
-   */
-  next_round_at: number | null;
->>>>>>> table
 }
 
 /** What the room knows beyond the game state: its pending round deadline. */
@@ -94,13 +91,8 @@ function personal(state: GameState, viewerId: string | null): Pick<GameView, 'yo
  * the deck's order never appears, and the drawn card shows only to the player holding it.
  * `spectators` is the room's count of watchers without a seat (runtime data, like `connected`).
  */
-<<<<<<< HEAD
-export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), spectators = 0): GameView {
+export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), timers: RoomTimers = NO_TIMERS, spectators = 0): GameView {
   const { you, must, drawn_card, replay_id } = personal(state, viewerId);
-=======
-export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), timers: RoomTimers = NO_TIMERS): GameView {
-  const { you, must, drawn_card } = personal(state, viewerId);
->>>>>>> table
   return {
     room: state.room,
     game_id: state.game_id,
@@ -130,12 +122,9 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     turn: state.turn,
     must,
     winner_ids: state.winner_ids.slice(),
-<<<<<<< HEAD
+    next_round_at: state.phase === 'round_over' ? timers.next_round_at : null,
     spectators,
     replay_id,
-=======
-    next_round_at: state.phase === 'round_over' ? timers.next_round_at : null,
->>>>>>> table
   };
 }
 
@@ -145,13 +134,8 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
  * seat's frame only adds its own fields (PROTOCOL.md: `{ type: 'state', seq, state }`).
  * `null` asks for the public frame (spectators'), built once however many ask for it.
  */
-<<<<<<< HEAD
-export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, spectators = 0): (viewerId: string | null) => string {
-  const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(state, null, connected, spectators);
-=======
-export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, timers: RoomTimers = NO_TIMERS): (viewerId: string) => string {
-  const { you: _you, must: _must, drawn_card: _drawn, ...shared } = viewFor(state, null, connected, timers);
->>>>>>> table
+export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, timers: RoomTimers = NO_TIMERS, spectators = 0): (viewerId: string | null) => string {
+  const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(state, null, connected, timers, spectators);
   const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
   const frameOf = (viewerId: string | null) => {
     const { you, must, drawn_card, replay_id } = personal(state, viewerId);

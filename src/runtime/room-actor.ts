@@ -1,10 +1,5 @@
-<<<<<<< HEAD
-import { stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { findPlayer, spectatorsAllowed, stateFrames, viewFor, type GameEvent, type GameState, type GameView } from '../game/index.js';
-=======
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEmitted, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { findPlayer, stateFrames, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
->>>>>>> table
+import { findPlayer, spectatorsAllowed, stateFrames, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -290,8 +285,7 @@ export class RoomActor {
     }
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
-<<<<<<< HEAD
-    else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators)(listener.playerId));
+    else listener.state(this.seq, this.frames()(listener.playerId));
   }
 
   /**
@@ -304,7 +298,7 @@ export class RoomActor {
     const refusal = listener.spectators === undefined ? this.spectatorRefusal() : spectatorsAllowed(this.game.options) ? null : 'the host turned spectating off';
     if (refusal) return listener.unseated(refusal);
     this.spectators.add(listener);
-    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators)(null));
+    listener.state(this.seq, this.frames()(null));
     this.spectatorsChanged();
   }
 
@@ -319,9 +313,6 @@ export class RoomActor {
       if (this.spectatorCount !== this.shownSpectators) this.pushViews();
     }, SPECTATOR_COUNT_DELAY_MS);
     this.spectatorTimer.unref();
-=======
-    else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers())(listener.playerId));
->>>>>>> table
   }
 
   /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
@@ -342,17 +333,9 @@ export class RoomActor {
    * frame on the way). Nothing for a watcher not attached here, or once the room stopped.
    */
   resend(listener: RoomListener): void {
-<<<<<<< HEAD
     if (!this.acting()) return;
     if (listener.playerId === null ? !this.spectators.has(listener) : !this.listeners.get(listener.playerId)?.has(listener)) return;
-    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators)(listener.playerId));
-  }
-
-  viewOf(playerId: string | null): GameView {
-    return viewFor(this.game, playerId, new Set(this.context.connected), this.shownSpectators);
-=======
-    if (!this.acting() || !this.listeners.get(listener.playerId)?.has(listener)) return;
-    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers())(listener.playerId));
+    listener.state(this.seq, this.frames()(listener.playerId));
   }
 
   /** The room's deadlines a view shows (the countdown to the next round). */
@@ -361,9 +344,13 @@ export class RoomActor {
     return { next_round_at: deadline?.kind === 'round' ? deadline.at : null };
   }
 
+  /** The `state` frames of the room as it is now, for any seat (null: the spectators'). */
+  private frames(): (viewerId: string | null) => string {
+    return stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers(), this.shownSpectators);
+  }
+
   viewOf(playerId: string | null): GameView {
-    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers());
->>>>>>> table
+    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers(), this.shownSpectators);
   }
 
   /**
@@ -592,14 +579,9 @@ export class RoomActor {
   private pushViews(): void {
     // A view pushed by a node whose lease lapsed may be older than what the room's new owner
     // has shown: the room stops here instead (its watchers are sent after it).
-<<<<<<< HEAD
     if ((this.listeners.size === 0 && this.spectators.size === 0) || !this.acting()) return;
     this.shownSpectators = this.spectatorCount;
-    const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected), this.shownSpectators);
-=======
-    if (this.listeners.size === 0 || !this.acting()) return;
-    const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers());
->>>>>>> table
+    const frameFor = this.frames();
     for (const [playerId, set] of this.listeners) {
       const frame = frameFor(playerId);
       for (const listener of set) listener.state(this.seq, frame);

@@ -26,6 +26,6 @@ export async function expectReplayEndsAsSeen(port: number, finalView: Frame): Pr
   expect(JSON.stringify(body)).not.toMatch(/"token_hash":"/);
   const state = foldReplay(body);
   const connected = new Set<string>(finalView.players.filter((p: { connected: boolean }) => p.connected).map((p: { id: string }) => p.id));
-  expect(viewFor(state, finalView.you, connected, finalView.spectators)).toEqual(finalView);
+  expect(viewFor(state, finalView.you, connected, { next_round_at: finalView.next_round_at }, finalView.spectators)).toEqual(finalView);
   return state;
 }
