@@ -26,11 +26,11 @@ export function replayHtml(frames: ReplayFrame[] | null, p: ReplayProps): string
   const last = frames.length - 1;
   const controls = `
     <div class="replay-controls" role="group" aria-label="Replay controls" data-key="replay-controls">
-      <button type="button" data-key="replay-first" data-action="replay-first" data-testid="replay-first" aria-label="First move" ${p.index === 0 ? 'aria-disabled="true"' : ''}>⏮</button>
+      <button type="button" data-key="replay-first" data-action="replay-first" data-testid="replay-first" aria-label="First move" ${p.index === 0 ? 'aria-disabled="true"' : ''}>|◀</button>
       <button type="button" data-key="replay-back" data-action="replay-back" data-testid="replay-back" aria-label="Step back" ${p.index === 0 ? 'aria-disabled="true"' : ''}>◀</button>
       <button type="button" class="primary" data-key="replay-play" data-action="replay-play" data-testid="replay-play">${p.playing ? 'Pause' : 'Play'}</button>
       <button type="button" data-key="replay-step" data-action="replay-step" data-testid="replay-step" aria-label="Step forward" ${p.index === last ? 'aria-disabled="true"' : ''}>▶</button>
-      <button type="button" data-key="replay-last" data-action="replay-last" data-testid="replay-last" aria-label="Last move" ${p.index === last ? 'aria-disabled="true"' : ''}>⏭</button>
+      <button type="button" data-key="replay-last" data-action="replay-last" data-testid="replay-last" aria-label="Last move" ${p.index === last ? 'aria-disabled="true"' : ''}>▶|</button>
       <button type="button" class="ghost" data-key="replay-speed" data-action="replay-speed" data-testid="replay-speed">Speed: ${SPEED_NAMES[p.speed]}</button>
       <label class="scrub">
         <span data-testid="replay-position">Move ${p.index + 1} of ${frames.length}</span>
@@ -46,7 +46,7 @@ export function replayHtml(frames: ReplayFrame[] | null, p: ReplayProps): string
           previous: p.index > 0 ? frames[p.index - 1]!.view : null,
           selected: [],
           enabled: false,
-          happened: frame.said,
+          happened: null,
           confirmLeave: false,
           heldFromDiscard: null,
           results: { countdown: null, host: false, enabled: false, nextGameAsked: false, readOnly: true },
