@@ -5,9 +5,10 @@
  * latency (command sent -> the mover's own state frame of that change), p50/p99/max, and what
  * the spectators received.
  *
- * The spectators run in a child process of their own (they read and parse every frame, as a
- * browser would), so their work does not slow the players' measuring loop; the node is a
- * separate process too. With `--peer`, the spectators connect to a second node process, so
+ * The spectators run in a child process of their own (they receive every frame and count it),
+ * so their work does not slow the players' measuring loop; the node is a separate process too.
+ * All of it shares the machine's cores, so on a small machine the spectators' own socket work
+ * is part of what the players feel. With `--peer`, the spectators connect to a second node process, so
  * the room's owner sends each change once over Redis to that node, which fans it out.
  *
  *   npx tsx scripts/bench-spectators.ts [--spectators 200] [--moves 600] [--think-ms 0] [--peer]
@@ -62,15 +63,17 @@ async function spectateChild(arg: string): Promise<void> {
         const ws = await open(url);
         sockets.push(ws);
         await new Promise<void>((resolve) => {
+          // Frames are counted, not parsed: a browser would parse them on its own machine, and
+          // parsing here would take CPU from the node under test on the same host.
           ws.on('message', (data: Buffer) => {
-            const frame = JSON.parse(data.toString());
-            if (frame.type === 'welcome') resolve();
-            else if (frame.type === 'error') {
-              refused++;
-              resolve();
-            } else if (frame.type === 'state') {
+            const head = data.subarray(0, 24).toString();
+            if (head.startsWith('{"type":"state"')) {
               frames++;
               bytes += data.length;
+            } else if (head.startsWith('{"type":"welcome"')) resolve();
+            else if (head.startsWith('{"type":"error"')) {
+              refused++;
+              resolve();
             }
           });
           ws.send(JSON.stringify({ type: 'watch', room }));
