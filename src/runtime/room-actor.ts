@@ -131,6 +131,13 @@ export class RoomActor {
   /** The spectator count the views last showed, and the push pending for a new one. */
   private shownSpectators = 0;
   private spectatorTimer: NodeJS.Timeout | null = null;
+  /**
+   * The public frames of changes not yet sent to the spectators, in order: they go out on the
+   * next turn of the event loop (see pushViews), all of them, before anything else reaches a
+   * spectator.
+   */
+  private spectatorFrames: Array<{ seq: number; frame: string }> = [];
+  private spectatorFlush: NodeJS.Immediate | null = null;
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
   private idleWaiters: Array<() => void> = [];
   lastActivity: number;
@@ -297,6 +304,8 @@ export class RoomActor {
     if (this.spectators.has(listener)) return;
     const refusal = listener.spectators === undefined ? this.spectatorRefusal() : spectatorsAllowed(this.game.options) ? null : 'the host turned spectating off';
     if (refusal) return listener.unseated(refusal);
+    // Frames still on their way to the others are older than the one this spectator starts with.
+    this.flushSpectators();
     this.spectators.add(listener);
     listener.state(this.seq, this.frames()(null));
     this.spectatorsChanged();
@@ -335,6 +344,8 @@ export class RoomActor {
   resend(listener: RoomListener): void {
     if (!this.acting()) return;
     if (listener.playerId === null ? !this.spectators.has(listener) : !this.listeners.get(listener.playerId)?.has(listener)) return;
+    // No frame of a spectator's may come after a newer one: what is waiting goes first.
+    if (listener.playerId === null) this.flushSpectators();
     listener.state(this.seq, this.frames()(listener.playerId));
   }
 
@@ -564,6 +575,7 @@ export class RoomActor {
   /** The host turned spectating off: every spectator is dropped and told (`unauthorized`). */
   private unseatSpectatorsIfClosed(): void {
     if (this.spectators.size === 0 || spectatorsAllowed(this.game.options)) return;
+    this.flushSpectators();
     const gone = [...this.spectators];
     this.spectators.clear();
     for (const listener of gone) listener.unseated('the host turned spectating off');
@@ -586,11 +598,24 @@ export class RoomActor {
       const frame = frameFor(playerId);
       for (const listener of set) listener.state(this.seq, frame);
     }
-    // One public frame for every spectator (a peer node's listener passes it on to its own).
+    // One public frame for every spectator (a peer node's listener passes it on to its own),
+    // sent on the next turn of the event loop: the players' next command is read and sent to
+    // PostgreSQL first, so the spectators' sockets are written while that commit is on its way
+    // rather than ahead of it.
     if (this.spectators.size > 0) {
-      const frame = frameFor(null);
-      for (const listener of this.spectators) listener.state(this.seq, frame);
+      this.spectatorFrames.push({ seq: this.seq, frame: frameFor(null) });
+      this.spectatorFlush ??= setImmediate(() => this.flushSpectators());
     }
+  }
+
+  /** Sends the spectators every public frame waiting for them, in order. */
+  private flushSpectators(): void {
+    if (this.spectatorFlush) clearImmediate(this.spectatorFlush);
+    this.spectatorFlush = null;
+    if (this.spectatorFrames.length === 0) return;
+    const frames = this.spectatorFrames;
+    this.spectatorFrames = [];
+    for (const { seq, frame } of frames) for (const listener of this.spectators) listener.state(seq, frame);
   }
 
   /** Arms the single real timer from the deadline in context (or a retry delay). */
@@ -620,6 +645,8 @@ export class RoomActor {
     for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
     if (this.spectatorTimer) clearTimeout(this.spectatorTimer);
     this.spectatorTimer = null;
+    // Frames of changes committed before the stop are true: they go out before the move notice.
+    this.flushSpectators();
     for (const set of this.listeners.values()) for (const listener of set) listener.evicted(reason);
     this.listeners.clear();
     for (const listener of this.spectators) listener.evicted(reason);

@@ -134,6 +134,27 @@ describe('spectators across nodes', () => {
     }
   });
 
+  it('the host turning spectating off drops the spectators on other nodes too', async () => {
+    const base = testConfig({ LEASE_TTL_MS: '1500' });
+    configs.push(base);
+    const a = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}a` });
+    const b = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}b` });
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'Host' });
+      const onB = await Promise.all([1, 2].map(() => TestClient.connect(b.port)));
+      for (const s of onB) await s.ok({ type: 'watch', room: host.room });
+      await host.waitForState((v) => v.spectators === 2);
+      await host.ok({ type: 'set_options', options: { allow_spectators: false } });
+      for (const s of onB) await s.waitFor((f) => f.type === 'error' && f.code === 'unauthorized' && f.id === undefined);
+      await host.waitForState((v) => v.spectators === 0);
+      expect(await onB[0]!.request({ type: 'watch', room: host.room })).toMatchObject({ type: 'error', code: 'unauthorized' });
+    } finally {
+      await b.drain();
+      await a.drain();
+    }
+  });
+
   for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
     it(`spectators follow the room when its node ${signal === 'SIGTERM' ? 'drains' : 'crashes'} (a real process): those on other nodes by themselves, its own by watching again`, async () => {
       const base = testConfig({ LEASE_TTL_MS: '1500', ROUND_PAUSE_MS: '600000' });
