@@ -52,7 +52,8 @@ export function decideNextGame(state: GameState, by: string, gameId: string, ent
   if (!host) return refuse('unauthorized', 'you have no seat in this room');
   if (by !== state.host_id || host.is_cpu) return refuse('not_host', 'only the host can start a new game');
   if (state.phase !== 'game_over') return refuse('invalid_move', 'the game is not over yet');
-  const seats: SeatSpec[] = state.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, cpu_profile: p.cpu_profile, token_hash: p.token_hash }));
+  // A seat a CPU took over stays a CPU, and the human who left it gets no way back in.
+  const seats: SeatSpec[] = state.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, cpu_profile: p.cpu_profile, token_hash: p.is_cpu ? null : p.token_hash }));
   const events: GameEvent[] = [
     { type: 'game_created', player_id: by, data: { game_id: gameId, room: state.room, options: { ...state.options } } },
     ...seats.map(joinEvent),

@@ -30,7 +30,9 @@ export async function playThroughUi(page: Page, until: () => Promise<boolean>, t
         const down = page.locator('[data-testid="my-card"][data-face="down"][data-action="swap"]');
         if ((await down.count()) > 0) await down.first().click({ timeout: 2000 });
         else await page.locator('[data-testid="my-card"][data-action="swap"]').first().click({ timeout: 2000 });
-      } else if (phase === 'round_over' && (await page.locator('[data-testid="next-round"]').count()) > 0) {
+      } else if (phase === 'round_over' && !(await until()) && (await page.locator('[data-testid="next-round"]').count()) > 0) {
+        // (`until` asked again: the round may have ended since it was last asked, and a caller
+        // waiting for the results must not have them clicked away.)
         await page.locator('[data-testid="next-round"]').click({ timeout: 2000 });
       } else {
         await page.waitForTimeout(50);

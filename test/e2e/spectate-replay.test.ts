@@ -61,12 +61,12 @@ describe('spectators and replays in the browser', () => {
     expect(await page.locator('[data-testid="my-hand"]').count()).toBe(0);
     expect(await page.locator('[data-testid="deck"][data-action]').count()).toBe(0);
     expect(await page.locator('[data-testid="opponent"]').count()).toBe(2);
-    await shot(page, '10-spectator-table');
+    await shot(page, '20-spectator-table');
     await playUntil(host, () => false);
     await expect.poll(() => phase(page), { timeout: 20_000 }).toBe('game_over');
     await page.waitForSelector('[data-testid="results"]');
     expect(await page.locator('[data-testid="replay-link"]').count()).toBe(0);
-    await shot(page, '11-spectator-final-standings');
+    await shot(page, '21-spectator-final-standings');
     // What reached the page: welcome and states of the public view only.
     const parsed = frames.map((f) => JSON.parse(f));
     expect(parsed.filter((f) => f.type === 'state').length).toBeGreaterThan(10);
@@ -130,13 +130,13 @@ describe('spectators and replays in the browser', () => {
       }, to);
     await scrub(Math.floor(total / 2));
     expect(await at()).toBe(Math.floor(total / 2));
-    await shot(page, '12-replay-mid-game');
+    await shot(page, '22-replay-mid-game');
     await scrub(total - 1);
     await page.waitForSelector('[data-testid="results"]');
     const replayed = (await page.locator('[data-testid="standing"]').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim().replace(' (you)', ''));
     expect(replayed).toEqual(standings.map((t) => t.replace(' (you)', '')));
     expect(await page.locator('[data-testid="replay-said"]').textContent()).toBe('The game is over');
-    await shot(page, '13-replay-final');
+    await shot(page, '23-replay-final');
     // The link works for anyone: a fresh page (no seat, no token) opens it too.
     const other = await browser.newPage({ viewport: { width: 420, height: 900 } });
     await other.goto(page.url());

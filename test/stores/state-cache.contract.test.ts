@@ -168,6 +168,23 @@ for (const impl of impls) {
       await fresh.close();
     });
 
+    it('replaceRoom points a room at a new game only over the game it names (or where it expired)', async () => {
+      const { cache: fresh } = impl.make(60);
+      expect(await fresh.createRoom('NEXT', { ...meta('g-old'), status: 'finished', server_id: 'n1', epoch: 7 })).toBe(true);
+      await fresh.deactivate('NEXT');
+      // Another game's id: left alone.
+      expect(await fresh.replaceRoom('NEXT', 'g-other', meta('g-new'))).toBe(false);
+      expect(await fresh.getRoom('NEXT')).toMatchObject({ game_id: 'g-old', epoch: 7 });
+      // The finished game's: replaced whole (the new game's owner starts at its own epoch), and active again.
+      expect(await fresh.replaceRoom('NEXT', 'g-old', { ...meta('g-new'), status: 'playing', server_id: 'n2', epoch: 1 })).toBe(true);
+      expect(await fresh.getRoom('NEXT')).toEqual({ ...meta('g-new'), status: 'playing', server_id: 'n2', epoch: 1 });
+      expect(await fresh.activeRooms()).toContain('NEXT');
+      // A hash that expired meanwhile is created.
+      expect(await fresh.replaceRoom('GONE', 'g-old', meta('g-new'))).toBe(true);
+      expect(await fresh.getRoom('GONE')).toMatchObject({ game_id: 'g-new' });
+      await fresh.close();
+    });
+
     it('keeps node heartbeats that lapse, and forgets a node at once', async () => {
       await cache.heartbeat('n-alive', 5000);
       await cache.heartbeat('n-short', 300);

@@ -1,4 +1,4 @@
-import type { Card, FaceUpCard } from './types';
+import type { Card, FaceUpCard } from './types.js';
 
 /** Names and symbols of cards, for labels, the "what just happened" line and the screen reader. */
 const RANK_NAMES: Record<string, string> = { A: 'Ace', J: 'Jack', Q: 'Queen', K: 'King', JOKER: 'Joker' };

@@ -1,5 +1,5 @@
-import { cardShort, isUp, positionName, sameFace } from './cards';
-import type { Player, View } from './types';
+import { cardShort, isUp, positionName, sameFace } from './cards.js';
+import type { Player, View } from './types.js';
 
 /**
  * "What just happened", derived from two consecutive views of the same game: works for any

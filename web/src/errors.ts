@@ -1,4 +1,4 @@
-import type { ErrorField } from './store';
+import type { ErrorField } from './store.js';
 
 /**
  * A refusal as a person reads it, and the field it belongs next to (on the start screen).

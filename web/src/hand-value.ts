@@ -1,6 +1,6 @@
-import { cardValue, columnScore, COLUMNS } from '../../src/game/points';
-import type { Options } from '../../src/game/options';
-import type { Card, Player } from './types';
+import { cardValue, columnScore, COLUMNS } from '../../src/game/points.js';
+import type { Options } from '../../src/game/options.js';
+import type { Card, Player } from './types.js';
 
 /** What a hand shows: its face-up cards' points, and which columns are matched pairs. */
 export interface HandValue {

@@ -3,19 +3,19 @@
  * both into the current screen (screens/ and components/ hold the markup, render.ts keeps focus).
  */
 import './style.css';
-import { Connection, storeToken, storedToken, type ServerMessage } from './connection';
-import { readOptions } from './components/options-form';
-import { announcement } from './components/status';
-import { whatHappened } from './describe';
-import { friendlyError } from './errors';
-import { patch } from './render';
-import { lobbyHtml } from './screens/lobby';
-import { startHtml } from './screens/start';
-import { startReplay } from './replay';
-import { spectatorHtml, watchingBadge } from './screens/spectator';
-import { heldFromDiscard, tableHtml } from './screens/table';
-import { isHost, ui } from './store';
-import type { View } from './types';
+import { Connection, storeToken, storedToken, type ServerMessage } from './connection.js';
+import { readOptions } from './components/options-form.js';
+import { announcement } from './components/status.js';
+import { whatHappened } from './describe.js';
+import { friendlyError } from './errors.js';
+import { patch } from './render.js';
+import { lobbyHtml } from './screens/lobby.js';
+import { startHtml } from './screens/start.js';
+import { startReplay } from './replay.js';
+import { spectatorHtml, watchingBadge } from './screens/spectator.js';
+import { heldFromDiscard, tableHtml } from './screens/table.js';
+import { isHost, ui } from './store.js';
+import type { View } from './types.js';
 
 const app = document.getElementById('app')!;
 const banner = document.getElementById('banner')!;
@@ -79,8 +79,9 @@ function setView(next: View): void {
   if (prev && prev.game_id !== next.game_id) {
     ui.log = [];
     ui.nextGameAsked = false;
+    ui.confirmLeave = false;
   }
-  if (happened) ui.log = [happened, ...ui.log].slice(0, 5);
+  if (happened) ui.log = [happened, ...ui.log].slice(0, 8);
   heldCard = heldFromDiscard(prev, next, heldCard);
   ui.previous = prev;
   ui.view = next;
@@ -103,7 +104,23 @@ function countdown(view: View): number | null {
   return Math.max(0, Math.ceil((view.next_round_at - Date.now()) / 1000));
 }
 
+/**
+ * Where focus goes when the focused control is gone after an update (the results panel closing
+ * as the next hole starts): what can be pressed now in your grid or the piles, else the status.
+ */
+function refocus(hadFocus: boolean): void {
+  if (!hadFocus || (document.activeElement && document.activeElement !== document.body)) return;
+  const next =
+    document.querySelector<HTMLElement>('[data-testid="results"] [data-action]') ??
+    document.querySelector<HTMLElement>('[data-testid="my-hand"] [data-action], [data-testid="deck"][data-action], [data-testid="discard"][data-action]') ??
+    document.querySelector<HTMLElement>('[data-testid="my-card"]') ??
+    document.querySelector<HTMLElement>('#app button, #app input');
+  next?.focus();
+}
+
 function render(): void {
+  const focused = document.activeElement;
+  const hadFocus = !!focused && focused !== document.body && app.contains(focused);
   const view = ui.view;
   const enabled = ui.status === 'open';
   document.body.dataset.phase = view?.phase ?? 'home';
@@ -121,6 +138,7 @@ function render(): void {
   }
   banner.hidden = !(view && ui.status === 'reconnecting');
   document.body.classList.toggle('offline', !banner.hidden);
+  refocus(hadFocus);
 }
 
 function tableProps(view: View, enabled: boolean) {
@@ -129,6 +147,7 @@ function tableProps(view: View, enabled: boolean) {
     selected: ui.selected,
     enabled,
     happened: ui.log[0] ?? null,
+    recent: ui.log,
     confirmLeave: ui.confirmLeave,
     heldFromDiscard: heldCard,
     results: { countdown: countdown(view), host: isHost(), enabled, nextGameAsked: ui.nextGameAsked },

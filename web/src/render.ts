@@ -28,4 +28,3 @@ export function patch(root: HTMLElement, html: string): void {
   });
 }
 
-export const esc = (text: unknown) => String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -4,13 +4,13 @@
  * game can be shown, every hand face up (a finished game has no secrets left), with play,
  * pause, step and a scrubber.
  */
-import { emptyState, evolve } from '../../src/game/evolve';
-import type { GameEvent, GameState } from '../../src/game/types';
-import { viewFor } from '../../src/game/view';
-import { cardShort } from './cards';
-import { patch } from './render';
-import { replayHtml } from './screens/replay';
-import type { View } from './types';
+import { emptyState, evolve } from '../../src/game/evolve.js';
+import type { GameEvent, GameState } from '../../src/game/types.js';
+import { viewFor } from '../../src/game/view.js';
+import { cardShort } from './cards.js';
+import { patch } from './render.js';
+import { replayHtml } from './screens/replay.js';
+import type { View } from './types.js';
 
 export interface ReplayFrame {
   view: View;

@@ -1,4 +1,4 @@
-import type { ConnectionStatus, View } from './types';
+import type { ConnectionStatus, View } from './types.js';
 
 /** Where an error belongs: next to a field of the start screen, or at the top of a screen. */
 export type ErrorField = 'name' | 'code' | null;

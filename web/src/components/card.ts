@@ -1,7 +1,7 @@
-import { cardName, SUIT_SYMBOL } from '../cards';
-import { esc } from '../render';
-import type { Card, FaceUpCard } from '../types';
-import { icons } from './icons';
+import { cardName, SUIT_SYMBOL } from '../cards.js';
+import { esc } from '../escape.js';
+import type { Card, FaceUpCard } from '../types.js';
+import { icons } from './icons.js';
 
 export interface CardOptions {
   /** Stable key: the element keeps focus across updates. */
@@ -21,8 +21,10 @@ function face(card: Card | FaceUpCard | null): string {
   if (!card) return '';
   if ('face_up' in card && !card.face_up) return '';
   const c = card as FaceUpCard;
-  if (c.rank === 'JOKER') return `<span class="rank">${icons.joker()}</span><span class="suit">Joker</span>`;
-  return `<span class="rank">${esc(c.rank)}</span><span class="suit">${SUIT_SYMBOL[c.suit] ?? ''}</span>`;
+  // The glyphs are drawn by CSS (attr()): the card's accessible name is its label alone, so a
+  // screen reader says "King of spades", and the visible "K ♠" is not a second, clashing name.
+  if (c.rank === 'JOKER') return `<span class="rank">${icons.joker()}</span><span class="suit" data-glyph="Joker"></span>`;
+  return `<span class="rank" data-glyph="${esc(c.rank)}"></span><span class="suit" data-glyph="${SUIT_SYMBOL[c.suit] ?? ''}"></span>`;
 }
 
 function faceClasses(card: Card | FaceUpCard | null): string {

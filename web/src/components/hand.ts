@@ -1,10 +1,10 @@
-import { CPU_PROFILES } from '../../../src/ai/profiles';
-import { cardName, positionName } from '../cards';
-import { handValue } from '../hand-value';
-import { esc } from '../render';
-import type { Player, View } from '../types';
-import { cardHtml, cardLabel } from './card';
-import { icons } from './icons';
+import { CPU_PROFILES } from '../../../src/ai/profiles.js';
+import { cardName, positionName } from '../cards.js';
+import { handValue } from '../hand-value.js';
+import { esc } from '../escape.js';
+import type { Player, View } from '../types.js';
+import { cardHtml, cardLabel } from './card.js';
+import { icons } from './icons.js';
 
 export interface HandOptions {
   /** This page's own seat: its cards are buttons. */

@@ -6,7 +6,7 @@ const svg = (body: string, cls = '') =>
   `<svg class="icon ${cls}" viewBox="0 0 24 24" width="1em" height="1em" aria-hidden="true" focusable="false" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">${body}</svg>`;
 
 export const icons = {
-  flag: () => svg('<path d="M5 21V4"/><path d="M5 4h11l-2 4 2 4H5"/><ellipse cx="9" cy="21" rx="5" ry="1.2" fill="currentColor" stroke="none"/>', 'flag'),
+  flag: () => svg('<path d="M6 22V3"/><path d="M6 4l12 4-12 4z" fill="currentColor"/><path d="M2 22h9"/>', 'flag'),
   trophy: () => svg('<path d="M8 21h8M12 17v4M7 4h10v5a5 5 0 0 1-10 0z"/><path d="M7 6H4a3 3 0 0 0 3 4M17 6h3a3 3 0 0 1-3 4"/>', 'trophy'),
   copy: () => svg('<rect x="9" y="9" width="12" height="12" rx="2"/><path d="M5 15V5a2 2 0 0 1 2-2h8"/>'),
   leave: () => svg('<path d="M15 4h4v16h-4M10 8l-4 4 4 4M6 12h10"/>'),

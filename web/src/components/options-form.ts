@@ -1,8 +1,8 @@
-import { HOUSE_RULES } from '../rules';
-import { esc } from '../render';
+import { HOUSE_RULES } from '../rules.js';
+import { esc } from '../escape.js';
 
 /** The game options: editable on the start screen and by the host in the lobby, read-only for others. */
-export function optionsFormHtml(options: Record<string, any>, editable: boolean, key: string): string {
+export function optionsFormHtml(options: Record<string, any>, editable: boolean, key: string, open = false): string {
   const dis = editable ? '' : 'disabled';
   const rules = HOUSE_RULES.map((rule) => {
     const off = rule.needsJokers && !options.use_jokers;
@@ -17,7 +17,7 @@ export function optionsFormHtml(options: Record<string, any>, editable: boolean,
       .map(([value, text]) => `<option value="${value}" ${value === current ? 'selected' : ''}>${text}</option>`)
       .join('')}</select></label>`;
   return `
-  <details class="options" data-key="${key}-details" ${editable ? '' : 'open'}>
+  <details class="options" data-key="${key}-details" ${open ? 'open' : ''}>
     <summary>House rules${editable ? '' : ' (set by the host)'}</summary>
     <div class="option-row">
       ${select('rounds', 'Holes', Array.from({ length: 18 }, (_, i) => [String(i + 1), String(i + 1)]), String(options.rounds ?? 9))}

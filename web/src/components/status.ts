@@ -1,6 +1,6 @@
-import { cardName } from '../cards';
-import { esc } from '../render';
-import type { View } from '../types';
+import { cardName } from '../cards.js';
+import { esc } from '../escape.js';
+import type { View } from '../types.js';
 
 /** Whether this is the seat's last turn of the hole (someone else went out). */
 export function isLastTurn(view: View): boolean {

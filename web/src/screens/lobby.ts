@@ -1,9 +1,9 @@
-import { CPU_PROFILES } from '../../../src/ai/profiles';
-import { cpuStyle } from '../components/hand';
-import { icons } from '../components/icons';
-import { optionsFormHtml } from '../components/options-form';
-import { esc } from '../render';
-import type { View } from '../types';
+import { CPU_PROFILES } from '../../../src/ai/profiles.js';
+import { cpuStyle } from '../components/hand.js';
+import { icons } from '../components/icons.js';
+import { optionsFormHtml } from '../components/options-form.js';
+import { esc } from '../escape.js';
+import type { View } from '../types.js';
 
 export interface LobbyProps {
   host: boolean;
@@ -67,7 +67,7 @@ export function lobbyHtml(v: View, props: LobbyProps): string {
         <ul class="players">${players}</ul>
         ${props.host ? hostControls : '<p class="hint">Waiting for the host to start…</p>'}
       </div>
-      <div class="panel">${optionsFormHtml(v.options, props.host, 'lobby')}</div>
+      <div class="panel">${optionsFormHtml(v.options, props.host, 'lobby', true)}</div>
     </div>
   </section>`;
 }

@@ -1,6 +1,6 @@
-import { esc } from '../render';
-import type { ReplayFrame } from '../replay';
-import { tableHtml } from './table';
+import { esc } from '../escape.js';
+import type { ReplayFrame } from '../replay.js';
+import { tableHtml } from './table.js';
 
 export interface ReplayProps {
   index: number;

@@ -1,6 +1,6 @@
-import { icons } from '../components/icons';
-import { esc } from '../render';
-import type { View } from '../types';
+import { icons } from '../components/icons.js';
+import { esc } from '../escape.js';
+import type { View } from '../types.js';
 
 export interface ResultsProps {
   /** Seconds until the next hole starts by itself (null: unknown). */

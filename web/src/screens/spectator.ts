@@ -1,7 +1,7 @@
-import { icons } from '../components/icons';
-import { esc } from '../render';
-import type { View } from '../types';
-import { tableHtml, type TableProps } from './table';
+import { icons } from '../components/icons.js';
+import { esc } from '../escape.js';
+import type { View } from '../types.js';
+import { tableHtml, type TableProps } from './table.js';
 
 /** "3 watching": how many spectators a table has, for players and spectators alike (none: nothing). */
 export function watchingBadge(v: View): string {

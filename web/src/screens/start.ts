@@ -1,7 +1,7 @@
-import { icons } from '../components/icons';
-import { optionsFormHtml } from '../components/options-form';
-import { esc } from '../render';
-import type { ErrorField } from '../store';
+import { icons } from '../components/icons.js';
+import { optionsFormHtml } from '../components/options-form.js';
+import { esc } from '../escape.js';
+import type { ErrorField } from '../store.js';
 
 export interface StartProps {
   name: string;

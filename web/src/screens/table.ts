@@ -1,13 +1,13 @@
-import { cardHtml } from '../components/card';
-import { handHtml } from '../components/hand';
-import { howToHtml } from '../components/how-to';
-import { icons } from '../components/icons';
-import { statusHtml } from '../components/status';
-import { cardName, sameFace } from '../cards';
-import { esc } from '../render';
-import { rulesInPlay } from '../rules';
-import type { FaceUpCard, View } from '../types';
-import { resultsHtml, type ResultsProps } from './results';
+import { cardHtml } from '../components/card.js';
+import { handHtml } from '../components/hand.js';
+import { howToHtml } from '../components/how-to.js';
+import { icons } from '../components/icons.js';
+import { statusHtml } from '../components/status.js';
+import { cardName, sameFace } from '../cards.js';
+import { esc } from '../escape.js';
+import { rulesInPlay } from '../rules.js';
+import type { FaceUpCard, View } from '../types.js';
+import { resultsHtml, type ResultsProps } from './results.js';
 
 export interface TableProps {
   /** The view before this one (for the short highlight of what changed), or null. */
@@ -18,6 +18,8 @@ export interface TableProps {
   enabled: boolean;
   /** The "what just happened" line. */
   happened: string | null;
+  /** The last few of those lines, newest first (the table's short history). */
+  recent?: readonly string[];
   /** Leave asked mid-game: the confirmation is shown. */
   confirmLeave: boolean;
   results: ResultsProps;
@@ -133,6 +135,11 @@ export function tableHtml(v: View, props: TableProps): string {
         : ''
     }
     <div class="chips">${chips.join('') || '<span class="chip">Standard rules</span>'}</div>
+    ${
+      props.recent && props.recent.length > 1
+        ? `<details class="recent" data-key="recent"><summary>Recent moves</summary><ol>${props.recent.map((line) => `<li>${esc(line)}</li>`).join('')}</ol></details>`
+        : ''
+    }
     ${howToHtml(v.options)}
     ${over ? resultsHtml(v, props.results) : ''}
   </section>`;

@@ -1,0 +1,356 @@
+/**
+ * The table as people use it (issue 14), in Chromium against a real node: axe-core on every
+ * screen, a whole game by keyboard alone with focus kept, the results panel in view on a laptop
+ * and a phone, no sideways scroll with 24-character names, the initial-flip selection only in
+ * your own grid, nothing playable while reconnecting, and "Play again" keeping the table.
+ * Screenshots of every screen at 1280×800 and 390×844 go to web/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
+import { cleanup, processEnv, testConfig } from '../support/node.js';
+import { freePort } from '../support/throwaway.js';
+import { launch, playThroughUi } from './browser.js';
+
+const SHOTS = path.join(ROOT, 'web', 'screenshots');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const LAPTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+const config = testConfig();
+let port = 0;
+let node: NodeProcess;
+let browser: Browser;
+
+const env = () => processEnv(config, port, { CPU_THINK_MS: '40', ROUND_PAUSE_MS: '10000', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
+  port = await freePort();
+  node = await spawnNode(env());
+  browser = await launch();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (node && node.child.exitCode === null) {
+    node.child.kill('SIGTERM');
+    await node.exited;
+  }
+  await cleanup(config);
+});
+
+const url = () => `http://127.0.0.1:${port}/`;
+const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
+const must = (page: Page) => page.evaluate(() => document.body.dataset.must);
+
+/** A page whose context lets the test inject axe-core (the node's CSP allows only its own scripts). */
+async function newPage(viewport = LAPTOP): Promise<Page> {
+  const context = await browser.newContext({ viewport, bypassCSP: true });
+  return context.newPage();
+}
+
+/** axe-core on the page as it is: every violation, with where it is, fails the test. */
+async function axe(page: Page, screen: string): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe.run();
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+  });
+  expect(violations, `axe on ${screen}`).toEqual([]);
+}
+
+/** Screenshots of the screen at both sizes (the page is put back to its own size after). */
+async function shots(page: Page, name: string): Promise<void> {
+  const own = page.viewportSize() ?? LAPTOP;
+  for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(50);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`) });
+  }
+  await page.setViewportSize(own);
+}
+
+async function noSidewaysScroll(page: Page, where: string): Promise<void> {
+  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+  expect(widths.scroll, `horizontal scroll on ${where}`).toBeLessThanOrEqual(widths.client);
+}
+
+async function inViewport(page: Page, selector: string): Promise<void> {
+  const box = (await page.locator(selector).boundingBox())!;
+  const viewport = page.viewportSize()!;
+  expect(box.y, `${selector} top`).toBeGreaterThanOrEqual(0);
+  expect(box.x, `${selector} left`).toBeGreaterThanOrEqual(0);
+  expect(box.y + box.height, `${selector} bottom`).toBeLessThanOrEqual(viewport.height + 0.5);
+  expect(box.x + box.width, `${selector} right`).toBeLessThanOrEqual(viewport.width + 0.5);
+}
+
+async function createRoom(page: Page, name: string, rounds: number): Promise<string> {
+  await page.goto(url());
+  await page.fill('#name', name);
+  await page.locator('summary', { hasText: 'House rules' }).click();
+  await page.selectOption('[data-option="rounds"]', String(rounds));
+  await page.click('[data-testid="create"]');
+  return (await page.locator('[data-testid="room-code"]').textContent())!;
+}
+
+// ---------- the keyboard ----------
+
+/** Presses Tab until the element matching `selector` has focus. */
+async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
+  for (let i = 0; i < max; i++) {
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${selector}`);
+}
+
+/** The data-key of the first element matching `selector`, or null. */
+const keyOf = (page: Page, selector: string) => page.evaluate((sel) => document.querySelector<HTMLElement>(sel)?.dataset.key ?? null, selector);
+
+/**
+ * Plays this page's seat by keyboard alone (Tab to the card, Enter or Space) until `until`.
+ * Counts the times focus fell to the page body after an update (it must never).
+ */
+async function playByKeyboard(page: Page, until: () => Promise<boolean>, timeoutMs = 120_000): Promise<{ moves: number; focusLost: number }> {
+  const deadline = Date.now() + timeoutMs;
+  let moves = 0;
+  let focusLost = 0;
+  while (Date.now() < deadline) {
+    if (await until()) return { moves, focusLost };
+    const now = await must(page);
+    let target: string | null = null;
+    if (now === 'flip_initial' || now === 'flip' || now === 'flip_or_skip') target = '[data-testid="my-card"][data-face="down"][data-action="flip"]:not(.selected)';
+    else if (now === 'draw') target = '[data-testid="deck"][data-action]';
+    else if (now === 'place' || now === 'swap') {
+      target = (await keyOf(page, '[data-testid="my-card"][data-face="down"][data-action="swap"]')) ? '[data-testid="my-card"][data-face="down"][data-action="swap"]' : '[data-testid="my-card"][data-action="swap"]';
+    } else if ((await phase(page)) === 'round_over' && (await keyOf(page, '[data-testid="next-round"]'))) target = '[data-testid="next-round"]';
+    const key = target ? await keyOf(page, target) : null;
+    if (!key) {
+      await page.waitForTimeout(40);
+      continue;
+    }
+    try {
+      await tabTo(page, `[data-key="${key}"]`);
+    } catch {
+      continue; // the page moved on while tabbing: look again
+    }
+    // Still what it was a moment ago? (A CPU's move may have changed what can be pressed.)
+    if (!(await page.evaluate((k) => document.querySelector(`[data-key="${k}"]`)?.hasAttribute('data-action') ?? false, key))) continue;
+    const seq = await page.evaluate(() => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length);
+    await page.keyboard.press(moves % 2 ? 'Enter' : ' ');
+    moves++;
+    await page.waitForFunction((before) => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length !== before, seq, { timeout: 10_000 }).catch(() => undefined);
+    if (await page.evaluate(() => document.activeElement === document.body || document.activeElement === null)) {
+      focusLost++;
+      process.stdout.write(`focus lost after pressing ${key} (${now}); now ${await must(page)}/${await phase(page)}; still there: ${await page.evaluate((k) => !!document.querySelector(`[data-key="${k}"]`), key)}\n`);
+    }
+  }
+  throw new Error('the game did not reach the wanted point by keyboard');
+}
+
+describe('the table (issue 14)', () => {
+  it('start screen: friendly errors next to the field, the form keeps what was typed; axe finds nothing', async () => {
+    const page = await newPage();
+    await page.goto(url());
+    await axe(page, 'start');
+    await shots(page, '01-start');
+    // A 25-character name is not cut silently: it is refused, saying so, and kept as typed.
+    const long = 'A'.repeat(25);
+    await page.fill('#name', long);
+    await page.fill('#code', 'ZZZZ');
+    await page.click('[data-testid="join"]');
+    await expect.poll(() => page.locator('#name-error').textContent()).toContain('at most 24 characters');
+    expect(await page.inputValue('#name')).toBe(long);
+    expect(await page.inputValue('#code')).toBe('ZZZZ');
+    // A code that names no room: said next to the code field, in words.
+    await page.fill('#name', 'Zed');
+    await page.click('[data-testid="join"]');
+    await expect.poll(() => page.locator('#code-error').textContent()).toContain('There is no room ZZZZ');
+    expect(await page.inputValue('#code')).toBe('ZZZZ');
+    expect(await page.inputValue('#name')).toBe('Zed');
+    expect(await page.getAttribute('#code', 'aria-invalid')).toBe('true');
+    await page.fill('#code', 'ab1');
+    await page.click('[data-testid="join"]');
+    await expect.poll(() => page.locator('#code-error').textContent()).toContain('4 letters');
+    await axe(page, 'start with an error');
+    await shots(page, '02-start-error');
+    // Options that need Jokers cannot be ticked without them.
+    await page.locator('summary', { hasText: 'House rules' }).click();
+    expect(await page.isDisabled('[data-option="lucky_swing"]')).toBe(true);
+    await page.check('[data-option="use_jokers"]');
+    expect(await page.isDisabled('[data-option="lucky_swing"]')).toBe(false);
+    await page.context().close();
+  }, 60_000);
+
+  it('a whole game by keyboard alone: focus stays where it was across every update; the selection stays in your own grid', async () => {
+    const page = await newPage();
+    await page.goto(url());
+    await tabTo(page, '#name');
+    await page.keyboard.type('Keys');
+    await tabTo(page, 'summary');
+    await page.keyboard.press('Enter');
+    await tabTo(page, '[data-option="rounds"]');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowDown'); // 2 holes: the host starts the second from the results, by keyboard
+    await tabTo(page, '[data-testid="create"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="room-code"]');
+    await axe(page, 'lobby, alone');
+    // Start is disabled with a reason until there are two players.
+    expect(await page.isDisabled('[data-testid="start"]')).toBe(true);
+    expect(await page.locator('[data-testid="start-hint"]').textContent()).toContain('at least 2 players');
+    await shots(page, '03-lobby-alone');
+    await tabTo(page, '#cpu');
+    await tabTo(page, '[data-testid="add-cpu"]');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
+    // Focus stayed on the button through the update.
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('add-cpu');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);
+    await axe(page, 'lobby');
+    await shots(page, '04-lobby');
+    await tabTo(page, '[data-testid="start"]');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('[data-testid="my-card"]');
+    expect(await must(page)).toBe('flip_initial');
+    // One card chosen: outlined in your grid only, never in the others'.
+    await tabTo(page, '[data-testid="my-card"][data-pos="0"]');
+    await page.keyboard.press(' ');
+    await expect.poll(() => page.locator('.card.selected').count()).toBe(1);
+    expect(await page.locator('[data-testid="my-hand"] .card.selected').count()).toBe(1);
+    expect(await page.locator('[data-testid="opponent"] .card.selected').count()).toBe(0);
+    expect(await page.getAttribute('[data-testid="my-card"][data-pos="0"]', 'aria-pressed')).toBe('true');
+    await axe(page, 'initial flip');
+    await shots(page, '05-initial-flip');
+    const played = await playByKeyboard(page, async () => (await must(page)) === 'place' || (await must(page)) === 'swap');
+    // Holding a card: the status names it, the discard pile says what pressing it does.
+    expect(await page.locator('[data-testid="status"]').textContent()).toMatch(/You (drew|took) the /);
+    const discardLabel = (await page.getAttribute('[data-testid="discard"]', 'aria-label'))!;
+    expect(discardLabel).toMatch(/Discard pile, .+ on top/);
+    if ((await must(page)) === 'place') expect(discardLabel).toContain('press to throw away the');
+    await axe(page, 'holding a card');
+    await shots(page, '06-holding-a-card');
+    const rest = await playByKeyboard(page, async () => (await phase(page)) === 'game_over');
+    expect(played.moves + rest.moves).toBeGreaterThan(4);
+    expect(played.focusLost + rest.focusLost).toBe(0);
+    // Every move was told in the "what just happened" line (CPUs' too), and the live region is one element.
+    expect(await page.locator('#live').count()).toBe(1);
+    await page.waitForSelector('[data-testid="results"]');
+    expect(await page.locator('[data-testid="winner"]').textContent()).toMatch(/wins? the game/);
+    await axe(page, 'game over');
+    await page.context().close();
+  }, 180_000);
+
+  it('results in view on a laptop and a phone, with the countdown; no sideways scroll with 24-character names; play again keeps the table', async () => {
+    const name = 'Bartholomew Fitzgerald-J'; // 24 characters
+    expect(name.length).toBe(24);
+    const page = await newPage(LAPTOP);
+    const guest = await newPage(PHONE);
+    await createRoom(page, name, 2);
+    await noSidewaysScroll(page, 'lobby');
+    const code = (await page.locator('[data-testid="room-code"]').textContent())!;
+    await guest.goto(`${url()}?room=${code}`);
+    await guest.fill('#name', 'Wilhelmina Clementine-Ox');
+    await guest.click('[data-testid="join"]');
+    await page.selectOption('#cpu', 'Sofia');
+    await page.click('[data-testid="add-cpu"]');
+    await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);
+    await noSidewaysScroll(guest, 'lobby on a phone');
+    await axe(guest, 'lobby as a guest');
+    await shots(guest, '07-lobby-guest');
+    await page.click('[data-testid="start"]');
+    await guest.waitForSelector('[data-testid="my-card"]');
+    await noSidewaysScroll(guest, 'table on a phone');
+    await axe(guest, 'table as a guest on a phone');
+    // The guest plays by clicks while the host waits for a CPU move to be described.
+    const guestPlays = playThroughUi(guest, async () => (await phase(guest)) === 'game_over', 150_000);
+    await playThroughUi(page, async () => (await must(page)) === 'draw');
+    await expect.poll(() => page.locator('[data-testid="happened"]').textContent(), { timeout: 10_000 }).toMatch(/\w/);
+    await page.click('[data-testid="leave"]');
+    await page.waitForSelector('[data-testid="leave-yes"]');
+    await axe(page, 'leave confirmation');
+    await shots(page, '08-leave-confirmation');
+    await page.click('[data-testid="leave-no"]');
+    await page.locator('.how-to summary').click();
+    await axe(page, 'how to play');
+    await shots(page, '09-how-to-play');
+    await page.locator('.how-to summary').click();
+    await playThroughUi(page, async () => (await phase(page)) === 'round_over');
+    await page.waitForSelector('[data-testid="results"]');
+    for (const viewport of [LAPTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      await inViewport(page, '[data-testid="results"]');
+      await noSidewaysScroll(page, `results at ${viewport.width}`);
+    }
+    await page.setViewportSize(LAPTOP);
+    expect(await page.locator('[data-testid="standing"]').count()).toBe(3);
+    expect(await page.locator('[data-testid="winner"]').textContent()).toMatch(/wins? hole 1 with -?\d+/);
+    const countdown = Number(await page.locator('[data-testid="countdown"]').textContent());
+    expect(countdown).toBeGreaterThan(0);
+    expect(countdown).toBeLessThanOrEqual(10);
+    await axe(page, 'round over');
+    await shots(page, '10-round-over');
+    await inViewport(guest, '[data-testid="results"]');
+    await playThroughUi(page, async () => (await phase(page)) === 'game_over');
+    await guestPlays;
+    await page.waitForSelector('text=Final standings');
+    for (const viewport of [LAPTOP, PHONE]) {
+      await page.setViewportSize(viewport);
+      await inViewport(page, '[data-testid="results"]');
+      await noSidewaysScroll(page, `final standings at ${viewport.width}`);
+    }
+    await page.setViewportSize(LAPTOP);
+    await axe(page, 'final standings');
+    await shots(page, '11-final-standings');
+    await axe(guest, 'final standings as a guest');
+    expect(await guest.locator('[data-testid="next-game"]').count()).toBe(0);
+
+    // Play again: the same table, a new game.
+    const before = await page.evaluate(() => [...document.querySelectorAll('[data-testid="opponent"] .name')].map((e) => e.textContent));
+    await page.click('[data-testid="next-game"]');
+    await expect.poll(() => phase(page), { timeout: 15_000 }).toBe('initial_flip');
+    await expect.poll(() => phase(guest), { timeout: 15_000 }).toBe('initial_flip');
+    expect(await page.evaluate(() => [...document.querySelectorAll('[data-testid="opponent"] .name')].map((e) => e.textContent))).toEqual(before);
+    expect(await page.locator('[data-testid="round"]').textContent()).toContain('Hole 1 of 2');
+    expect(await guest.locator('[data-testid="my-card"]').count()).toBe(6);
+    await shots(page, '12-play-again');
+    await page.context().close();
+    await guest.context().close();
+  }, 240_000);
+
+  it('while reconnecting nothing can be played, under an overlay banner; the moves come back after', async () => {
+    const page = await newPage();
+    await createRoom(page, 'Patient', 1);
+    await page.click('[data-testid="add-cpu"]');
+    await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
+    await page.click('[data-testid="start"]');
+    await playThroughUi(page, async () => (await must(page)) === 'draw');
+    const upBefore = await page.locator('[data-face="up"]').count();
+    const top = await page.locator('main').boundingBox();
+    node.child.kill('SIGKILL');
+    await node.exited;
+    await page.waitForSelector('#banner:not([hidden])');
+    // The banner floats: the page did not move down.
+    expect((await page.locator('main').boundingBox())!.y).toBe(top!.y);
+    expect(await page.getAttribute('[data-testid="deck"]', 'aria-disabled')).toBe('true');
+    expect(await page.locator('[data-action]').filter({ has: page.locator('xpath=self::*[contains(@class,"card")]') }).count()).toBe(0);
+    // A press does nothing now, and nothing is queued to happen later.
+    await page.click('[data-testid="deck"]', { force: true });
+    await axe(page, 'reconnecting');
+    await shots(page, '13-reconnecting');
+    node = await spawnNode(env());
+    await page.waitForSelector('#banner[hidden]', { state: 'attached', timeout: 30_000 });
+    await expect.poll(() => must(page), { timeout: 30_000 }).toBe('draw');
+    await page.waitForTimeout(500);
+    expect(await must(page)).toBe('draw');
+    expect(await page.locator('[data-face="up"]').count()).toBe(upBefore);
+    expect(await page.getAttribute('[data-testid="deck"]', 'data-action')).toBe('draw-deck');
+    await page.context().close();
+  }, 120_000);
+});
