@@ -1,5 +1,5 @@
 import { buildShoe, cardKey, sameCard, type Card } from './cards.js';
-import { DEFAULT_OPTIONS } from './options.js';
+import { DEFAULT_OPTIONS } from './option-defaults.js';
 import { cloneState, faceDownCount, findPlayer } from './state.js';
 import type { GameEvent, GameState, PlayerState } from './types.js';
 
