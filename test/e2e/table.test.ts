@@ -70,7 +70,8 @@ async function shots(page: Page, name: string): Promise<void> {
   for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
     await page.setViewportSize(viewport);
     await page.waitForTimeout(50);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.png`) });
+    // JPEG: the felt's gradient makes PNGs of 100-400 KB each; these are a few dozen KB.
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.jpg`), type: 'jpeg', quality: 80 });
   }
   await page.setViewportSize(own);
 }
