@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 const url = () => `http://127.0.0.1:${port}/`;
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.jpg`), type: 'jpeg', quality: 80, fullPage: true });
 const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
 
 describe('spectators and replays in the browser', () => {
