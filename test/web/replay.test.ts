@@ -1,12 +1,12 @@
 /**
- * The replay page's fold (web/src/replay.ts): the browser folds a finished game's events with
+ * The replay page's fold (web/src/replay-frames.ts): the browser folds a finished game's events with
  * the engine itself, one frame per event, every hand face up; the last frame is the game's
  * final state, and every event is told in words.
  */
 import { describe, expect, it } from 'vitest';
 import { playCpuGame, randomOptions } from '../../src/ai/selfplay.js';
 import { viewFor } from '../../src/game/index.js';
-import { foldFrames } from '../../web/src/replay.js';
+import { foldFrames } from '../../web/src/replay-frames.js';
 
 describe('replay frames', () => {
   for (const seed of [1, 2, 3]) {

@@ -1,5 +1,5 @@
 import { esc } from '../escape.js';
-import type { ReplayFrame } from '../replay.js';
+import type { ReplayFrame } from '../replay-frames.js';
 import { tableHtml } from './table.js';
 
 export interface ReplayProps {
