@@ -64,6 +64,7 @@ export const envSchema = z.object({
   RATE_LIMIT_BURST: int(1, 100_000).default(40),
   SEAT_RATE_PER_SECOND: int(1, 100_000).default(10),
   SEAT_RATE_BURST: int(1, 100_000).default(20),
+  SPECTATORS_PER_ROOM: int(0, 100_000).default(500),
   MAX_CONNECTIONS: int(1, 1_000_000).default(10_000),
   MAX_CONNECTIONS_PER_IP: int(1, 1_000_000).default(64),
   TRUST_PROXY: int(0, 10).default(0),

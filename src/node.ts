@@ -59,6 +59,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       passivateAfterMs: config.PASSIVATE_AFTER_MS,
       snapshotFlushMs: config.SNAPSHOT_FLUSH_MS,
       seatRate: { perSecond: config.SEAT_RATE_PER_SECOND, burst: config.SEAT_RATE_BURST },
+      maxSpectators: config.SPECTATORS_PER_ROOM,
       leaseTtlMs: config.LEASE_TTL_MS,
       onDrainRequest: (from) => {
         log.info({ from }, 'drain requested');
@@ -86,6 +87,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
     metricsToken: config.METRICS_TOKEN ?? null,
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
     timeouts,
+    replays: (replayId) => backends.events.finishedByReplayId(replayId),
   });
   const metricsServer = createMetricsServer(metrics.registry, timeouts);
   const gateway = new Gateway(

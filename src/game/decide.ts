@@ -3,7 +3,7 @@ import { ZodError } from 'zod';
 import { emptyState, evolve } from './evolve.js';
 import { decksFor, mergeOptions, DEFAULT_OPTIONS } from './options.js';
 import { buildShoe } from './cards.js';
-import { shuffled, type Entropy } from './randomness.js';
+import { randomId128, shuffled, type Entropy } from './randomness.js';
 import { scoreRoundWith } from './scoring.js';
 import { faceDownCount, findPlayer, isInPlay } from './state.js';
 import {
@@ -34,7 +34,7 @@ export function decide(state: GameState, command: GameCommand, entropy: Entropy)
   const events = primary.events;
   let next = events.reduce(evolve, state);
   if (isInPlay(next) && next.current_player_id === null) {
-    const roundEnd = roundEndEvents(next);
+    const roundEnd = roundEndEvents(next, entropy);
     events.push(...roundEnd);
     next = roundEnd.reduce(evolve, next);
   }
@@ -214,7 +214,7 @@ function decidePrimary(state: GameState, command: GameCommand, entropy: Entropy)
 }
 
 /** round_ended, and game_ended after the last round, for a round whose turns are all played. */
-function roundEndEvents(state: GameState): GameEvent[] {
+function roundEndEvents(state: GameState, entropy: Entropy): GameEvent[] {
   const scores = scoreRoundWith(
     state.players.map((p) => ({ id: p.id, cards: p.hand.map((slot) => slot.card) })),
     state.finisher_id,
@@ -234,7 +234,7 @@ function roundEndEvents(state: GameState): GameEvent[] {
     events.push({
       type: 'game_ended',
       player_id: null,
-      data: { winner_ids: state.players.filter((p) => totals[p.id] === best).map((p) => p.id), totals },
+      data: { winner_ids: state.players.filter((p) => totals[p.id] === best).map((p) => p.id), totals, replay_id: randomId128(entropy, 'replay_id') },
     });
   }
   return events;

@@ -1,5 +1,5 @@
 import { buildShoe, cardKey, sameCard, type Card } from './cards.js';
-import { DEFAULT_OPTIONS } from './options.js';
+import { DEFAULT_OPTIONS } from './option-defaults.js';
 import { cloneState, faceDownCount, findPlayer } from './state.js';
 import type { GameEvent, GameState, PlayerState } from './types.js';
 
@@ -33,6 +33,7 @@ export function emptyState(): GameState {
     finisher_id: null,
     turn: 0,
     winner_ids: [],
+    replay_id: null,
     seq: 0,
   };
 }
@@ -142,6 +143,7 @@ export function evolve(state: GameState, event: GameEvent): GameState {
     case 'game_ended':
       s.phase = 'game_over';
       s.winner_ids = event.data.winner_ids.slice();
+      s.replay_id = event.data.replay_id ?? null;
       return s;
   }
 }

@@ -1,43 +1,7 @@
 import { z } from 'zod';
 
-export const FLIP_MODES = ['never', 'always', 'endgame'] as const;
-export type FlipMode = (typeof FLIP_MODES)[number];
-
-export const HOUSE_RULES = [
-  'use_jokers',
-  'lucky_swing',
-  'super_kings',
-  'ten_penny',
-  'one_eyed_jacks',
-  'knock_penalty',
-  'knock_bonus',
-  'underdog_bonus',
-  'tied_shame',
-  'blackjack',
-  'wolfpack',
-  'four_of_a_kind',
-  'eagle_eye',
-  'negative_pairs_keep_value',
-  'flip_as_action',
-  'knock_early',
-] as const;
-export type HouseRule = (typeof HOUSE_RULES)[number];
-
-export type Options = {
-  rounds: number;
-  /** 1 to 3, or null for "by player count" (1 for up to 4 players, 2 for 5 or 6). */
-  decks: number | null;
-  initial_flips: 0 | 1 | 2;
-  flip_mode: FlipMode;
-} & Record<HouseRule, boolean>;
-
-export const DEFAULT_OPTIONS: Options = {
-  rounds: 9,
-  decks: null,
-  initial_flips: 2,
-  flip_mode: 'never',
-  ...(Object.fromEntries(HOUSE_RULES.map((rule) => [rule, false])) as Record<HouseRule, boolean>),
-};
+export * from './option-defaults.js';
+import { DEFAULT_OPTIONS, FLIP_MODES, HOUSE_RULES, type HouseRule, type Options } from './option-defaults.js';
 
 const houseRuleShape = Object.fromEntries(HOUSE_RULES.map((rule) => [rule, z.boolean()])) as Record<
   HouseRule,
@@ -51,6 +15,7 @@ export const partialOptionsSchema = z
     decks: z.number().int().min(1).max(3).nullable(),
     initial_flips: z.union([z.literal(0), z.literal(1), z.literal(2)]),
     flip_mode: z.enum(FLIP_MODES),
+    allow_spectators: z.boolean(),
     ...houseRuleShape,
   })
   .partial()

@@ -24,9 +24,9 @@ export function isEntropy(value: unknown): value is Entropy {
 }
 
 /** What a stream is for: each purpose gets its own nonce, hence an independent stream. */
-export type RandomPurpose = 'deal' | 'reshuffle' | 'cpu_move' | 'cpu_profile';
+export type RandomPurpose = 'deal' | 'reshuffle' | 'cpu_move' | 'cpu_profile' | 'replay_id';
 
-const NONCE: Record<RandomPurpose, number> = { deal: 1, reshuffle: 2, cpu_move: 3, cpu_profile: 4 };
+const NONCE: Record<RandomPurpose, number> = { deal: 1, reshuffle: 2, cpu_move: 3, cpu_profile: 4, replay_id: 5 };
 
 export interface Rng {
   /** A uniform 32-bit unsigned integer. */
@@ -82,4 +82,12 @@ export function shuffled<T>(items: readonly T[], entropy: Entropy, purpose: Rand
     out[j] = tmp;
   }
   return out;
+}
+
+/** 128 bits from the entropy's own stream, as 32 hex digits (a replay's unguessable id). */
+export function randomId128(entropy: Entropy, purpose: RandomPurpose): string {
+  const rng = randomStream(entropy, purpose);
+  let id = '';
+  for (let i = 0; i < 4; i++) id += rng.nextUint32().toString(16).padStart(8, '0');
+  return id;
 }

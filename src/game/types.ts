@@ -49,6 +49,12 @@ export interface GameState {
   /** Turns completed this round (public: anyone at the table can count them). */
   turn: number;
   winner_ids: string[];
+  /**
+   * The unguessable id of this game's replay (README "Replays"): 128 bits drawn from the
+   * entropy of the move that ended the game, so nobody can derive it from the code or the
+   * game id. Null until the game is over (and in games that ended before replays existed).
+   */
+  replay_id: string | null;
   /** Number of events applied: the room's sequence. */
   seq: number;
 }
@@ -82,7 +88,7 @@ export type GameEvent =
       player_id: null;
       data: { round: number; scores: Record<string, number>; round_winner_ids: string[] };
     }
-  | { type: 'game_ended'; player_id: null; data: { winner_ids: string[]; totals: Record<string, number> } };
+  | { type: 'game_ended'; player_id: null; data: { winner_ids: string[]; totals: Record<string, number>; replay_id?: string } };
 
 export type GameEventType = GameEvent['type'];
 

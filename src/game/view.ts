@@ -45,6 +45,13 @@ export interface GameView {
    * node's clock), for the client's countdown; null otherwise. The room's deadline, not game state.
    */
   next_round_at: number | null;
+  /** How many watch the table without a seat (over every node), as the room last counted them. */
+  spectators: number;
+  /**
+   * A finished game's replay id (README "Replays"), shown to its seated players once the game
+   * is over; null before, and in a spectator's view.
+   */
+  replay_id: string | null;
 }
 
 /** What the room knows beyond the game state: its pending round deadline. */
@@ -69,21 +76,23 @@ export function mustFor(state: GameState, viewerId: string | null): Must {
 }
 
 /** The fields of a view that depend on who looks: the seat, what it must do, its drawn card. */
-function personal(state: GameState, viewerId: string | null): Pick<GameView, 'you' | 'must' | 'drawn_card'> {
+function personal(state: GameState, viewerId: string | null): Pick<GameView, 'you' | 'must' | 'drawn_card' | 'replay_id'> {
   const seated = findPlayer(state, viewerId) !== undefined;
   return {
     you: seated ? viewerId : null,
     must: mustFor(state, viewerId),
     drawn_card: state.drawn && seated && viewerId === state.current_player_id ? state.drawn.card : null,
+    replay_id: seated && state.phase === 'game_over' ? (state.replay_id ?? null) : null,
   };
 }
 
 /**
  * The view for `viewerId` (null: a spectator's view). Face-down cards show only their deck,
  * the deck's order never appears, and the drawn card shows only to the player holding it.
+ * `spectators` is the room's count of watchers without a seat (runtime data, like `connected`).
  */
-export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), timers: RoomTimers = NO_TIMERS): GameView {
-  const { you, must, drawn_card } = personal(state, viewerId);
+export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), timers: RoomTimers = NO_TIMERS, spectators = 0): GameView {
+  const { you, must, drawn_card, replay_id } = personal(state, viewerId);
   return {
     room: state.room,
     game_id: state.game_id,
@@ -114,19 +123,24 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     must,
     winner_ids: state.winner_ids.slice(),
     next_round_at: state.phase === 'round_over' ? timers.next_round_at : null,
+    spectators,
+    replay_id,
   };
 }
 
 /**
- * The `state` frames of one change, for every seat: everything but `you`, `must` and
- * `drawn_card` is the same for all viewers, so it is serialised once and each seat's frame
- * only adds its own three fields (PROTOCOL.md: `{ type: 'state', seq, state }`).
+ * The `state` frames of one change, for every seat: everything but `you`, `must`,
+ * `drawn_card` and `replay_id` is the same for all viewers, so it is serialised once and each
+ * seat's frame only adds its own fields (PROTOCOL.md: `{ type: 'state', seq, state }`).
+ * `null` asks for the public frame (spectators'), built once however many ask for it.
  */
-export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, timers: RoomTimers = NO_TIMERS): (viewerId: string) => string {
-  const { you: _you, must: _must, drawn_card: _drawn, ...shared } = viewFor(state, null, connected, timers);
+export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, timers: RoomTimers = NO_TIMERS, spectators = 0): (viewerId: string | null) => string {
+  const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(state, null, connected, timers, spectators);
   const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
-  return (viewerId) => {
-    const { you, must, drawn_card } = personal(state, viewerId);
-    return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(must)},"drawn_card":${JSON.stringify(drawn_card)}}}`;
+  const frameOf = (viewerId: string | null) => {
+    const { you, must, drawn_card, replay_id } = personal(state, viewerId);
+    return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(must)},"drawn_card":${JSON.stringify(drawn_card)},"replay_id":${JSON.stringify(replay_id)}}}`;
   };
+  let publicFrame: string | null = null;
+  return (viewerId) => (viewerId === null ? (publicFrame ??= frameOf(null)) : frameOf(viewerId));
 }

@@ -55,6 +55,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('next_round') }),
   z.object({ type: z.literal('next_game') }),
   z.object({ type: z.literal('leave') }),
+  z.object({ type: z.literal('watch'), room }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -64,7 +65,8 @@ const envelopeSchema = z.object({ type: z.string(), id: z.string().regex(ID, ID_
 export const CLIENT_TYPES = clientMessageSchema.options.map((option) => option.shape.type.value);
 
 export type ServerMessage =
-  | { type: 'welcome'; room: string; player_id: string; token: string; seq: number; state: GameView }
+  /** `player_id` and `token` are null for a spectator (PROTOCOL.md "Spectators"). */
+  | { type: 'welcome'; room: string; player_id: string | null; token: string | null; seq: number; state: GameView }
   | { type: 'state'; seq: number; state: GameView }
   | { type: 'ack'; id?: string; seq: number }
   | { type: 'error'; id?: string; code: ErrorCode; message: string }

@@ -4,14 +4,20 @@ import type { RoomCommand } from '../../actors/room-machine.js';
 import type { GameView } from '../game/view.js';
 import type { Logger } from '../log.js';
 import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js';
-import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
+import type { RoomRuntime, Seat, Failure, Spectating } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
 import { OPEN_GATE, type RoomGate } from './limits.js';
 import { frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { SeatRetries } from './seat-retries.js';
 
-/** The seat a connection holds: its room, its player, and the game (named in the logs). */
-type HeldSeat = { room: string; playerId: string; gameId: string };
+/**
+ * The seat a connection holds: its room, its player, and the game (named in the logs). A
+ * spectator holds a seat with no player (`playerId` null): it watches the public view.
+ */
+type HeldSeat = { room: string; playerId: string | null; gameId: string };
+
+/** What a spectator may send (PROTOCOL.md "Spectators"); anything else is `unauthorized`. */
+const SPECTATOR_MESSAGES: ReadonlySet<string> = new Set(['watch', 'hello', 'sync', 'leave']);
 
 export interface SessionLimits {
   /** Messages a client may send in a burst, and per second after it. */
@@ -62,6 +68,8 @@ export class Session implements RoomListener {
   private leaving: HeldSeat | null = null;
   /** The current seat's latest `state` frame (a retried seat-taking command is answered with it). */
   private latestFrame: string | null = null;
+  /** The sequence of the latest view sent (a spectator's `leave` is acked with it). */
+  private latestSeq = 0;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
   private closing = false;
   alive = true;
@@ -79,8 +87,9 @@ export class Session implements RoomListener {
     this.armSeatTimer();
   }
 
-  get playerId(): string {
-    return this.seat?.playerId ?? '';
+  /** RoomListener: the seat watched; null for a spectator. */
+  get playerId(): string | null {
+    return this.seat ? this.seat.playerId : '';
   }
 
   get room(): string | null {
@@ -111,7 +120,12 @@ export class Session implements RoomListener {
 
   private async dispatch(message: ClientMessage, id: string | undefined): Promise<void> {
     const commandId = id ?? null;
+    if (this.seat && this.seat.playerId === null && !SPECTATOR_MESSAGES.has(message.type)) {
+      return this.error(id, 'unauthorized', 'a spectator may only watch, sync or leave; leave first to take a seat');
+    }
     switch (message.type) {
+      case 'watch':
+        return this.watchRoom(message.room, id);
       case 'create_room':
       case 'join_room':
         return this.takeSeat(message, id);
@@ -130,9 +144,16 @@ export class Session implements RoomListener {
     }
     const seat = this.seat;
     if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');
-    const command = toRoomCommand(message);
+    if (seat.playerId === null) {
+      // A spectator's leave: it stops watching, and no room hears of it but its own count.
+      this.unseat();
+      this.armSeatTimer();
+      return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latestSeq });
+    }
+    const playerId = seat.playerId;
+    const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' }>);
     if (message.type === 'leave') this.leaving = seat;
-    await this.runtime.command(seat.room, seat.playerId, commandId, command, (outcome: Outcome) => {
+    await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
       if (!outcome.ok) {
         if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
         return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
@@ -191,7 +212,22 @@ export class Session implements RoomListener {
     return result;
   }
 
-  private seatWith(result: Seat | Failure, id: string | undefined): void {
+  /**
+   * `watch`: a spectator's seat. Like a join by code it is a guess at a room (limited per
+   * address, refunded when the code names a room) and is rated with joins.
+   */
+  private async watchRoom(room: string, id: string | undefined): Promise<void> {
+    if (!this.gate.takeGuess()) return this.seatWith({ ok: false, code: 'rate_limited', message: 'too many unknown room codes; wait a minute' }, id);
+    if (!this.gate.takeRoom()) {
+      this.gate.refundGuess();
+      return this.seatWith({ ok: false, code: 'rate_limited', message: 'too many rooms created, joined or watched from your address; wait a little' }, id);
+    }
+    const result = await this.runtime.spectate(room);
+    if (result.ok || result.code !== 'unknown_room') this.gate.refundGuess();
+    this.seatWith(result, id);
+  }
+
+  private seatWith(result: Seat | Spectating | Failure, id: string | undefined): void {
     if (!result.ok) {
       // Past an address's room or guess limit: a client that keeps on is closed like a flood.
       if (result.code === 'rate_limited') this.strike('room rate');
@@ -199,13 +235,15 @@ export class Session implements RoomListener {
     }
     this.unseat();
     if (this.closed) return;
-    const seat = { room: result.room, playerId: result.player_id, gameId: result.view.game_id };
+    const seated = 'player_id' in result;
+    const seat: HeldSeat = { room: result.room, playerId: seated ? result.player_id : null, gameId: result.view.game_id };
     this.seat = seat;
+    this.latestSeq = result.seq;
     this.clearSeatTimer();
-    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
+    this.send({ type: 'welcome', room: result.room, player_id: seat.playerId, token: seated ? result.token : null, seq: result.seq, state: result.view });
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     // A game that is over and hosted nowhere changes no more: there is nothing to follow.
-    if (!result.ended) this.followSafely(seat);
+    if (!(seated && result.ended)) this.followSafely(seat);
   }
 
   /** follow, in the background: a store that fails meanwhile sends the client to reconnect. */
@@ -236,8 +274,9 @@ export class Session implements RoomListener {
   }
 
   /** RoomListener: this player's view after a change (a serialised `state` frame). */
-  state(_seq: number, frame: string): void {
+  state(seq: number, frame: string): void {
     this.latestFrame = frame;
+    this.latestSeq = seq;
     if (!this.writable()) return;
     if (this.pendingState !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
       // A slow reader gets the latest state when it catches up, not every intermediate one.
@@ -266,7 +305,7 @@ export class Session implements RoomListener {
     const leavingHere = this.leaving === seat;
     this.leaving = null;
     this.unseat();
-    if (!leavingHere) this.send({ type: 'error', code: 'unauthorized', message: `${reason}: you have no seat here now` });
+    if (!leavingHere) this.send({ type: 'error', code: 'unauthorized', message: seat.playerId === null ? `${reason}: you are no longer watching` : `${reason}: you have no seat here now` });
     // Without a seat it is a socket like any other that has not taken one: it has a while to.
     this.armSeatTimer();
   }
@@ -358,7 +397,7 @@ export class Session implements RoomListener {
   }
 }
 
-function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' }>): RoomCommand {
+function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' }>): RoomCommand {
   switch (message.type) {
     case 'add_cpu':
       return { type: 'add_cpu', profile: message.profile ?? null, new_player_id: newPlayerId('cpu') };

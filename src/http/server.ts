@@ -4,6 +4,8 @@ import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import type { Registry } from 'prom-client';
+import type { FinishedGame } from '../stores/event-store.js';
+import { REPLAY_PATH, serveReplay } from './replays.js';
 import { withSecurityHeaders } from './security-headers.js';
 
 const TYPES: Record<string, string> = {
@@ -28,6 +30,8 @@ export interface HttpOptions {
   /** The built web client, served at / (optional). */
   staticDir: string | null;
   timeouts: HttpTimeouts;
+  /** A finished game by its replay id, for `GET /api/replays/{id}` (absent: no replay API). */
+  replays?: (replayId: string) => Promise<FinishedGame | null>;
 }
 
 export interface HttpTimeouts {
@@ -98,7 +102,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       res.writeHead(200, { 'content-type': options.registry.contentType }).end(await options.registry.metrics());
       return;
   }
-  if (!options.staticDir || pathname === '/metrics') {
+  const replay = REPLAY_PATH.exec(pathname);
+  if (replay && options.replays) return serveReplay(replay[1]!, options.replays, res);
+  if (!options.staticDir || pathname === '/metrics' || pathname.startsWith('/api/')) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
   }

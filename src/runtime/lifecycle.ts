@@ -60,7 +60,7 @@ export class Lifecycle {
   async passivateIdle(): Promise<number> {
     const { backends, options, now } = this.deps;
     const cutoff = now() - options.passivateAfterMs;
-    const idle = this.placement.hosted().filter((a) => a.watcherCount === 0 && !a.hasDeadline && a.lastActivity < cutoff);
+    const idle = this.placement.hosted().filter((a) => a.watcherCount === 0 && a.spectatorCount === 0 && !a.hasDeadline && a.lastActivity < cutoff);
     for (const actor of idle) {
       await actor.idle();
       this.placement.snapshots.mark(actor);

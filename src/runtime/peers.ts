@@ -14,6 +14,8 @@ interface RemoteWatcher {
   n: number;
   /** Consecutive checks from its node that did not list it (see `check`). */
   unlisted: number;
+  /** For the spectators' seat (player null): how many spectators its node last said it has. */
+  spectators: number;
   listener: RoomListener;
 }
 
@@ -94,6 +96,11 @@ export class Peers {
         return this.check(message);
       case 'resend':
         return this.resend(message);
+      case 'spectators': {
+        const watcher = this.remoteListeners.get(keyOf(message.room, null, message.from));
+        if (watcher && watcher.watch === message.watch) this.setSpectators(watcher, message.count);
+        return;
+      }
       case 'node_started':
         if (message.node === options.nodeId) return;
         this.remote.evictOwner(message.node, 'its server restarted');
@@ -149,12 +156,20 @@ export class Peers {
       const watcher = this.remoteListeners.get(key);
       if (!watcher || watcher.watch !== seat.watch) return { ...ids, status: 'missing' };
       watcher.unlisted = 0;
+      if (seat.player_id === null && seat.spectators !== undefined) this.setSpectators(watcher, seat.spectators);
       return { ...ids, status: 'ok', n: watcher.n };
     });
     for (const [key, watcher] of this.remoteListeners) {
       if (watcher.node === message.from && !listed.has(key) && ++watcher.unlisted >= UNLISTED_LIMIT) this.drop(key, watcher);
     }
     void this.deps.backends.bus.send(message.from, { kind: 'checked', id: message.id, seats } satisfies BusMessage).catch(() => undefined);
+  }
+
+  /** A peer node's count of its spectators of a room, as it says now. */
+  private setSpectators(watcher: RemoteWatcher, count: number): void {
+    if (!Number.isInteger(count) || count < 0 || watcher.spectators === count) return;
+    watcher.spectators = count;
+    this.placement.local(watcher.room)?.spectatorsChanged();
   }
 
   /** A watching node lost frames: each seat named gets its current view again. */
@@ -178,6 +193,7 @@ export class Peers {
     if ('ended' in found) {
       // Over, and no longer hosted here: only its standings can still be asked for.
       if (request.type === 'resume') return answer(await this.placement.ended.resume(found.ended, request));
+      if (request.type === 'spectate') return answer(fail('unknown_room', 'the game is over'));
       return answer(request.type === 'command' ? endedCommand(found.ended, request.command) : fail('unknown_room', 'the game is over'));
     }
     const actor = found.local;
@@ -186,8 +202,10 @@ export class Peers {
         return void this.placement.localCommand(actor, request.player_id, request.command_id, request.command, request.want_view).then(answer);
       case 'resume':
         return answer(this.placement.localResume(actor, request));
+      case 'spectate':
+        return answer(this.placement.localSpectate(actor));
       case 'attach':
-        this.attach(message.from, message.room, request.player_id, request.watch, actor);
+        this.attach(message.from, message.room, request.player_id, request.watch, actor, request.spectators);
         return answer({ ok: true, seq: actor.seq, duplicate: false });
       case 'detach': {
         const key = keyOf(message.room, request.player_id, message.from);
@@ -204,7 +222,7 @@ export class Peers {
    * new watch id when it lost track (its check found frames lost or the seat missing): the
    * watcher stays, now serving that attachment from its first frame, which is sent at once.
    */
-  private attach(from: string, room: string, playerId: string, watch: string, actor: NonNullable<ReturnType<Placement['local']>>): void {
+  private attach(from: string, room: string, playerId: string | null, watch: string, actor: NonNullable<ReturnType<Placement['local']>>, spectators = 1): void {
     const { bus } = this.deps.backends;
     const key = keyOf(room, playerId, from);
     const existing = this.remoteListeners.get(key);
@@ -213,6 +231,7 @@ export class Peers {
       existing.watch = watch;
       existing.n = 0;
       existing.unlisted = 0;
+      if (playerId === null) this.setSpectators(existing, spectators);
       actor.resend(existing.listener);
       return;
     }
@@ -224,8 +243,13 @@ export class Peers {
       watch,
       n: 0,
       unlisted: 0,
+      spectators,
       listener: {
         playerId,
+        // The spectators' seat stands for every spectator of the room on that node (read live).
+        get spectators() {
+          return playerId === null ? watcher.spectators : undefined;
+        },
         state: (seq, frame) => {
           watcher.n++;
           void bus.send(from, { kind: 'state', room, player_id: playerId, seq, frame, epoch, watch: watcher.watch, n: watcher.n } satisfies BusMessage).catch(() => undefined);
@@ -245,4 +269,5 @@ export class Peers {
   }
 }
 
-const keyOf = (room: string, playerId: string, node: string) => `${room}|${playerId}|${node}`;
+/** Player ids are ASCII without `*`: the spectators' seat is `*`. */
+const keyOf = (room: string, playerId: string | null, node: string) => `${room}|${playerId ?? '*'}|${node}`;

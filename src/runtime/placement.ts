@@ -260,6 +260,7 @@ export class Placement {
       metrics,
       seatRate: options.seatRate ?? { perSecond: Number.POSITIVE_INFINITY, burst: Number.POSITIVE_INFINITY },
       mailbox: options.mailbox,
+      maxSpectators: options.maxSpectators,
     });
     this.rooms.set(code, actor);
     metrics?.roomsActive.set(this.rooms.size);
@@ -357,6 +358,13 @@ export class Placement {
     return new Promise((resolve) =>
       actor.submit(playerId, commandId, command, (outcome) => resolve(outcome.ok && wantView ? { ...outcome, view: actor.viewOf(playerId) } : outcome)),
     );
+  }
+
+  /** A spectator arriving at a room hosted here: the public view, unless the room refuses. */
+  localSpectate(actor: RoomActor): RemoteReply {
+    const refusal = actor.spectatorRefusal();
+    if (refusal) return fail('unauthorized', refusal);
+    return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(null) };
   }
 
   /** A seat claimed by token hash in a room hosted here. */

@@ -17,16 +17,22 @@ import type { Outcome, RoomListener } from './room-actor.js';
 export type RemoteRequest =
   | { type: 'command'; player_id: string; command_id: string | null; command: RoomCommand; want_view: boolean }
   | { type: 'resume'; player_id: string; token_hash: string }
-  | { type: 'attach'; player_id: string; watch: string }
-  | { type: 'detach'; player_id: string; watch: string };
+  /** A spectator arrives: the public view, or why not (spectating off, too many spectators). */
+  | { type: 'spectate' }
+  /** `player_id` null: the spectators of the room on the asking node, `spectators` of them. */
+  | { type: 'attach'; player_id: string | null; watch: string; spectators?: number }
+  | { type: 'detach'; player_id: string | null; watch: string };
 
 export type RemoteReply = Outcome & { view?: GameView };
 
 /** A seat watched from a node, as that node asks its owner about it (see `check`). */
 export interface SeatCheck {
   room: string;
-  player_id: string;
+  /** null: the room's spectators on the asking node (see `spectators`). */
+  player_id: string | null;
   watch: string;
+  /** For the spectators' seat: how many there are on the asking node now. */
+  spectators?: number;
   /** The number of the last frame the watching node got for this watch (0: none yet). */
   n: number;
 }
@@ -36,7 +42,7 @@ export interface SeatCheck {
  * sent; `missing` (it has no attachment of that seat for that node under that watch: it
  * dropped it, or never got it); `moved` (the room is not hosted there).
  */
-export type SeatStatus = { room: string; player_id: string; watch: string } & ({ status: 'ok'; n: number } | { status: 'missing' } | { status: 'moved' });
+export type SeatStatus = { room: string; player_id: string | null; watch: string } & ({ status: 'ok'; n: number } | { status: 'missing' } | { status: 'moved' });
 
 export type BusMessage =
   | { kind: 'request'; from: string; id: string; room: string; request: RemoteRequest }
@@ -46,11 +52,13 @@ export type BusMessage =
    * frame of an older one is stale), `watch` the attachment it is for, `n` its number among
    * the frames sent to that attachment (1, 2, ...): a lower one is stale, a skipped one lost.
    */
-  | { kind: 'state'; room: string; player_id: string; seq: number; frame: string; epoch: number; watch: string; n: number }
+  | { kind: 'state'; room: string; player_id: string | null; seq: number; frame: string; epoch: number; watch: string; n: number }
   /** The room left its owner `from`: its watchers on the receiving node find it again. */
   | { kind: 'moved'; room: string; reason: string; from: string }
   /** A player left or was removed: their watchers on the receiving node lose the seat. */
-  | { kind: 'unseated'; room: string; player_id: string; reason: string; watch: string }
+  | { kind: 'unseated'; room: string; player_id: string | null; reason: string; watch: string }
+  /** The number of spectators of a room on node `from` changed (best-effort; checks carry it too). */
+  | { kind: 'spectators'; from: string; room: string; watch: string; count: number }
   | { kind: 'node_gone'; node: string }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
   | { kind: 'node_started'; node: string }
@@ -61,7 +69,7 @@ export type BusMessage =
   | { kind: 'check'; from: string; id: string; seats: SeatCheck[] }
   | { kind: 'checked'; id: string; seats: SeatStatus[] }
   /** Frames were lost for these seats: the owner sends each its current view again. */
-  | { kind: 'resend'; from: string; seats: Array<{ room: string; player_id: string; watch: string }> }
+  | { kind: 'resend'; from: string; seats: Array<{ room: string; player_id: string | null; watch: string }> }
   /** An operator (golfctl drain) asks `node` to drain, as SIGTERM would. */
   | { kind: 'drain'; node: string; from: string };
 
@@ -80,7 +88,8 @@ interface Watched {
   owner: string;
   /** The highest epoch among the owner's frames: a frame of a lower one is stale. */
   epoch: number;
-  seats: Map<string, Seat>;
+  /** By player id; null: the room's spectators here, attached at the owner as one listener. */
+  seats: Map<string | null, Seat>;
 }
 
 /** How many checks an owner still gets after the last seat watched there went (see `lately`). */
@@ -164,13 +173,17 @@ export class RemoteRooms {
     const existing = entry.seats.get(listener.playerId);
     if (existing) {
       existing.listeners.add(listener);
+      if (listener.playerId === null) this.countSpectators(room);
       return true;
     }
     const seat: Seat = { listeners: new Set([listener]), watch: `${this.prefix}-w${++this.counter}`, n: 0, attaching: true };
     entry.seats.set(listener.playerId, seat);
     // Checked from now on, even if the seat is gone by the next round (see `verify`).
     this.lately.set(owner, LINGERING_CHECKS);
-    const reply = await this.request(owner, room, { type: 'attach', player_id: listener.playerId, watch: seat.watch });
+    const spectators = listener.playerId === null ? { spectators: 1 } : {};
+    const reply = await this.request(owner, room, { type: 'attach', player_id: listener.playerId, watch: seat.watch, ...spectators });
+    // Spectators who came while the attach was on its way are counted now.
+    if (listener.playerId === null && seat.listeners.size !== 1 && reply.ok) this.countSpectators(room);
     seat.attaching = false;
     // Evicted, unseated or unwatched meanwhile: its listeners were told whatever happened.
     if (this.watched.get(room)?.seats.get(listener.playerId) !== seat) return reply.ok;
@@ -191,12 +204,43 @@ export class RemoteRooms {
     }
   }
 
-  private removeListener(room: string, entry: Watched, playerId: string, seat: Seat, listener: RoomListener, detach: boolean): void {
+  private removeListener(room: string, entry: Watched, playerId: string | null, seat: Seat, listener: RoomListener, detach: boolean): void {
     seat.listeners.delete(listener);
-    if (seat.listeners.size > 0) return;
+    if (seat.listeners.size > 0) {
+      if (playerId === null) this.countSpectators(room);
+      return;
+    }
     entry.seats.delete(playerId);
     if (detach) void this.request(entry.owner, room, { type: 'detach', player_id: playerId, watch: seat.watch });
     if (entry.seats.size === 0 && this.watched.get(room) === entry) this.watched.delete(room);
+  }
+
+  /** Rooms whose spectators here changed in number this turn (told to their owners at its end). */
+  private readonly recount = new Set<string>();
+
+  /**
+   * Tells the owner how many spectators of `room` are here now, once per turn of the event loop
+   * however many came or went. Best-effort: a lost notice is made good by the next check.
+   */
+  private countSpectators(room: string): void {
+    if (this.recount.size === 0) {
+      setImmediate(() => {
+        const rooms = [...this.recount];
+        this.recount.clear();
+        for (const name of rooms) {
+          const entry = this.watched.get(name);
+          const seat = entry?.seats.get(null);
+          if (!entry || !seat || seat.attaching) continue;
+          void this.bus.send(entry.owner, { kind: 'spectators', from: this.nodeId, room: name, watch: seat.watch, count: seat.listeners.size } satisfies BusMessage).catch(() => undefined);
+        }
+      });
+    }
+    this.recount.add(room);
+  }
+
+  /** How many spectators of `room` watch through this node (0 if none, or not watched from here). */
+  spectatorsHere(room: string): number {
+    return this.watched.get(room)?.seats.get(null)?.listeners.size ?? 0;
   }
 
   /** Rooms watched from here, with the owner they are believed to be on. */
@@ -229,7 +273,7 @@ export class RemoteRooms {
         if (seat.attaching) continue;
         let list = byOwner.get(entry.owner);
         if (!list) byOwner.set(entry.owner, (list = []));
-        list.push({ room, player_id: playerId, watch: seat.watch, n: seat.n });
+        list.push({ room, player_id: playerId, watch: seat.watch, n: seat.n, ...(playerId === null ? { spectators: seat.listeners.size } : {}) });
       }
     }
     // An owner this node stopped watching at still hears from it a few rounds, with an empty
@@ -274,7 +318,7 @@ export class RemoteRooms {
     // The answer came after every frame the owner sent before it (one connection each way, in
     // order): a seat still behind the owner's count lost frames.
     const evict = new Map<string, string>();
-    const resend: Array<{ room: string; player_id: string; watch: string }> = [];
+    const resend: Array<{ room: string; player_id: string | null; watch: string }> = [];
     for (const status of answer) {
       const entry = this.watched.get(status.room);
       const seat = entry?.seats.get(status.player_id);

@@ -1,5 +1,5 @@
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEmitted, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { findPlayer, stateFrames, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
+import { findPlayer, spectatorsAllowed, stateFrames, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -40,9 +40,17 @@ export const IN_DOUBT: Outcome = {
   in_doubt: true,
 };
 
-/** Someone on this node watching a seat of the room (a WebSocket session). */
+/**
+ * Someone on this node watching a seat of the room (a WebSocket session), or, with a null
+ * `playerId`, watching without a seat (a spectator: the public view).
+ */
 export interface RoomListener {
-  readonly playerId: string;
+  readonly playerId: string | null;
+  /**
+   * How many spectators this listener stands for: a peer node's one listener carries all the
+   * spectators of the room connected there (absent: one). Only for a null `playerId`.
+   */
+  readonly spectators?: number;
   /** The seat's `state` frame after a change, serialised (see stateFrames). */
   state(seq: number, frame: string): void;
   /** The room left this node (drained, fenced, passivated): resolve it again. */
@@ -82,10 +90,21 @@ export interface ActorDeps {
   /** Commands a seat may send per second, and in a burst, over all its connections and nodes. */
   seatRate: { perSecond: number; burst: number };
   mailbox?: MailboxLimits;
+  /** Spectators of the room at most, over every node (SPECTATORS_PER_ROOM). */
+  maxSpectators?: number;
 }
 
 /** Connections that may hold one seat of a room at once (on this node, or one per peer node). */
 export const MAX_LISTENERS_PER_SEAT = 8;
+
+/** Spectators of one room by default (SPECTATORS_PER_ROOM), counted over every node. */
+export const DEFAULT_SPECTATORS_PER_ROOM = 500;
+
+/**
+ * A change in the number of spectators reaches the players' views after this long, so that a
+ * crowd arriving costs one round of views, not one per arrival.
+ */
+const SPECTATOR_COUNT_DELAY_MS = 200;
 
 /** Retry delay for a timer-driven move whose append failed (the store is down). */
 const RETRY_MS = 1000;
@@ -107,6 +126,18 @@ export class RoomActor {
   private leaseHandedOver = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Map<string, Set<RoomListener>>();
+  /** Who watches without a seat: all get the one public frame of each change. */
+  private readonly spectators = new Set<RoomListener>();
+  /** The spectator count the views last showed, and the push pending for a new one. */
+  private shownSpectators = 0;
+  private spectatorTimer: NodeJS.Timeout | null = null;
+  /**
+   * The public frames of changes not yet sent to the spectators, in order: they go out on the
+   * next turn of the event loop (see pushViews), all of them, before anything else reaches a
+   * spectator.
+   */
+  private spectatorFrames: Array<{ seq: number; frame: string }> = [];
+  private spectatorFlush: NodeJS.Immediate | null = null;
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
   private idleWaiters: Array<() => void> = [];
   lastActivity: number;
@@ -168,10 +199,32 @@ export class RoomActor {
     return this.queue.length;
   }
 
+  /** Connections watching a seat (a peer node's watcher of a seat counts once). */
   get watcherCount(): number {
     let n = 0;
     for (const set of this.listeners.values()) n += set.size;
     return n;
+  }
+
+  /** Spectators of the room, here and (as their nodes last said) on peer nodes. */
+  get spectatorCount(): number {
+    let n = 0;
+    for (const listener of this.spectators) n += listener.spectators ?? 1;
+    return n;
+  }
+
+  get maxSpectators(): number {
+    return this.deps.maxSpectators ?? DEFAULT_SPECTATORS_PER_ROOM;
+  }
+
+  /**
+   * Whether one more spectator may watch: a refusal's reason (spectating turned off by the
+   * host, or the room full of spectators), or null.
+   */
+  spectatorRefusal(): string | null {
+    if (!spectatorsAllowed(this.game.options)) return 'the host turned spectating off';
+    if (this.spectatorCount >= this.maxSpectators) return 'too many spectators watch this room';
+    return null;
   }
 
   /**
@@ -222,6 +275,7 @@ export class RoomActor {
       listener.evicted(this.stoppedReason ?? 'stopped');
       return;
     }
+    if (listener.playerId === null) return this.attachSpectator(listener);
     // A seat given up between a resume and its watch stays given up.
     if (findPlayer(this.game, listener.playerId)?.is_cpu !== false) {
       listener.unseated('you have no seat in this room');
@@ -238,11 +292,41 @@ export class RoomActor {
     }
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
-    else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers())(listener.playerId));
+    else listener.state(this.seq, this.frames()(listener.playerId));
+  }
+
+  /**
+   * A spectator: no presence (nobody's turn waits for a spectator), the public frame now and
+   * after every change. A peer node's listener stands for all its spectators of the room, and
+   * is let in whatever the count (that node checked its own arrivals against it).
+   */
+  private attachSpectator(listener: RoomListener): void {
+    if (this.spectators.has(listener)) return;
+    const refusal = listener.spectators === undefined ? this.spectatorRefusal() : spectatorsAllowed(this.game.options) ? null : 'the host turned spectating off';
+    if (refusal) return listener.unseated(refusal);
+    // Frames still on their way to the others are older than the one this spectator starts with.
+    this.flushSpectators();
+    this.spectators.add(listener);
+    listener.state(this.seq, this.frames()(null));
+    this.spectatorsChanged();
+  }
+
+  /**
+   * The number of spectators changed (one came or went, here or on a peer node): the views
+   * show the new count shortly, once for however many changes came meanwhile.
+   */
+  spectatorsChanged(): void {
+    if (this.spectatorTimer || this.stoppedReason) return;
+    this.spectatorTimer = setTimeout(() => {
+      this.spectatorTimer = null;
+      if (this.spectatorCount !== this.shownSpectators) this.pushViews();
+    }, SPECTATOR_COUNT_DELAY_MS);
+    this.spectatorTimer.unref();
   }
 
   /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
   detach(listener: RoomListener): void {
+    if (this.spectators.delete(listener)) return this.spectatorsChanged();
     for (const [playerId, set] of this.listeners) {
       if (!set.delete(listener)) continue;
       if (set.size === 0) {
@@ -258,8 +342,11 @@ export class RoomActor {
    * frame on the way). Nothing for a watcher not attached here, or once the room stopped.
    */
   resend(listener: RoomListener): void {
-    if (!this.acting() || !this.listeners.get(listener.playerId)?.has(listener)) return;
-    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers())(listener.playerId));
+    if (!this.acting()) return;
+    if (listener.playerId === null ? !this.spectators.has(listener) : !this.listeners.get(listener.playerId)?.has(listener)) return;
+    // No frame of a spectator's may come after a newer one: what is waiting goes first.
+    if (listener.playerId === null) this.flushSpectators();
+    listener.state(this.seq, this.frames()(listener.playerId));
   }
 
   /** The room's deadlines a view shows (the countdown to the next round). */
@@ -268,8 +355,13 @@ export class RoomActor {
     return { next_round_at: deadline?.kind === 'round' ? deadline.at : null };
   }
 
+  /** The `state` frames of the room as it is now, for any seat (null: the spectators'). */
+  private frames(): (viewerId: string | null) => string {
+    return stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers(), this.shownSpectators);
+  }
+
   viewOf(playerId: string | null): GameView {
-    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers());
+    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers(), this.shownSpectators);
   }
 
   /**
@@ -441,6 +533,7 @@ export class RoomActor {
     reply({ ok: true, seq: this.seq, duplicate: false });
     this.deps.saveSnapshot(this);
     this.unseatLeavers(domain.map((d) => d.event));
+    this.unseatSpectatorsIfClosed();
     this.pushViews();
     this.armTimer();
   }
@@ -479,6 +572,15 @@ export class RoomActor {
     }
   }
 
+  /** The host turned spectating off: every spectator is dropped and told (`unauthorized`). */
+  private unseatSpectatorsIfClosed(): void {
+    if (this.spectators.size === 0 || spectatorsAllowed(this.game.options)) return;
+    this.flushSpectators();
+    const gone = [...this.spectators];
+    this.spectators.clear();
+    for (const listener of gone) listener.unseated('the host turned spectating off');
+  }
+
   private transitionWithoutEvents(event: RoomEvent): void {
     const { snapshot, emitted } = stepRoom(this.snapshot, event);
     if (emitted.some((e) => e.type === 'domain')) throw new Error(`${event.type} must not produce domain events`);
@@ -489,12 +591,31 @@ export class RoomActor {
   private pushViews(): void {
     // A view pushed by a node whose lease lapsed may be older than what the room's new owner
     // has shown: the room stops here instead (its watchers are sent after it).
-    if (this.listeners.size === 0 || !this.acting()) return;
-    const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers());
+    if ((this.listeners.size === 0 && this.spectators.size === 0) || !this.acting()) return;
+    this.shownSpectators = this.spectatorCount;
+    const frameFor = this.frames();
     for (const [playerId, set] of this.listeners) {
       const frame = frameFor(playerId);
       for (const listener of set) listener.state(this.seq, frame);
     }
+    // One public frame for every spectator (a peer node's listener passes it on to its own),
+    // sent on the next turn of the event loop: the players' next command is read and sent to
+    // PostgreSQL first, so the spectators' sockets are written while that commit is on its way
+    // rather than ahead of it.
+    if (this.spectators.size > 0) {
+      this.spectatorFrames.push({ seq: this.seq, frame: frameFor(null) });
+      this.spectatorFlush ??= setImmediate(() => this.flushSpectators());
+    }
+  }
+
+  /** Sends the spectators every public frame waiting for them, in order. */
+  private flushSpectators(): void {
+    if (this.spectatorFlush) clearImmediate(this.spectatorFlush);
+    this.spectatorFlush = null;
+    if (this.spectatorFrames.length === 0) return;
+    const frames = this.spectatorFrames;
+    this.spectatorFrames = [];
+    for (const { seq, frame } of frames) for (const listener of this.spectators) listener.state(seq, frame);
   }
 
   /** Arms the single real timer from the deadline in context (or a retry delay). */
@@ -522,8 +643,14 @@ export class RoomActor {
     this.timer = null;
     this.queuedCommands = 0;
     for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
+    if (this.spectatorTimer) clearTimeout(this.spectatorTimer);
+    this.spectatorTimer = null;
+    // Frames of changes committed before the stop are true: they go out before the move notice.
+    this.flushSpectators();
     for (const set of this.listeners.values()) for (const listener of set) listener.evicted(reason);
     this.listeners.clear();
+    for (const listener of this.spectators) listener.evicted(reason);
+    this.spectators.clear();
     this.deps.stopped(this, reason);
   }
 
@@ -551,5 +678,6 @@ export function summaryOf(game: GameState): AppendRequest['summary'] {
     options: game.options,
     players: game.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, total_score: p.total_score })),
     winner_ids: game.winner_ids,
+    replay_id: game.replay_id ?? null,
   };
 }

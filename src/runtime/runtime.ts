@@ -13,9 +13,9 @@ import type { Lease } from '../stores/leases.js';
 import { IN_DOUBT, type Outcome, type RoomActor, type RoomListener } from './room-actor.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
 import { hashToken, newPlayerId, newToken, parseToken } from './tokens.js';
-import { fail, type Backends, type Failure, type RecoverySummary, type RuntimeDeps, type RuntimeOptions, type Seat, type WatchOutcome } from './types.js';
+import { fail, type Backends, type Failure, type RecoverySummary, type RuntimeDeps, type RuntimeOptions, type Seat, type Spectating, type WatchOutcome } from './types.js';
 
-export type { Backends, Failure, RecoverySummary, RuntimeOptions, Seat, WatchOutcome } from './types.js';
+export type { Backends, Failure, RecoverySummary, RuntimeOptions, Seat, Spectating, WatchOutcome } from './types.js';
 
 const CODE_LETTERS = 'ABCDEFGHJKLMNPQRSTUVWXYZ'; // no I or O: codes are read aloud and typed
 
@@ -207,6 +207,20 @@ export class RoomRuntime {
     if (!result.ok) return result;
     void this.deps.backends.cache.setPlayerRoom(playerId, code).catch(() => undefined);
     return { ok: true, room: code, player_id: playerId, token, seq: result.seq, view: result.view! };
+  }
+
+  /**
+   * A spectator for the room `code`: its public view, if the room takes spectators (the host
+   * may have turned them off; their number is capped). A game that is over and hosted nowhere
+   * is no room to watch (like joining, the code names nothing).
+   */
+  async spectate(code: string): Promise<Spectating | Failure> {
+    const where = await this.placement.locate(code);
+    if ('ok' in where) return where;
+    if ('ended' in where) return fail('unknown_room', `no room ${code}`);
+    const result = 'local' in where ? this.placement.localSpectate(where.local) : await this.remote.request(where.remote, code, { type: 'spectate' });
+    if (!result.ok) return result;
+    return { ok: true, room: code, seq: result.seq, view: result.view! };
   }
 
   async resume(token: string): Promise<Seat | Failure> {

@@ -26,6 +26,8 @@ export interface RuntimeOptions {
   commitSlots?: number;
   /** A room's mailbox bounds (ROOM_MAILBOX_MAX; the wait bound is PG_QUERY_TIMEOUT_MS). */
   mailbox?: MailboxLimits;
+  /** Spectators of one room at most, over every node (SPECTATORS_PER_ROOM). */
+  maxSpectators?: number;
   /**
    * How long a node waits for a room's owner to answer a forwarded request: longer than the
    * owner's usual bound on a command (mailbox wait plus one append), so that a timeout mostly
@@ -46,6 +48,8 @@ export interface Backends {
  * standings, read-only (nothing more will change, so there is nothing to watch).
  */
 export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
+/** A spectator let in: the room's public view now (more follows by watching it). */
+export type Spectating = { ok: true; room: string; seq: number; view: GameView };
 /** A refusal; `in_doubt`: it may have been applied after all (see Outcome). */
 export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true };
 

@@ -35,7 +35,15 @@ export interface AppendRequest {
   events: Array<{ type: string; player_id: string | null; command_id: string | null; sender_id: string | null; command_fp: string | null; data: unknown }>;
   at: Date;
   /** The games row's summary after these events (queryable without replaying). */
-  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[] };
+  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[]; replay_id?: string | null };
+}
+
+/** A finished game as its replay shows it (see `finishedByReplayId`). */
+export interface FinishedGame {
+  game_id: string;
+  room_code: string;
+  ended_at: Date | null;
+  events: EventRecord[];
 }
 
 export interface NewGame {
@@ -265,6 +273,7 @@ export class PgEventStore {
       options: r.summary.options,
       players: r.summary.players,
       winner_ids: r.summary.winner_ids,
+      replay_id: r.summary.replay_id ?? null,
     }));
     const events = requests.flatMap((r) =>
       r.events.map((e, i) => ({
@@ -284,11 +293,12 @@ export class PgEventStore {
         with batch as (
           select * from jsonb_to_recordset(${this.sql.json(games as postgres.JSONValue)}::jsonb) as b(
             game_id text, epoch bigint, expected integer, new_seq integer, status text,
-            options jsonb, players jsonb, winner_ids jsonb)
+            options jsonb, players jsonb, winner_ids jsonb, replay_id text)
         ), passed as (
           update games g set
             last_seq = b.new_seq, epoch = b.epoch, status = b.status, options = b.options,
             players = b.players, winner_ids = b.winner_ids, updated_at = now(),
+            replay_id = coalesce(b.replay_id, g.replay_id),
             ended_at = case when b.status = 'finished' then now() else g.ended_at end
           from batch b
           where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected and g.status <> 'abandoned'
@@ -330,6 +340,21 @@ export class PgEventStore {
       list.push(row);
     }
     return out;
+  }
+
+  /**
+   * The finished game whose replay id this is, with all its events; null when no game has it,
+   * and when the game with it is not finished (a replay of a game in play would show its
+   * hidden cards: it answers as if the id named nothing).
+   */
+  async finishedByReplayId(replayId: string): Promise<FinishedGame | null> {
+    const games = await this.wrap(
+      () => this.sql<Array<{ game_id: string; room_code: string; ended_at: Date | null }>>`
+        select game_id, room_code, ended_at from games where replay_id = ${replayId} and status = 'finished'`,
+    );
+    const game = games[0];
+    if (!game) return null;
+    return { ...game, events: await this.loadEvents(game.game_id) };
   }
 
   /** A game, with how long ago it last changed (by PostgreSQL's clock). */

@@ -62,4 +62,13 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; sql: string }> = [
       alter table events add column if not exists command_fp text;
     `,
   },
+  {
+    // A finished game's replay id (drawn from the entropy of its last move, see the game's
+    // state): the only key its replay is served by, so it is unique and looked up by index.
+    version: 4,
+    sql: `
+      alter table games add column if not exists replay_id text;
+      create unique index if not exists games_replay_id on games (replay_id) where replay_id is not null;
+    `,
+  },
 ];

@@ -9,6 +9,7 @@ import { spawnNode } from '../../scripts/lib/node-process.js';
 import { TestClient } from '../support/client.js';
 import { cleanup, processEnv, startTestNode, testConfig } from '../support/node.js';
 import { assertNoSecrets, playUntil } from '../support/play.js';
+import { expectReplayEndsAsSeen } from '../support/replay.js';
 import { freePort } from '../support/throwaway.js';
 import type { Config } from '../../src/config.js';
 
@@ -48,6 +49,8 @@ describe('a cluster of nodes', () => {
       for (const client of [host, b, c]) {
         expect(client.view.phase).toBe('game_over');
         for (const frame of client.frames) assertNoSecrets(frame, client.token);
+        // Any node serves the replay, which ends as each player saw the game.
+        await expectReplayEndsAsSeen(nodes[2]!.port, client.view);
       }
       expect(hostedOn(nodes, host.room)).toEqual([0]);
       const actor = nodes[0]!.runtime.hosted()[0]!;

@@ -4,6 +4,7 @@ import { replay, type GameEvent } from '../../src/game/index.js';
 import { TestClient } from '../support/client.js';
 import { cleanup, REDIS_URL, startTestNode } from '../support/node.js';
 import { assertNoSecrets, autoplay } from '../support/play.js';
+import { expectReplayEndsAsSeen } from '../support/replay.js';
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
 let redis: Redis;
@@ -55,19 +56,31 @@ describe('full games over WebSockets', () => {
   for (const [title, humans, cpus, options] of ruleSets) {
     it(`${title}: plays to game_over; no frame leaks a secret; cache and replay equal the live state`, async () => {
       const clients = await seatedGame(humans, cpus, options);
+      // A spectator watches from the first round: it sees the game to its end, and no secret.
+      const spectator = await TestClient.connect(node.port);
+      await spectator.ok({ type: 'watch', room: clients[0]!.room });
       await Promise.all(clients.map((c, i) => autoplay(c, i)));
+      const watched = await spectator.waitForState((v) => v.phase === 'game_over');
+      expect(watched.you).toBeNull();
+      expect(watched.replay_id).toBeNull();
+      for (const frame of spectator.frames) {
+        assertNoSecrets(frame);
+        if (frame.type === 'state') expect(frame.state).toMatchObject({ you: null, must: null, drawn_card: null });
+      }
       for (const c of clients) {
         const final = await c.waitForState((v) => v.phase === 'game_over');
         expect(final.winner_ids.length).toBeGreaterThan(0);
         expect(final.players).toHaveLength(humans + cpus);
         for (const p of final.players) expect(p.cards.every((card: { face_up: boolean }) => card.face_up)).toBe(true);
         for (const frame of c.frames) assertNoSecrets(frame, c.token);
+        // The replay its link serves, folded with the engine, ends as this player saw it.
+        await expectReplayEndsAsSeen(node.port, final);
       }
       const actor = await checkStores(clients[0]!.room);
       expect(actor.game.phase).toBe('game_over');
       const row = await node.backends.events.getGame(actor.gameId);
       expect(row?.status).toBe('finished');
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all([...clients, spectator].map((c) => c.close()));
     });
   }
 });

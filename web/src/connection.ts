@@ -31,6 +31,9 @@ export class Connection {
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private closedByUs = false;
   private resumeId: string | null = null;
+  /** The room watched as a spectator (no seat, no token): watched again after every reconnect. */
+  private watching: string | null = null;
+  private watchId: string | null = null;
   /** Closed by the server for sitting without a seat: nothing to recover, nothing to show. */
   private idle = false;
 
@@ -56,6 +59,24 @@ export class Connection {
     return id;
   }
 
+  /**
+   * Watches `room` as a spectator from now on (null: stop; the caller sends `leave`). A node
+   * going away or a dropped socket is followed by watching again, as a seat is resumed.
+   */
+  watch(room: string | null): void {
+    this.watching = room;
+    if (room && this.ws?.readyState === WebSocket.OPEN) this.sendWatch(this.ws);
+    else if (room && this.idle) {
+      this.idle = false;
+      this.open();
+    }
+  }
+
+  private sendWatch(ws: WebSocket): void {
+    this.watchId = `${this.idPrefix}-watch-${++this.counter}`;
+    ws.send(JSON.stringify({ type: 'watch', room: this.watching, id: this.watchId }));
+  }
+
   private open(): void {
     this.events.status(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const ws = new WebSocket(this.url);
@@ -68,12 +89,12 @@ export class Connection {
       if (token) {
         this.resumeId = `${this.idPrefix}-resume-${++this.counter}`;
         ws.send(JSON.stringify({ type: 'resume', token, id: this.resumeId }));
-      }
+      } else if (this.watching) this.sendWatch(ws);
       for (const text of this.queue.splice(0)) ws.send(text);
     };
     ws.onmessage = (event) => {
       const message = JSON.parse(String(event.data)) as ServerMessage;
-      if (message.type === 'error' && message.id === this.resumeId && message.code === 'unavailable') {
+      if (message.type === 'error' && (message.id === this.resumeId || message.id === this.watchId) && message.code === 'unavailable') {
         // The room is still moving to this node (its old node just died): try again shortly.
         this.retry();
         return;
@@ -87,7 +108,7 @@ export class Connection {
     };
     ws.onclose = (event) => {
       if (this.ws !== ws || this.closedByUs) return;
-      if (event.code === SEAT_TIMEOUT_CLOSE && !storedToken()) {
+      if (event.code === SEAT_TIMEOUT_CLOSE && !storedToken() && !this.watching) {
         this.ws = null;
         this.idle = true;
         return;

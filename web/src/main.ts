@@ -11,6 +11,8 @@ import { friendlyError } from './errors.js';
 import { patch } from './render.js';
 import { lobbyHtml } from './screens/lobby.js';
 import { startHtml } from './screens/start.js';
+import { startReplay } from './replay.js';
+import { spectatorHtml, watchingBadge } from './screens/spectator.js';
 import { heldFromDiscard, tableHtml } from './screens/table.js';
 import { isHost, ui } from './store.js';
 import type { View } from './types.js';
@@ -42,7 +44,9 @@ function onMessage(message: ServerMessage): void {
       storeToken(message.token);
       ui.error = null;
       pendingSeat = null;
-      history.replaceState(null, '', `?room=${message.room}`);
+      // A spectator's welcome has no seat: its link is the watch link.
+      ui.watching = message.player_id === null ? message.room : null;
+      history.replaceState(null, '', message.player_id === null ? `?watch=${message.room}` : `?room=${message.room}`);
       ui.seq = message.seq;
       setView(message.state);
       break;
@@ -54,6 +58,13 @@ function onMessage(message: ServerMessage): void {
       setView(message.state);
       break;
     case 'error':
+      if (ui.watching && (message.code === 'unauthorized' || message.code === 'unknown_room') && (!ui.view || ui.view.you === null)) {
+        // Watching is refused or ended (spectating off, too many, no such room): back to the start, told why.
+        stopWatching();
+        ui.error = { message: message.code === 'unknown_room' ? `There is no room ${ui.code.toUpperCase()} to watch.` : `You cannot watch this room: ${message.message}.`, field: null };
+        render();
+        break;
+      }
       if (message.code === 'unauthorized' && !ui.view) storeToken(null); // a stale token: start over
       ui.error = friendlyError(message.code, message.message, ui.view ? null : pendingSeat, ui.code);
       if (message.code === 'unknown_room' || message.code === 'unauthorized') ui.nextGameAsked = false;
@@ -115,29 +126,32 @@ function render(): void {
   document.body.dataset.phase = view?.phase ?? 'home';
   document.body.dataset.must = view?.must ?? '';
   document.body.dataset.connection = ui.status;
-  if (!view || !view.you) {
+  if (view && view.you === null && ui.watching) {
+    patch(app, spectatorHtml(view, tableProps(view, false)));
+  } else if (!view || !view.you) {
     patch(app, startHtml({ name: ui.name, code: ui.code, options: ui.draftOptions, error: ui.error, resuming: !!storedToken() && ui.status !== 'open' }));
   } else if (view.phase === 'lobby') {
     const invite = `${location.origin}${location.pathname}?room=${view.room}`;
     patch(app, lobbyHtml(view, { host: isHost(), invite, copy: ui.copy, error: ui.error?.message ?? null, enabled }));
   } else {
-    patch(
-      app,
-      tableHtml(view, {
-        previous: ui.previous,
-        selected: ui.selected,
-        enabled,
-        happened: ui.log[0] ?? null,
-        recent: ui.log,
-        confirmLeave: ui.confirmLeave,
-        heldFromDiscard: heldCard,
-        results: { countdown: countdown(view), host: isHost(), enabled, nextGameAsked: ui.nextGameAsked },
-      }),
-    );
+    patch(app, tableHtml(view, { ...tableProps(view, enabled), headerExtra: watchingBadge(view) }));
   }
   banner.hidden = !(view && ui.status === 'reconnecting');
   document.body.classList.toggle('offline', !banner.hidden);
   refocus(hadFocus);
+}
+
+function tableProps(view: View, enabled: boolean) {
+  return {
+    previous: ui.previous,
+    selected: ui.selected,
+    enabled,
+    happened: ui.log[0] ?? null,
+    recent: ui.log,
+    confirmLeave: ui.confirmLeave,
+    heldFromDiscard: heldCard,
+    results: { countdown: countdown(view), host: isHost(), enabled, nextGameAsked: ui.nextGameAsked },
+  };
 }
 
 // The countdown to the next hole ticks on its own.
@@ -215,7 +229,32 @@ function sendGame(message: Record<string, unknown>): void {
   connection.send(message);
 }
 
+/** Watches the room typed in as a spectator (no seat, no name needed). */
+function watch(): void {
+  ui.error = null;
+  const code = ui.code.trim().toUpperCase();
+  if (!/^[A-Z]{4}$/.test(code)) {
+    ui.error = { message: 'A room code is 4 letters, like ABCD.', field: 'code' };
+    render();
+    document.getElementById('code')?.focus();
+    return;
+  }
+  ui.watching = code;
+  connection.watch(code);
+}
+
+function stopWatching(): void {
+  if (!ui.watching) return;
+  connection.watch(null);
+  ui.watching = null;
+  ui.view = null;
+  ui.previous = null;
+  history.replaceState(null, '', location.pathname);
+}
+
 function backToStart(): void {
+  if (ui.watching) connection.send({ type: 'leave' });
+  stopWatching();
   storeToken(null);
   ui.view = null;
   ui.previous = null;
@@ -262,6 +301,12 @@ function act(target: HTMLElement): void {
       return;
     case 'copy':
       void copyLink(target);
+      return;
+    case 'watch':
+      watch();
+      return;
+    case 'stop-watching':
+      backToStart();
       return;
     case 'leave':
       // Mid-game, leaving hands the seat to a CPU: ask first.
@@ -333,5 +378,18 @@ app.addEventListener('click', (event) => {
   if (target && (target as HTMLButtonElement).type !== 'submit') act(target);
 });
 
-render();
-connection.start();
+const params = new URLSearchParams(location.search);
+const replayId = params.get('replay');
+if (replayId) {
+  // A replay needs no connection: it is one HTTP request, folded here with the engine.
+  void startReplay(app, replayId);
+} else {
+  const watchCode = params.get('watch');
+  if (watchCode && /^[A-Za-z]{4}$/.test(watchCode) && !storedToken()) {
+    ui.code = watchCode.toUpperCase();
+    ui.watching = ui.code;
+    connection.watch(ui.code);
+  }
+  render();
+  connection.start();
+}

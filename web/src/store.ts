@@ -23,6 +23,8 @@ export const ui = {
   copy: 'idle' as 'idle' | 'copied' | 'manual',
   /** The host asked for a new game and it has not come yet. */
   nextGameAsked: false,
+  /** The room watched as a spectator (`?watch=CODE` or the Watch button), or null. */
+  watching: null as string | null,
 };
 
 export function me(view: View | null = ui.view) {

@@ -44,6 +44,10 @@ export interface View {
   winner_ids: string[];
   /** While a hole is over: when the next one starts by itself (server clock, ms since epoch). */
   next_round_at?: number | null;
+  /** How many watch without a seat (PROTOCOL.md "Spectators"). */
+  spectators?: number;
+  /** Once the game is over, to its seated players: the id of its replay (`?replay=ID`). */
+  replay_id?: string | null;
 }
 
 export type ConnectionStatus = 'connecting' | 'open' | 'reconnecting';

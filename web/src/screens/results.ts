@@ -9,6 +9,8 @@ export interface ResultsProps {
   enabled: boolean;
   /** The host asked for a new game and it has not come yet. */
   nextGameAsked: boolean;
+  /** A replay's standings: nothing to do from them. */
+  readOnly?: boolean;
 }
 
 function names(view: View, ids: string[]): string {
@@ -46,14 +48,18 @@ export function resultsHtml(v: View, props: ResultsProps): string {
     footer = `<p class="countdown">Hole ${v.round + 1} of ${v.rounds} starts ${when}.</p>${
       props.host ? `<button type="button" class="primary" data-key="next-round" data-action="next-round" data-testid="next-round" ${props.enabled ? '' : 'aria-disabled="true"'}>Start it now</button>` : ''
     }`;
-  } else if (props.host) {
+  }
+  // A finished game's replay, for its players (the link can be shared: it is the only key).
+  const replay = final && v.replay_id ? `<a class="button" href="?replay=${esc(v.replay_id)}" data-key="replay-link" data-testid="replay-link">Watch the replay</a>` : '';
+  if (final && props.host) {
     footer = `<button type="button" class="primary" data-key="next-game" data-action="next-game" data-testid="next-game" ${props.enabled && !props.nextGameAsked ? '' : 'aria-disabled="true"'}>Play again (same table)</button>
       <button type="button" data-key="new-game" data-action="new-game" data-testid="new-game">Back to the start</button>
-      ${props.nextGameAsked ? '<p class="hint">Starting a new game…</p>' : ''}`;
-  } else {
+      ${props.nextGameAsked ? '<p class="hint">Starting a new game…</p>' : ''}${replay}`;
+  } else if (final) {
     footer = `<p class="hint">Stay here: the host can start a new game at this table.</p>
-      <button type="button" data-key="new-game" data-action="new-game" data-testid="new-game">Back to the start</button>`;
+      <button type="button" data-key="new-game" data-action="new-game" data-testid="new-game">Back to the start</button>${replay}`;
   }
+  if (props.readOnly) footer = '';
   return `<section class="results" data-key="results" data-testid="results" aria-labelledby="results-title">
     <h2 id="results-title">${final ? 'Final standings' : `Scores after hole ${v.round} of ${v.rounds}`}</h2>
     <p class="headline" data-testid="winner">${headline}</p>

@@ -44,6 +44,7 @@ export function startHtml(props: StartProps): string {
           ${fieldError('code', props)}
         </div>
         <button type="submit" data-key="join" data-action="join" data-testid="join" ${props.resuming ? 'disabled' : ''}>Join</button>
+        <button type="button" class="ghost" data-key="watch" data-action="watch" data-testid="watch" ${props.resuming ? 'disabled' : ''}>Watch without playing</button>
       </form>
       <form class="panel" data-form="create" aria-labelledby="create-title" novalidate>
         <h2 id="create-title">New room</h2>

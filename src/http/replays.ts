@@ -1,0 +1,70 @@
+/**
+ * The replay API (README "Replays"): a finished game's events by its replay id, for any
+ * program to fold with the engine (`src/game` evolve, as the web client does) into every state
+ * the game went through. Nothing in a finished game is hidden any more (every hand was shown
+ * at its last round), except the seats' token hashes, which are left out.
+ */
+import type { ServerResponse } from 'node:http';
+import type { GameEvent } from '../game/index.js';
+import type { FinishedGame } from '../stores/event-store.js';
+
+/** A replay id: 128 bits as 32 lowercase hex digits (see randomId128). */
+export const REPLAY_ID = /^[0-9a-f]{32}$/;
+
+/** Where the API answers: `GET /api/replays/{replay_id}`. */
+export const REPLAY_PATH = /^\/api\/replays\/([^/]+)$/;
+
+export interface ReplayEvent {
+  seq: number;
+  type: GameEvent['type'];
+  player_id: string | null;
+  data: unknown;
+  /** When the event was stored (ISO 8601). */
+  at: string;
+}
+
+export interface ReplayDocument {
+  replay_id: string;
+  room: string;
+  game_id: string;
+  ended_at: string | null;
+  events: ReplayEvent[];
+}
+
+/** The replay of a finished game, as served: its events in order, without token hashes. */
+export function replayDocument(replayId: string, game: FinishedGame): ReplayDocument {
+  return {
+    replay_id: replayId,
+    room: game.room_code,
+    game_id: game.game_id,
+    ended_at: game.ended_at ? new Date(game.ended_at).toISOString() : null,
+    events: game.events.map((e) => ({
+      seq: e.seq,
+      type: e.type,
+      player_id: e.player_id,
+      data: e.type === 'player_joined' ? { ...(e.data as object), token_hash: null } : e.data,
+      at: new Date(e.created_at).toISOString(),
+    })),
+  };
+}
+
+/**
+ * Answers `GET /api/replays/{id}`: 200 with the document; 404 for an id that is malformed,
+ * names no game, or names a game that is not finished (the same answer for all three, so
+ * the API tells nobody whether a game exists); 503 when the store cannot answer.
+ */
+export async function serveReplay(id: string, find: (replayId: string) => Promise<FinishedGame | null>, res: ServerResponse): Promise<void> {
+  const json = (status: number, body: unknown, cache = 'no-store'): void => {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': cache }).end(JSON.stringify(body));
+  };
+  if (!REPLAY_ID.test(id)) return json(404, { error: 'not_found' });
+  let game: FinishedGame | null;
+  try {
+    game = await find(id);
+  } catch {
+    return json(503, { error: 'unavailable' });
+  }
+  if (!game) return json(404, { error: 'not_found' });
+  // A finished game never changes; the link is a secret of its holders (private caches only).
+  return json(200, replayDocument(id, game), 'private, max-age=3600');
+}

@@ -1,0 +1,150 @@
+/**
+ * Spectators and replays in the browser (Chromium against a real node process): a spectator
+ * watches a game to its end from an invite link; a player opens the replay from the final
+ * standings and steps through it. Screenshots go to web/screenshots/.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
+import { TestClient } from '../support/client.js';
+import { cleanup, processEnv, testConfig } from '../support/node.js';
+import { assertNoSecrets, playUntil } from '../support/play.js';
+import { freePort } from '../support/throwaway.js';
+import { launch, playThroughUi } from './browser.js';
+
+const SHOTS = path.join(ROOT, 'web', 'screenshots');
+const config = testConfig();
+let port = 0;
+let node: NodeProcess;
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
+  port = await freePort();
+  node = await spawnNode(processEnv(config, port, { CPU_THINK_MS: '40', ROUND_PAUSE_MS: '800' }));
+  browser = await launch();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (node && node.child.exitCode === null) {
+    node.child.kill('SIGTERM');
+    await node.exited;
+  }
+  await cleanup(config);
+});
+
+const url = () => `http://127.0.0.1:${port}/`;
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.jpg`), type: 'jpeg', quality: 80, fullPage: true });
+const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
+
+describe('spectators and replays in the browser', () => {
+  it('a spectator opens a watch link and watches a game to the end: read-only, the count shown, no hidden card on the page', async () => {
+    const host = await TestClient.connect(port);
+    await host.ok({ type: 'create_room', name: 'Hana', options: { rounds: 2, initial_flips: 1 } });
+    await host.ok({ type: 'add_cpu', profile: 'Kenji' });
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const frames: string[] = [];
+    page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
+    await page.goto(`${url()}?watch=${host.room.toLowerCase()}`);
+    await page.waitForSelector('[data-testid="spectating"]');
+    await host.waitForState((v) => v.spectators === 1);
+    await host.ok({ type: 'start_game' });
+    await page.waitForSelector('[data-testid="opponent"]');
+    await playUntil(host, () => host.seq >= 12);
+    await expect.poll(() => page.locator('[data-testid="spectators"]').textContent()).toContain('1 watching');
+    // Nothing to press, no seat of its own: every hand is someone else's.
+    expect(await page.locator('[data-testid="my-hand"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="deck"][data-action]').count()).toBe(0);
+    expect(await page.locator('[data-testid="opponent"]').count()).toBe(2);
+    await shot(page, '20-spectator-table');
+    await playUntil(host, () => false);
+    await expect.poll(() => phase(page), { timeout: 20_000 }).toBe('game_over');
+    await page.waitForSelector('[data-testid="results"]');
+    expect(await page.locator('[data-testid="replay-link"]').count()).toBe(0);
+    await shot(page, '21-spectator-final-standings');
+    // What reached the page: welcome and states of the public view only.
+    const parsed = frames.map((f) => JSON.parse(f));
+    expect(parsed.filter((f) => f.type === 'state').length).toBeGreaterThan(10);
+    for (const frame of parsed) {
+      assertNoSecrets(frame);
+      if (frame.state) expect(frame.state).toMatchObject({ you: null, must: null, drawn_card: null, replay_id: null });
+    }
+    await page.click('[data-testid="stop-watching"]');
+    await page.waitForSelector('[data-testid="create"]');
+    await host.waitForState((v) => v.spectators === 0);
+    await page.close();
+    await host.close();
+  });
+
+  it('a player opens the replay from the final standings and steps through it, every hand shown', async () => {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(url());
+    await page.fill('#name', 'Rui');
+    await page.locator('summary').first().click();
+    await page.selectOption('[data-option="rounds"]', '1');
+    await page.click('[data-testid="create"]');
+    await page.waitForSelector('[data-testid="room-code"]');
+    await page.click('[data-testid="add-cpu"]');
+    await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
+    await page.click('[data-testid="start"]');
+    await page.waitForSelector('[data-testid="my-card"]');
+    await playThroughUi(page, async () => (await phase(page)) === 'game_over');
+    const standings = (await page.locator('[data-testid="standing"]').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim());
+    await page.click('[data-testid="replay-link"]');
+    await page.waitForSelector('[data-testid="replay-controls"], [data-testid="scrubber"]');
+    expect(page.url()).toMatch(/\?replay=[0-9a-f]{32}$/);
+    const position = () => page.locator('[data-testid="replay-position"]').textContent();
+    const total = Number(/of (\d+)/.exec((await position())!)![1]);
+    expect(total).toBeGreaterThan(10);
+    const at = () => page.evaluate(() => Number(document.body.dataset.replayIndex));
+    const start = await at();
+    // Step forward, and back.
+    await page.click('[data-testid="replay-step"]');
+    await page.click('[data-testid="replay-step"]');
+    expect(await at()).toBe(start + 2);
+    await page.click('[data-testid="replay-back"]');
+    expect(await at()).toBe(start + 1);
+    // Every hand face up: a finished game has no secrets left.
+    expect(await page.locator('[data-testid="opponent"] [data-face="down"]').count()).toBe(0);
+    expect(await page.locator('[data-testid="opponent"] [data-face="up"]').count()).toBe(12);
+    const said = await page.locator('[data-testid="replay-said"]').textContent();
+    expect(said).toBeTruthy();
+    // Play, then pause.
+    await page.click('[data-testid="replay-play"]');
+    await expect.poll(at, { timeout: 10_000 }).toBeGreaterThan(start + 2);
+    await page.click('[data-testid="replay-play"]');
+    const paused = await at();
+    await page.waitForTimeout(1600);
+    expect(await at()).toBe(paused);
+    // The scrubber to the middle, then to the end: the final standings as the player saw them.
+    const scrub = async (to: number) =>
+      page.locator('[data-testid="scrubber"]').evaluate((el, value) => {
+        const input = el as HTMLInputElement;
+        input.value = String(value);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }, to);
+    await scrub(Math.floor(total / 2));
+    expect(await at()).toBe(Math.floor(total / 2));
+    await shot(page, '22-replay-mid-game');
+    await scrub(total - 1);
+    await page.waitForSelector('[data-testid="results"]');
+    const replayed = (await page.locator('[data-testid="standing"]').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim().replace(' (you)', ''));
+    expect(replayed).toEqual(standings.map((t) => t.replace(' (you)', '')));
+    expect(await page.locator('[data-testid="replay-said"]').textContent()).toBe('The game is over');
+    await shot(page, '23-replay-final');
+    // The link works for anyone: a fresh page (no seat, no token) opens it too.
+    const other = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    await other.goto(page.url());
+    await other.waitForSelector('[data-testid="scrubber"]');
+    await other.close();
+    // A made-up link is refused in words.
+    await page.goto(`${url()}?replay=${'0'.repeat(32)}`);
+    await expect.poll(() => page.locator('[data-testid="error"]').textContent()).toContain('no finished game');
+    await page.close();
+  });
+});

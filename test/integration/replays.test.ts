@@ -1,0 +1,81 @@
+/**
+ * Replays (README "Replays"): a finished game's events by its unguessable replay id, which its
+ * seated players get in the game_over view; a game that is not finished is never served, and
+ * the answer does not tell whether a game exists.
+ */
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from '../support/client.js';
+import { cleanup, DATABASE_URL, startTestNode } from '../support/node.js';
+import { playUntil } from '../support/play.js';
+import { expectReplayEndsAsSeen, fetchReplay } from '../support/replay.js';
+
+let node: Awaited<ReturnType<typeof startTestNode>>;
+let sql: postgres.Sql;
+
+beforeAll(async () => {
+  node = await startTestNode();
+  sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+});
+afterAll(async () => {
+  await node.drain();
+  await sql.end();
+  await cleanup(node.config);
+});
+
+const table = () => sql(node.config.DATABASE_SCHEMA);
+
+describe('replays', () => {
+  it('an unfinished game has no replay: no id in any view, and 404 for its game id, its code, made-up ids, even an id planted on its row', async () => {
+    const host = await TestClient.connect(node.port);
+    await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
+    await host.ok({ type: 'add_cpu', profile: 'Sofia' });
+    await host.ok({ type: 'start_game' });
+    await playUntil(host, () => host.seq >= 6);
+    for (const frame of host.frames) if (frame.state) expect(frame.state.replay_id).toBeNull();
+    const gameId = host.view.game_id as string;
+    const planted = 'ab'.repeat(16);
+    await sql`update ${table()}.games set replay_id = ${planted} where game_id = ${gameId}`;
+    const unknown = await fetchReplay(node.port, 'cd'.repeat(16));
+    for (const id of [gameId, host.room, planted, 'not-hex', `${planted}0`]) {
+      const answer = await fetchReplay(node.port, id);
+      expect(answer.status).toBe(404);
+      expect(answer.body).toEqual(unknown.body);
+    }
+    await host.close();
+  });
+
+  it('a finished game: its players get one replay id, anyone with it gets the events (no token hash), and their fold ends as the players saw it', async () => {
+    const host = await TestClient.connect(node.port);
+    await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 2, initial_flips: 1 } });
+    const guest = await TestClient.connect(node.port);
+    await guest.ok({ type: 'join_room', room: host.room, name: 'Guest' });
+    await host.ok({ type: 'add_cpu', profile: 'Marcus' });
+    await host.ok({ type: 'start_game' });
+    await Promise.all([playUntil(host, () => false), playUntil(guest, () => false, 1)]);
+    const [hostView, guestView] = await Promise.all([host, guest].map((c) => c.waitForState((v) => v.phase === 'game_over')));
+    expect(hostView!.replay_id).toBe(guestView!.replay_id);
+    // Not derived from what players know: unrelated to the code or the game id.
+    expect(hostView!.replay_id).not.toContain(hostView!.game_id.replaceAll('-', '').slice(0, 8));
+    const state = await expectReplayEndsAsSeen(node.port, hostView!);
+    await expectReplayEndsAsSeen(node.port, guestView!);
+    expect(state.phase).toBe('game_over');
+    const { body } = await fetchReplay(node.port, hostView!.replay_id);
+    expect(body).toMatchObject({ replay_id: hostView!.replay_id, room: host.room, game_id: hostView!.game_id });
+    expect(body.events.map((e: { seq: number }) => e.seq)).toEqual(body.events.map((_: unknown, i: number) => i + 1));
+    // A player who comes back after the game gets the link again.
+    const back = await TestClient.connect(node.port);
+    await back.ok({ type: 'resume', token: guest.token });
+    expect(back.view.replay_id).toBe(hostView!.replay_id);
+    // Another game gets another id.
+    const other = await TestClient.connect(node.port);
+    await other.ok({ type: 'create_room', name: 'Other', options: { rounds: 1, initial_flips: 0 } });
+    await other.ok({ type: 'add_cpu' });
+    await other.ok({ type: 'start_game' });
+    await playUntil(other, () => false);
+    const otherView = await other.waitForState((v) => v.phase === 'game_over');
+    expect(otherView.replay_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(otherView.replay_id).not.toBe(hostView!.replay_id);
+    await Promise.all([host, guest, back, other].map((c) => c.close()));
+  });
+});
