@@ -60,6 +60,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       snapshotFlushMs: config.SNAPSHOT_FLUSH_MS,
       seatRate: { perSecond: config.SEAT_RATE_PER_SECOND, burst: config.SEAT_RATE_BURST },
       leaseTtlMs: config.LEASE_TTL_MS,
+      failurePollMs: config.FAILURE_POLL_MS,
       onDrainRequest: (from) => {
         log.info({ from }, 'drain requested');
         requestDrain(from);

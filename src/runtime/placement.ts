@@ -177,7 +177,9 @@ export class Placement {
     if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;
     // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
     if (game.status === 'finished') return { ended: game };
-    const lease = await leases.tryAcquire(code);
+    // An owner known dead (see liveness.ts) need not be waited out: its lease is taken over.
+    const orphanOf = meta.server_id && meta.server_id !== options.nodeId && this.liveness.knownDead(meta.server_id) ? meta.server_id : undefined;
+    const lease = await leases.tryAcquire(code, orphanOf);
     if (!lease) throw new Error(`room ${code} is hosted by another node (${meta.server_id || 'unknown'}); try again`);
     let claim: EpochClaim | null = null;
     try {

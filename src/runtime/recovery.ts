@@ -17,6 +17,8 @@ const BATCH = 500;
 export class Recovery {
   /** Adoption and reconciliation run one at a time (each takes rooms the other looks at). */
   private busy = false;
+  /** Adoption was asked for while busy: it runs once more when the work at hand ends. */
+  private adoptAfter = false;
   private readonly startedAt: number;
 
   constructor(
@@ -43,7 +45,8 @@ export class Recovery {
     const unique = this.placement.unhosted(games).filter((g) => !g.server_id || states.get(g.server_id) !== 'live');
     summary.skipped += games.length - unique.length;
     for (let i = 0; i < unique.length; i += batchSize) {
-      await this.recoverBatch(unique.slice(i, i + batchSize), summary);
+      // Leases this node's previous life (same NODE_ID, now dead: this process is its successor) still holds are taken over.
+      await this.recoverBatch(unique.slice(i, i + batchSize), summary, new Set([this.deps.options.nodeId]));
     }
     summary.ms = Math.round(performance.now() - started);
     this.deps.log.info(
@@ -60,6 +63,9 @@ export class Recovery {
    */
   async adoptOrphans(): Promise<number> {
     const started = performance.now();
+    // Asked while reconciliation runs: looked at again right after it, not skipped (a dead
+    // peer's rooms wait for nobody's next period).
+    if (this.busy) this.adoptAfter = true;
     return this.exclusive(async () => {
       const { backends, options, log, metrics } = this.deps;
       const { events } = backends;
@@ -71,7 +77,8 @@ export class Recovery {
       const games = this.placement.unhosted(await events.gamesHostedBy(gone, ttl));
       if (games.length === 0) return 0;
       const summary = emptySummary();
-      for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary);
+      const dead = new Set(gone);
+      for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary, dead);
       if (summary.recovered > 0) {
         metrics?.adoptions.inc(summary.recovered);
         metrics?.adoptionMs.observe(performance.now() - started);
@@ -128,6 +135,10 @@ export class Recovery {
       return await work();
     } finally {
       this.busy = false;
+      if (this.adoptAfter) {
+        this.adoptAfter = false;
+        void this.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
+      }
     }
   }
 
@@ -140,16 +151,17 @@ export class Recovery {
    * at its next reconciliation, since PostgreSQL may name it now). Returns the games whose
    * lease another node holds.
    */
-  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary): Promise<ActiveGame[]> {
+  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string> = new Set()): Promise<ActiveGame[]> {
     const fresh = batch.filter((game) => !this.placement.holds(game.room_code));
     summary.skipped += batch.length - fresh.length;
     return this.placement.whileTaking(
       fresh.map((g) => g.room_code),
-      () => this.takeAndRestore(fresh, summary),
+      () => this.takeAndRestore(fresh, summary, orphansOf),
     );
   }
 
-  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary): Promise<ActiveGame[]> {
+  /** `orphansOf`: nodes taken for dead, whose leases are taken over rather than waited out. */
+  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string>): Promise<ActiveGame[]> {
     const { backends, options, log } = this.deps;
     const { cache, events, leases } = backends;
     const held: ActiveGame[] = [];
@@ -160,7 +172,8 @@ export class Recovery {
       log.error({ game_id: game.game_id, room: game.room_code, reason }, 'game not recovered');
     };
     // Settled one by one: a lease taken must be known (and given back) even if another attempt throws.
-    const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code)));
+    const orphanOf = (game: ActiveGame) => (game.server_id && orphansOf.has(game.server_id) ? game.server_id : undefined);
+    const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code, orphanOf(game))));
     fresh.forEach((game, i) => {
       const result = leased[i]!;
       if (result.status === 'rejected') failed(game, `lease: ${(result.reason as Error).message}`);

@@ -4,6 +4,7 @@ import type { PartialOptions } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { endedCommand, type SeatClaim } from './ended-games.js';
+import { FailureDetector } from './failure-detector.js';
 import { Lifecycle } from './lifecycle.js';
 import { Peers } from './peers.js';
 import { Placement } from './placement.js';
@@ -54,8 +55,15 @@ export class RoomRuntime {
     this.placement = new Placement(this.deps);
     this.recovery = new Recovery(this.placement, this.deps);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log, options.remoteTimeoutMs);
-    this.peers = new Peers(this.placement, this.remote, this.deps, (node) => this.lookForOrphans(node));
-    this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps);
+    this.peers = new Peers(
+      this.placement,
+      this.remote,
+      this.deps,
+      (node) => this.lookForOrphans(node),
+      () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
+    );
+    const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why) => void this.peerDead(node, why));
+    this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps, detector);
   }
 
   get roomCount(): number {
@@ -126,6 +134,17 @@ export class RoomRuntime {
     const ended = Promise.all(following.map((p) => p.catch(() => undefined))).then(() => true);
     const settled = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), wait).unref())]);
     this.deps.log.info({ commands: following.length, settled, ms: this.deps.now() - started }, 'commands followed their rooms to their new nodes');
+  }
+
+  /**
+   * The failure detector took a peer for dead: its heartbeat is marked gone (so that every node
+   * stops sending it players' requests at once, without waiting for its heartbeat to lapse),
+   * and its rooms are taken over here (by compare-and-set on its leases, see Recovery).
+   */
+  private async peerDead(node: string, why: string): Promise<void> {
+    this.deps.log.warn({ node, why }, 'peer taken for dead');
+    await this.deps.backends.cache.forgetNode(node).catch(() => undefined);
+    this.peers.nodeGone(node);
   }
 
   /**

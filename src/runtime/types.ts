@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   roomTtlSeconds: number;
   passivateAfterMs: number;
   leaseTtlMs: number;
+  /** How often peers are looked at for a crash or a hang (FAILURE_POLL_MS; 0: only by heartbeats). */
+  failurePollMs?: number;
   /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
   snapshotFlushMs?: number;
   /** Commands one seat may send per second and in a burst (SEAT_RATE_*); unbounded if absent. */
