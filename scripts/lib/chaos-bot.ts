@@ -31,6 +31,9 @@ export class ChaosBot {
   /** Sequences that went backwards in what this player was shown. */
   backwards = 0;
   reconnects = 0;
+  /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
+  readonly closedAt: number[] = [];
+  readonly seatedAt: number[] = [];
   done = false;
   private inflight: { id: string; type: string; text: string } | null = null;
   private counter = 0;
@@ -65,6 +68,7 @@ export class ChaosBot {
         resolve();
         if (this.ws !== ws || this.done) return;
         this.reconnects++;
+        this.closedAt.push(Date.now());
         setTimeout(() => void this.connect(), 100 + Math.random() * 300);
       });
       ws.on('error', () => {});
@@ -101,6 +105,7 @@ export class ChaosBot {
   private onFrame(f: Record<string, any>): void {
     this.waiters = this.waiters.filter((w) => !w(f));
     if (f.type === 'welcome') {
+      this.seatedAt.push(Date.now());
       this.token = f.token;
       this.room = f.room;
     }
