@@ -11,11 +11,11 @@
  * Then the idle cost of rooms: one node process, `--idle-rooms` lobbies of 4 players each
  * connected, its CPU share and Redis commands per second over `--idle-seconds`.
  *
- *   npx tsx scripts/bench-failover.ts [--nodes 3] [--rooms 120] [--repeat 2] [--think-ms 400]
+ *   npx tsx scripts/bench-failover.ts [--nodes 3] [--rooms 120] [--repeat 2] [--think-ms 150]
  *     [--faults none,sigkill,sigterm,sigstop,redis-restart,postgres-restart,rolling]
  *     [--idle-rooms 1000] [--idle-seconds 20] [--skip-idle] [--skip-faults]
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
@@ -33,12 +33,14 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '3' },
     rooms: { type: 'string', default: '120' },
     repeat: { type: 'string', default: '2' },
-    'think-ms': { type: 'string', default: '400' },
+    'think-ms': { type: 'string', default: '150' },
     faults: { type: 'string', default: KINDS.join(',') },
     'idle-rooms': { type: 'string', default: '1000' },
     'idle-seconds': { type: 'string', default: '20' },
     'skip-idle': { type: 'boolean', default: false },
     'skip-faults': { type: 'boolean', default: false },
+    /** Keeps the nodes' logs (info level) in this folder, one file per node. */
+    'log-dir': { type: 'string' },
   },
 });
 const kinds = values.faults.split(',') as Kind[];
@@ -50,6 +52,8 @@ const PACING = { CPU_THINK_MS: '100', ROUND_PAUSE_MS: '500' };
 
 interface Sample {
   kind: Kind;
+  /** For a node fault: when each affected room was first seen hosted by another node (sampled every 100 ms). */
+  moved?: Map<string, number>;
   /** From when the affected rooms' next moves are counted. */
   from: number;
   /** When the fault was injected (players' seat times count from here). */
@@ -65,7 +69,12 @@ const stats = (list: number[]) => {
 
 async function faultRuns(): Promise<string> {
   const name = `failover_${randomBytes(3).toString('hex')}`;
-  const cluster = await ChaosCluster.start(Number(values.nodes), name, PACING);
+  const cluster = await ChaosCluster.start(Number(values.nodes), name, { ...PACING, ...(values['log-dir'] ? { LOG_LEVEL: 'info' } : {}) });
+  if (values['log-dir']) mkdirSync(values['log-dir'], { recursive: true });
+  const keepLogs = () => {
+    if (!values['log-dir']) return;
+    cluster.slots.forEach((slot, i) => slot.node && appendFileSync(`${values['log-dir']}/node-${i}.log`, `${slot.node.logs.join('\n')}\n`));
+  };
   const rooms = Number(values.rooms);
   const think = Number(values['think-ms']);
   const bots: ChaosBot[] = [];
@@ -100,8 +109,10 @@ async function faultRuns(): Promise<string> {
         const t = Date.now();
         const slot = cluster.slots[i]!;
         slot.stopping = true;
-        slot.node!.child.kill('SIGTERM');
-        await slot.node!.exited;
+        const before = slot.node!;
+        before.child.kill('SIGTERM');
+        await before.exited;
+        if (values['log-dir']) appendFileSync(`${values['log-dir']}/node-${i}.log`, `${before.logs.join('\n')}\n`);
         slot.node = null;
         await cluster.startNode(i);
         samples.push({ kind, at: t, from: t, rooms: playing.filter((room) => owners.get(room) === i) });
@@ -114,9 +125,26 @@ async function faultRuns(): Promise<string> {
       const owners = await cluster.owners();
       const counts = cluster.slots.map((_, i) => playing.filter((room) => owners.get(room) === i).length);
       const victim = counts.indexOf(Math.max(...counts));
+      const before = cluster.slots[victim]!.node;
+      // Where the victim's rooms are hosted, watched while the fault goes on and a little after.
+      const moved = new Map<string, number>();
+      const mine = new Set(playing.filter((room) => owners.get(room) === victim));
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const now = await cluster.owners();
+          const t = Date.now();
+          for (const room of mine) if (!moved.has(room) && now.has(room) && now.get(room) !== victim) moved.set(room, t);
+          await sleep(100);
+        }
+      })();
       const fault = await cluster.inject(kind, () => victim, playing);
+      if (values['log-dir'] && before && before !== cluster.slots[victim]!.node) appendFileSync(`${values['log-dir']}/node-${victim}.log`, `${before.logs.join('\n')}\n`);
       const store = kind === 'redis-restart' || kind === 'postgres-restart';
-      sample = { kind, at: fault.at, from: store ? fault.endedAt : fault.at, rooms: fault.rooms };
+      if (!store) await sleep(Math.max(0, fault.at + 4000 - Date.now()));
+      watching = false;
+      await watcher;
+      sample = { kind, at: fault.at, from: store ? fault.endedAt : fault.at, rooms: fault.rooms, ...(store ? {} : { moved }) };
       log(`${kind}${fault.node === null ? '' : ` node ${fault.node}`}: ${fault.rooms.length} rooms, lifted after ${fault.endedAt - fault.at} ms`);
     }
     samples.push(sample);
@@ -138,8 +166,10 @@ async function faultRuns(): Promise<string> {
     const mine = samples.filter((s) => s.kind === kind);
     const moves: number[] = [];
     const seats: number[] = [];
+    const hosted: number[] = [];
     let never = 0;
     for (const s of mine) {
+      for (const t of s.moved?.values() ?? []) hosted.push(t - s.at);
       const affected = new Set(s.rooms);
       for (const room of s.rooms) {
         const next = acksByRoom.get(room)?.find((t) => t >= s.from);
@@ -156,7 +186,7 @@ async function faultRuns(): Promise<string> {
         else seats.push(seated - s.at);
       }
     }
-    rows.push([kind, mine.length, moves.length, stats(moves), seats.length, stats(seats), never]);
+    rows.push([kind, mine.length, moves.length, stats(hosted), stats(moves), seats.length, stats(seats), never]);
   }
 
   // Nothing acknowledged lost, nothing applied twice.
@@ -177,13 +207,15 @@ async function faultRuns(): Promise<string> {
     }
   }
   const crashes = cluster.crashes.length;
+  keepLogs();
   await cluster.close();
   return [
     `${values.nodes} nodes, ${rooms} rooms (2 bots + 1 CPU each, bots think ${think} ms on average), each fault ${values.repeat}x, on the node holding the most rooms`,
     resultTable(
-      ['fault', 'runs', 'rooms', 'to next accepted move, ms (p50 / p99 / max)', 'players out', 'back in seat, ms (p50 / p99 / max)', 'never'],
+      ['fault', 'runs', 'rooms', 'hosted elsewhere, ms', 'to next accepted move, ms', 'players out', 'back in seat, ms', 'never'],
       rows,
     ),
+    'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "never": a room with no move, or a player not seated again, by the end',
     `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,
   ].join('\n');
 }

@@ -39,6 +39,7 @@ export class ChaosBot {
   private counter = 0;
   private readonly prefix = randomBytes(3).toString('hex');
   private resumeId: string | null = null;
+  private toldToGo = false;
   private waiters: Array<(f: Record<string, any>) => boolean> = [];
   private thinking: NodeJS.Timeout | null = null;
 
@@ -69,7 +70,10 @@ export class ChaosBot {
         if (this.ws !== ws || this.done) return;
         this.reconnects++;
         this.closedAt.push(Date.now());
-        setTimeout(() => void this.connect(), 100 + Math.random() * 300);
+        // Told where to go (a draining node says so): at once; otherwise after a short, random wait.
+        const told = this.toldToGo;
+        this.toldToGo = false;
+        setTimeout(() => void this.connect(), told ? 0 : 100 + Math.random() * 300);
       });
       ws.on('error', () => {});
     });
@@ -110,6 +114,7 @@ export class ChaosBot {
       this.room = f.room;
     }
     if (f.type === 'reconnect' || (f.type === 'error' && f.id === this.resumeId)) {
+      this.toldToGo = f.type === 'reconnect';
       // Told to go, or the seat could not be resumed yet (the room is moving): connect again.
       this.ws?.close();
       return;

@@ -39,7 +39,8 @@ export class FailureDetector {
     private readonly nodeId: string,
     private readonly ttlMs: number,
     private readonly now: () => number,
-    private readonly onDead: (nodeId: string, why: string) => void,
+    /** `news`: this node found it first (else it read a peer's verdict): it tells the others. */
+    private readonly onDead: (nodeId: string, why: string, news: boolean) => void,
   ) {}
 
   /** One look; throws if Redis cannot be read (the next look tries again, from scratch if it broke). */
@@ -71,12 +72,18 @@ export class FailureDetector {
     for (const id of peers) {
       const mark = marks.get(id) ?? null;
       const seen = this.marks.get(id);
-      if (!seen || seen.mark !== mark) this.marks.set(id, { mark, since: now });
+      // A mark that vanished (it expired, or Redis lost it) is no sign of life: only a new one is.
+      if (!seen || (seen.mark !== mark && mark !== null)) this.marks.set(id, { mark, since: now });
       const subscribed = listening.has(id);
       if (subscribed) this.absent.set(id, 0);
       else this.absent.set(id, (this.absent.get(id) ?? 0) + 1);
       if (mark === GONE_MARK) {
-        // It drained (it says so itself) or a peer took it for dead: nothing more to watch.
+        // It drained (it says so itself) or a peer took it for dead: this node acts on it too
+        // (its departure on the bus may come later, or have been lost); nothing more to watch.
+        if (!this.declared.has(id)) {
+          this.declared.add(id);
+          this.onDead(id, 'marked gone', false);
+        }
         this.forget(id);
         continue;
       }
@@ -94,7 +101,7 @@ export class FailureDetector {
   private declare(id: string, why: string): void {
     this.declared.add(id);
     if (!this.absent.has(id) || this.absent.get(id)! > 0) this.forget(id);
-    this.onDead(id, why);
+    this.onDead(id, why, true);
   }
 
   private forget(id: string): void {

@@ -26,8 +26,13 @@ export function randomRoomCode(): string {
   return code;
 }
 
-/** How often a command follows a room that is moving before the player is told to retry. */
-const COMMAND_ATTEMPTS = 4;
+/**
+ * How often a command (or a resume) follows a room that is moving before the player is told to
+ * retry, and the wait before the n-th retry: short, since a room taken over from a dead node is
+ * usually hosted again within a hundred milliseconds or so (README: failover).
+ */
+const COMMAND_ATTEMPTS = 6;
+const RETRY_STEP_MS = 75;
 
 /**
  * The runtime of a node, as players and the node see it: the player-facing verbs (create,
@@ -62,7 +67,7 @@ export class RoomRuntime {
       (node) => this.lookForOrphans(node),
       () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
     );
-    const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why) => void this.peerDead(node, why));
+    const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why, news) => void this.peerDead(node, why, news));
     this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps, detector);
   }
 
@@ -141,9 +146,9 @@ export class RoomRuntime {
    * stops sending it players' requests at once, without waiting for its heartbeat to lapse),
    * and its rooms are taken over here (by compare-and-set on its leases, see Recovery).
    */
-  private async peerDead(node: string, why: string): Promise<void> {
-    this.deps.log.warn({ node, why }, 'peer taken for dead');
-    await this.deps.backends.cache.forgetNode(node).catch(() => undefined);
+  private async peerDead(node: string, why: string, news: boolean): Promise<void> {
+    this.deps.log[news ? 'warn' : 'info']({ node, why }, 'peer taken for dead');
+    if (news) await this.deps.backends.cache.forgetNode(node).catch(() => undefined);
     this.peers.nodeGone(node);
   }
 
@@ -231,7 +236,13 @@ export class RoomRuntime {
   async resume(token: string): Promise<Seat | Failure> {
     const parsed = parseToken(token);
     if (!parsed) return fail('unauthorized', 'that token is not valid');
-    const where = await this.placement.locate(parsed.room);
+    let where = await this.placement.locate(parsed.room);
+    // A room being taken over (its lease changing hands) is hosted again in a moment: the seat
+    // is looked for again a few times before the player is told to come back.
+    for (let attempt = 1; 'ok' in where && where.code === 'unavailable' && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
+      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
+      where = await this.placement.locate(parsed.room);
+    }
     if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
     const claim: SeatClaim = { player_id: parsed.playerId, token_hash: hashToken(token) };
     const result =
@@ -305,7 +316,7 @@ export class RoomRuntime {
         if (!retry) answer(outcome);
       }
       if (!retry) return;
-      await new Promise((r) => setTimeout(r, 150 * attempt));
+      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
     }
   }
 
