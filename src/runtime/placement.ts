@@ -292,14 +292,15 @@ export class Placement {
    * (then the next command or resume brings it back).
    */
   private reactivate(code: string, attempt = 0): void {
-    if (attempt >= 8) return;
+    if (attempt >= 18) return;
+    // Soon at first (PostgreSQL back after a restart: playable again within half a second), then every 2 s.
     const timer = setTimeout(() => {
       void (async () => {
         if (!this.accepting || this.holds(code) || (await this.liveOwner(code))) return;
         const found = await this.resolve(code);
         if ('ok' in found && found.code === 'unavailable') this.reactivate(code, attempt + 1);
       })().catch(() => undefined);
-    }, Math.min(250 * 2 ** attempt, 8000));
+    }, Math.min(100 * 2 ** attempt, 2000));
     timer.unref();
   }
 
