@@ -239,7 +239,7 @@ export class RoomRuntime {
     let where = await this.placement.locate(parsed.room);
     // A room being taken over (its lease changing hands) is hosted again in a moment: the seat
     // is looked for again a few times before the player is told to come back.
-    for (let attempt = 1; 'ok' in where && where.code === 'unavailable' && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
+    for (let attempt = 1; 'ok' in where && where.moving && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
       await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
       where = await this.placement.locate(parsed.room);
     }

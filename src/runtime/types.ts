@@ -48,8 +48,12 @@ export interface Backends {
  * standings, read-only (nothing more will change, so there is nothing to watch).
  */
 export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
-/** A refusal; `in_doubt`: it may have been applied after all (see Outcome). */
-export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true };
+/**
+ * A refusal; `in_doubt`: it may have been applied after all (see Outcome); `moving`: the room's
+ * lease is held by another node that is not hosting it yet (it is being taken over): asking
+ * again in a moment finds it.
+ */
+export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true; moving?: true };
 
 export const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 
