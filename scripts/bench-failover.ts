@@ -8,6 +8,8 @@
  *   - each player whose socket the fault closed: the time from the fault until they are seated
  *     again (welcomed back on some node);
  *   - `none`: the same measure at a moment without a fault (the floor set by the bots' pace).
+ * A SIGSTOP lasts 5 s; a killed or drained node is started again at once; `rolling` drains and
+ * restarts every node in turn.
  * Then the idle cost of rooms: one node process, `--idle-rooms` lobbies of 4 players each
  * connected, its CPU share and Redis commands per second over `--idle-seconds`.
  *
@@ -138,7 +140,10 @@ async function faultRuns(): Promise<string> {
           await sleep(100);
         }
       })();
-      const fault = await cluster.inject(kind, () => victim, playing);
+      const fault =
+        kind === 'sigstop'
+          ? await freeze(cluster, victim, playing, owners)
+          : await cluster.inject(kind, () => victim, playing);
       if (values['log-dir'] && before && before !== cluster.slots[victim]!.node) appendFileSync(`${values['log-dir']}/node-${victim}.log`, `${before.logs.join('\n')}\n`);
       const store = kind === 'redis-restart' || kind === 'postgres-restart';
       if (!store) await sleep(Math.max(0, fault.at + 4000 - Date.now()));
@@ -218,6 +223,16 @@ async function faultRuns(): Promise<string> {
     'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "never": a room with no move, or a player not seated again, by the end',
     `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,
   ].join('\n');
+}
+
+/** SIGSTOP for 5 s (longer than detection should take), then SIGCONT. */
+async function freeze(cluster: ChaosCluster, victim: number, playing: string[], owners: Map<string, number>) {
+  const node = cluster.slots[victim]!.node!;
+  const at = Date.now();
+  node.child.kill('SIGSTOP');
+  await sleep(5000);
+  node.child.kill('SIGCONT');
+  return { kind: 'sigstop' as const, node: victim, at, endedAt: Date.now(), rooms: playing.filter((room) => owners.get(room) === victim) };
 }
 
 /** CPU seconds a process has used (user + system), from /proc. */

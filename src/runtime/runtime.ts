@@ -163,7 +163,7 @@ export class RoomRuntime {
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     look();
     const ttl = this.deps.options.leaseTtlMs;
-    setTimeout(look, Math.floor(ttl / 3) + 50).unref();
+    setTimeout(look, Math.min(300, Math.floor(ttl / 3) + 50)).unref();
     setTimeout(look, ttl + 50).unref();
   }
 
