@@ -44,7 +44,8 @@ for (const kind of kinds) if (!FAULT_KINDS.includes(kind)) throw new Error(`unkn
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 const cluster = await ChaosCluster.start(Number(values.nodes), name, {
-  LEASE_TTL_MS: process.env.LEASE_TTL_MS ?? '5000',
+  // The project's defaults unless asked otherwise.
+  ...(process.env.LEASE_TTL_MS ? { LEASE_TTL_MS: process.env.LEASE_TTL_MS } : {}),
   CPU_THINK_MS: '50',
   ROUND_PAUSE_MS: '300',
   DISCONNECT_GRACE_MS: '5000',
@@ -169,7 +170,7 @@ for (const kind of kinds) {
 const finished = codes.filter((_, r) => bots[2 * r]!.view?.phase === 'game_over').length;
 process.stdout.write(
   [
-    `chaos: ${values.nodes} nodes, ${rooms} rooms (2 bots + 1 CPU each), ${((lastFault - started) / 1000).toFixed(0)} s of faults (${faults.length}), seed ${values.seed}, LEASE_TTL_MS=${process.env.LEASE_TTL_MS ?? '5000'}`,
+    `chaos: ${values.nodes} nodes, ${rooms} rooms (2 bots + 1 CPU each), ${((lastFault - started) / 1000).toFixed(0)} s of faults (${faults.length}), seed ${values.seed}, LEASE_TTL_MS=${process.env.LEASE_TTL_MS ?? 'default'}`,
     '',
     '| fault | injected | affected rooms | lifted after (ms, p50) | fault to next accepted move, ms (p50 / p99 / max) |',
     '| --- | --- | --- | --- | --- |',

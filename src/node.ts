@@ -61,6 +61,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       seatRate: { perSecond: config.SEAT_RATE_PER_SECOND, burst: config.SEAT_RATE_BURST },
       maxSpectators: config.SPECTATORS_PER_ROOM,
       leaseTtlMs: config.LEASE_TTL_MS,
+      failurePollMs: config.FAILURE_POLL_MS,
       onDrainRequest: (from) => {
         log.info({ from }, 'drain requested');
         requestDrain(from);

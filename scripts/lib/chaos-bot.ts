@@ -31,11 +31,15 @@ export class ChaosBot {
   /** Sequences that went backwards in what this player was shown. */
   backwards = 0;
   reconnects = 0;
+  /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
+  readonly closedAt: number[] = [];
+  readonly seatedAt: number[] = [];
   done = false;
   private inflight: { id: string; type: string; text: string } | null = null;
   private counter = 0;
   private readonly prefix = randomBytes(3).toString('hex');
   private resumeId: string | null = null;
+  private toldToGo = false;
   private waiters: Array<(f: Record<string, any>) => boolean> = [];
   private thinking: NodeJS.Timeout | null = null;
 
@@ -65,7 +69,11 @@ export class ChaosBot {
         resolve();
         if (this.ws !== ws || this.done) return;
         this.reconnects++;
-        setTimeout(() => void this.connect(), 100 + Math.random() * 300);
+        this.closedAt.push(Date.now());
+        // Told where to go (a draining node says so): at once; otherwise after a short, random wait.
+        const told = this.toldToGo;
+        this.toldToGo = false;
+        setTimeout(() => void this.connect(), told ? 0 : 100 + Math.random() * 300);
       });
       ws.on('error', () => {});
     });
@@ -101,10 +109,12 @@ export class ChaosBot {
   private onFrame(f: Record<string, any>): void {
     this.waiters = this.waiters.filter((w) => !w(f));
     if (f.type === 'welcome') {
+      this.seatedAt.push(Date.now());
       this.token = f.token;
       this.room = f.room;
     }
     if (f.type === 'reconnect' || (f.type === 'error' && f.id === this.resumeId)) {
+      this.toldToGo = f.type === 'reconnect';
       // Told to go, or the seat could not be resumed yet (the room is moving): connect again.
       this.ws?.close();
       return;

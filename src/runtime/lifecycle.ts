@@ -1,3 +1,4 @@
+import type { FailureDetector } from './failure-detector.js';
 import type { Peers } from './peers.js';
 import type { Placement } from './placement.js';
 import type { Recovery } from './recovery.js';
@@ -15,6 +16,7 @@ export class Lifecycle {
     private readonly recovery: Recovery,
     private readonly peers: Peers,
     private readonly deps: RuntimeDeps,
+    private readonly detector?: FailureDetector,
   ) {}
 
   /** Announces this node as alive (before recovery, so that peers leave its rooms alone). */
@@ -39,6 +41,14 @@ export class Lifecycle {
     };
     const ttl = options.leaseTtlMs;
     every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
+    const poll = options.failurePollMs ?? 0;
+    const detector = this.detector;
+    if (detector && poll > 0) {
+      // Fails at every look while Redis is away: not worth a warning each time.
+      const timer = setInterval(() => void detector.look().catch((error) => log.debug({ err: (error as Error).message }, 'failure detection failed')), poll);
+      timer.unref();
+      this.timers.push(timer);
+    }
     every(Math.max(100, Math.floor(ttl / 2)), () => this.recovery.adoptOrphans(), 'adoption');
     every(Math.max(500, ttl), () => this.recovery.reconcile(), 'reconciliation');
     every(Math.max(100, Math.floor(ttl / 2)), () => this.peers.checkPeers(), 'peer check');

@@ -43,6 +43,14 @@ export class Liveness {
     this.askedAt.set(nodeId, this.now());
   }
 
+  /**
+   * Whether this node heard that the peer is gone (see heardGone) or found it marked gone, and
+   * has not seen it alive since: its leases may be taken over without waiting for their TTL.
+   */
+  knownDead(nodeId: string): boolean {
+    return this.heard.has(nodeId);
+  }
+
   /** The peers among `nodeIds` this node takes for dead now. Throws if the cache cannot be read. */
   async dead(nodeIds: readonly string[]): Promise<Set<string>> {
     const states = await this.look(nodeIds);
@@ -76,7 +84,7 @@ export class Liveness {
       if (state === 'live') {
         this.liveAt.set(id, now);
         this.heard.delete(id);
-      }
+      } else if (state === 'gone') this.heard.add(id);
     }
     this.prune(now);
     return states;

@@ -43,12 +43,15 @@ export class Peers {
     private readonly deps: RuntimeDeps,
     /** A peer left (it said so, or Redis saw its heartbeat expire): look for its rooms now. */
     private readonly onNodeGone: (node: string) => void,
+    /** Redis is back after a break: rooms stopped meanwhile are taken back at once. */
+    onRedisBack: () => void = () => {},
   ) {
     deps.backends.bus.onMessage((message) => this.onBus(message as BusMessage));
     // What was sent here while the subscription was down is lost: ask every owner at once.
     deps.backends.bus.onResubscribed(() => {
       deps.log.info('bus subscription restored; checking every watched view with its owner');
       void this.remote.resync();
+      onRedisBack();
     });
   }
 
@@ -110,14 +113,23 @@ export class Peers {
         if (message.node === options.nodeId) options.onDrainRequest?.(message.from);
         return;
       case 'node_gone':
-        if (message.node === options.nodeId) return;
-        this.remote.evictOwner(message.node, 'its server is gone');
-        this.dropWatchersOf(message.node, 'it is gone');
-        this.onNodeGone(message.node);
-        return;
+        return this.nodeGone(message.node);
       default:
         this.remote.deliver(message);
     }
+  }
+
+  /**
+   * A peer is gone (it said so, Redis saw its heartbeat expire, or the failure detector took it
+   * for dead): nothing more is asked of it or waited from it, its watchers here are dropped,
+   * and its rooms are looked for at once.
+   */
+  nodeGone(node: string): void {
+    if (node === this.deps.options.nodeId) return;
+    this.remote.ownerGone(node);
+    this.remote.evictOwner(node, 'its server is gone');
+    this.dropWatchersOf(node, 'it is gone');
+    this.onNodeGone(node);
   }
 
   /**

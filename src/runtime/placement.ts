@@ -14,6 +14,11 @@ import { SnapshotWriter } from './snapshot-writer.js';
 import { hashMatches } from './tokens.js';
 import { fail, type Failure, type RuntimeDeps } from './types.js';
 
+/** The room's lease is held by another node (it hosts the room, or is taking it over). */
+class LeaseHeldElsewhere extends Error {
+  override name = 'LeaseHeldElsewhere';
+}
+
 /** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
 export type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } | Failure;
 
@@ -148,8 +153,10 @@ export class Placement {
       // The failure path only: which game the code named is worth a lookup here. While draining,
       // refusing to take rooms is the point: not worth a warning each time.
       const gameId = (await this.deps.backends.cache.getRoom(code).catch(() => null))?.game_id ?? null;
-      this.deps.log[this.accepting ? 'warn' : 'debug']({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
-      return fail('unavailable', (error as Error).message);
+      const moving = error instanceof LeaseHeldElsewhere;
+      // A room being taken over by a peer is no news: not worth a warning each time either.
+      this.deps.log[this.accepting && !moving ? 'warn' : 'debug']({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
+      return moving ? { ...fail('unavailable', (error as Error).message), moving: true } : fail('unavailable', (error as Error).message);
     }
   }
 
@@ -177,8 +184,10 @@ export class Placement {
     if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;
     // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
     if (game.status === 'finished') return { ended: game };
-    const lease = await leases.tryAcquire(code);
-    if (!lease) throw new Error(`room ${code} is hosted by another node (${meta.server_id || 'unknown'}); try again`);
+    // An owner known dead (see liveness.ts) need not be waited out: its lease is taken over.
+    const orphanOf = meta.server_id && meta.server_id !== options.nodeId && this.liveness.knownDead(meta.server_id) ? meta.server_id : undefined;
+    const lease = await leases.tryAcquire(code, orphanOf);
+    if (!lease) throw new LeaseHeldElsewhere(`room ${code} is hosted by another node (${meta.server_id || 'unknown'}); try again`);
     let claim: EpochClaim | null = null;
     try {
       // The last sequence comes with the epoch (not from `game`, read before the lease): the
@@ -340,14 +349,15 @@ export class Placement {
    * (then the next command or resume brings it back).
    */
   private reactivate(code: string, attempt = 0): void {
-    if (attempt >= 8) return;
+    if (attempt >= 18) return;
+    // Soon at first (PostgreSQL back after a restart: playable again within half a second), then every 2 s.
     const timer = setTimeout(() => {
       void (async () => {
         if (!this.accepting || this.holds(code) || (await this.liveOwner(code))) return;
         const found = await this.resolve(code);
         if ('ok' in found && found.code === 'unavailable') this.reactivate(code, attempt + 1);
       })().catch(() => undefined);
-    }, Math.min(250 * 2 ** attempt, 8000));
+    }, Math.min(100 * 2 ** attempt, 2000));
     timer.unref();
   }
 

@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { ActiveGame, EpochClaim, EventRecord } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { RoomMeta, SnapshotRecord } from '../stores/state-cache.js';
 import type { Placement } from './placement.js';
 import { CorruptGameError, rebuildContext } from './restore.js';
 import { emptySummary, type RecoverySummary, type RuntimeDeps } from './types.js';
+
+/**
+ * For this long after a node finds a peer dead, it adopts only its share of that peer's rooms
+ * (see Recovery.share); then whatever is left (a peer that did not take its share) is anyone's.
+ */
+const SHARE_FIRST_MS = 250;
 
 /** Games taken (leased, claimed, restored) in one go. */
 const BATCH = 500;
@@ -17,6 +24,10 @@ const BATCH = 500;
 export class Recovery {
   /** Adoption and reconciliation run one at a time (each takes rooms the other looks at). */
   private busy = false;
+  /** When this node first found each dead peer dead (see SHARE_FIRST_MS). */
+  private readonly deadSince = new Map<string, number>();
+  /** Adoption was asked for while busy: it runs once more when the work at hand ends. */
+  private adoptAfter = false;
   private readonly startedAt: number;
 
   constructor(
@@ -43,7 +54,8 @@ export class Recovery {
     const unique = this.placement.unhosted(games).filter((g) => !g.server_id || states.get(g.server_id) !== 'live');
     summary.skipped += games.length - unique.length;
     for (let i = 0; i < unique.length; i += batchSize) {
-      await this.recoverBatch(unique.slice(i, i + batchSize), summary);
+      // Leases this node's previous life (same NODE_ID, now dead: this process is its successor) still holds are taken over.
+      await this.recoverBatch(unique.slice(i, i + batchSize), summary, new Set([this.deps.options.nodeId]));
     }
     summary.ms = Math.round(performance.now() - started);
     this.deps.log.info(
@@ -55,11 +67,14 @@ export class Recovery {
 
   /**
    * Adopts the unfinished games recorded on nodes taken for dead (see liveness.ts: drained, or
-   * without a heartbeat for a whole lease TTL as this node saw it). The lease decides between
-   * racing survivors; the epoch fences the loser.
+   * without a heartbeat for a whole lease TTL as this node saw it), its share first (see
+   * SHARE_FIRST_MS). The lease decides between racing survivors; the epoch fences the loser.
    */
   async adoptOrphans(): Promise<number> {
     const started = performance.now();
+    // Asked while reconciliation runs: looked at again right after it, not skipped (a dead
+    // peer's rooms wait for nobody's next period).
+    if (this.busy) this.adoptAfter = true;
     return this.exclusive(async () => {
       const { backends, options, log, metrics } = this.deps;
       const { events } = backends;
@@ -68,10 +83,19 @@ export class Recovery {
       if (hosts.length === 0) return 0;
       const gone = [...(await this.placement.liveness.dead(hosts))];
       if (gone.length === 0) return 0;
-      const games = this.placement.unhosted(await events.gamesHostedBy(gone, ttl));
+      const dead = new Set(gone);
+      // A node found dead a moment ago: every peer found it too, and each takes its share
+      // first; a little later, whatever is left is anyone's.
+      const now = this.deps.now();
+      for (const id of gone) if (!this.deadSince.has(id)) this.deadSince.set(id, now);
+      for (const id of this.deadSince.keys()) if (!dead.has(id)) this.deadSince.delete(id);
+      const orphans = this.placement.unhosted(await events.gamesHostedBy(gone, ttl));
+      const fresh = orphans.filter((g) => g.server_id && now - (this.deadSince.get(g.server_id) ?? now) < SHARE_FIRST_MS);
+      const shared = fresh.length > 0 ? new Set(await this.share(fresh, dead)) : new Set<ActiveGame>();
+      const games = orphans.filter((g) => !fresh.includes(g) || shared.has(g));
       if (games.length === 0) return 0;
       const summary = emptySummary();
-      for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary);
+      for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary, dead);
       if (summary.recovered > 0) {
         metrics?.adoptions.inc(summary.recovered);
         metrics?.adoptionMs.observe(performance.now() - started);
@@ -120,6 +144,30 @@ export class Recovery {
     });
   }
 
+  /**
+   * This node's share of a dead node's rooms, so that its peers, all told of the death at once,
+   * spread its rooms between them instead of the quickest taking them all: each room goes to
+   * the live node (subscribed to the bus) that scores highest for it (rendezvous hashing). A
+   * node that does not take its share (busy, draining, dead too) leaves it to the later looks,
+   * where every node takes whatever is left.
+   */
+  private async share(games: ActiveGame[], dead: ReadonlySet<string>): Promise<ActiveGame[]> {
+    const self = this.deps.options.nodeId;
+    const listening = await this.deps.backends.bus.listening().catch(() => null);
+    if (!listening || games.length === 0) return games;
+    const nodes = [...new Set([...listening, self])].filter((id) => !dead.has(id));
+    const score = (room: string, node: string) => createHash('sha1').update(`${room}|${node}`).digest().readUInt32BE(0);
+    return games.filter((g) => {
+      let best = self;
+      let top = -1;
+      for (const node of nodes) {
+        const s = score(g.room_code, node);
+        if (s > top || (s === top && node < best)) [best, top] = [node, s];
+      }
+      return best === self;
+    });
+  }
+
   /** Runs `work` unless adoption or reconciliation is running already (then it is skipped: both run periodically). */
   private async exclusive(work: () => Promise<number>): Promise<number> {
     if (!this.placement.isAccepting || this.busy) return 0;
@@ -128,6 +176,10 @@ export class Recovery {
       return await work();
     } finally {
       this.busy = false;
+      if (this.adoptAfter) {
+        this.adoptAfter = false;
+        void this.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
+      }
     }
   }
 
@@ -140,16 +192,17 @@ export class Recovery {
    * at its next reconciliation, since PostgreSQL may name it now). Returns the games whose
    * lease another node holds.
    */
-  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary): Promise<ActiveGame[]> {
+  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string> = new Set()): Promise<ActiveGame[]> {
     const fresh = batch.filter((game) => !this.placement.holds(game.room_code));
     summary.skipped += batch.length - fresh.length;
     return this.placement.whileTaking(
       fresh.map((g) => g.room_code),
-      () => this.takeAndRestore(fresh, summary),
+      () => this.takeAndRestore(fresh, summary, orphansOf),
     );
   }
 
-  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary): Promise<ActiveGame[]> {
+  /** `orphansOf`: nodes taken for dead, whose leases are taken over rather than waited out. */
+  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string>): Promise<ActiveGame[]> {
     const { backends, options, log } = this.deps;
     const { cache, events, leases } = backends;
     const held: ActiveGame[] = [];
@@ -160,7 +213,8 @@ export class Recovery {
       log.error({ game_id: game.game_id, room: game.room_code, reason }, 'game not recovered');
     };
     // Settled one by one: a lease taken must be known (and given back) even if another attempt throws.
-    const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code)));
+    const orphanOf = (game: ActiveGame) => (game.server_id && orphansOf.has(game.server_id) ? game.server_id : undefined);
+    const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code, orphanOf(game))));
     fresh.forEach((game, i) => {
       const result = leased[i]!;
       if (result.status === 'rejected') failed(game, `lease: ${(result.reason as Error).message}`);

@@ -108,7 +108,7 @@ const LINGERING_CHECKS = 3;
  * the owner no longer holds are found again (their room is evicted here).
  */
 export class RemoteRooms {
-  private readonly pending = new Map<string, { resolve: (reply: unknown) => void; timer: NodeJS.Timeout }>();
+  private readonly pending = new Map<string, { owner: string; resolve: (reply: unknown) => void; timer: NodeJS.Timeout; gone: unknown }>();
   private readonly watched = new Map<string, Watched>();
   /** Owners checked in a recent round; one that no longer has seats here still gets a few. */
   private readonly lately = new Map<string, number>();
@@ -152,7 +152,7 @@ export class RemoteRooms {
         resolve(fallback.timeout);
       }, this.timeoutMs);
       timer.unref();
-      this.pending.set(id, { resolve: resolve as (reply: unknown) => void, timer });
+      this.pending.set(id, { owner, resolve: resolve as (reply: unknown) => void, timer, gone: fallback.timeout });
       this.bus.send(owner, message(id)).catch((error) => {
         clearTimeout(timer);
         this.pending.delete(id);
@@ -160,6 +160,20 @@ export class RemoteRooms {
         resolve(fallback.unreachable);
       });
     });
+  }
+
+  /**
+   * `owner` is taken for dead: whatever waits for its answer is answered now, as if it had
+   * timed out (a command it got may have been applied before it died: in doubt, and retried by
+   * id wherever its room goes), instead of waiting out the timeout.
+   */
+  ownerGone(owner: string): void {
+    for (const [id, pending] of this.pending) {
+      if (pending.owner !== owner) continue;
+      clearTimeout(pending.timer);
+      this.pending.delete(id);
+      pending.resolve(pending.gone);
+    }
   }
 
   /** Watches a seat of a room hosted elsewhere; the first watcher of a seat attaches it there. */

@@ -4,6 +4,7 @@ import type { PartialOptions } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { endedCommand, type SeatClaim } from './ended-games.js';
+import { FailureDetector } from './failure-detector.js';
 import { Lifecycle } from './lifecycle.js';
 import { Peers } from './peers.js';
 import { Placement } from './placement.js';
@@ -25,8 +26,13 @@ export function randomRoomCode(): string {
   return code;
 }
 
-/** How often a command follows a room that is moving before the player is told to retry. */
-const COMMAND_ATTEMPTS = 4;
+/**
+ * How often a command (or a resume) follows a room that is moving before the player is told to
+ * retry, and the wait before the n-th retry: short, since a room taken over from a dead node is
+ * usually hosted again within a hundred milliseconds or so (README: failover).
+ */
+const COMMAND_ATTEMPTS = 6;
+const RETRY_STEP_MS = 75;
 
 /**
  * The runtime of a node, as players and the node see it: the player-facing verbs (create,
@@ -54,8 +60,15 @@ export class RoomRuntime {
     this.placement = new Placement(this.deps);
     this.recovery = new Recovery(this.placement, this.deps);
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log, options.remoteTimeoutMs);
-    this.peers = new Peers(this.placement, this.remote, this.deps, (node) => this.lookForOrphans(node));
-    this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps);
+    this.peers = new Peers(
+      this.placement,
+      this.remote,
+      this.deps,
+      (node) => this.lookForOrphans(node),
+      () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
+    );
+    const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why, news) => void this.peerDead(node, why, news));
+    this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps, detector);
   }
 
   get roomCount(): number {
@@ -129,6 +142,17 @@ export class RoomRuntime {
   }
 
   /**
+   * The failure detector took a peer for dead: its heartbeat is marked gone (so that every node
+   * stops sending it players' requests at once, without waiting for its heartbeat to lapse),
+   * and its rooms are taken over here (by compare-and-set on its leases, see Recovery).
+   */
+  private async peerDead(node: string, why: string, news: boolean): Promise<void> {
+    this.deps.log[news ? 'warn' : 'info']({ node, why }, 'peer taken for dead');
+    if (news) await this.deps.backends.cache.forgetNode(node).catch(() => undefined);
+    this.peers.nodeGone(node);
+  }
+
+  /**
    * A peer left, or Redis saw its heartbeat expire (it missed its renewals for a whole TTL: news,
    * unlike a heartbeat merely missing, see liveness.ts): look now, and a little later for the
    * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
@@ -139,7 +163,7 @@ export class RoomRuntime {
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     look();
     const ttl = this.deps.options.leaseTtlMs;
-    setTimeout(look, Math.floor(ttl / 3) + 50).unref();
+    setTimeout(look, Math.min(300, Math.floor(ttl / 3) + 50)).unref();
     setTimeout(look, ttl + 50).unref();
   }
 
@@ -226,7 +250,13 @@ export class RoomRuntime {
   async resume(token: string): Promise<Seat | Failure> {
     const parsed = parseToken(token);
     if (!parsed) return fail('unauthorized', 'that token is not valid');
-    const where = await this.placement.locate(parsed.room);
+    let where = await this.placement.locate(parsed.room);
+    // A room being taken over (its lease changing hands) is hosted again in a moment: the seat
+    // is looked for again a few times before the player is told to come back.
+    for (let attempt = 1; 'ok' in where && where.moving && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
+      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
+      where = await this.placement.locate(parsed.room);
+    }
     if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
     const claim: SeatClaim = { player_id: parsed.playerId, token_hash: hashToken(token) };
     const result =
@@ -300,7 +330,7 @@ export class RoomRuntime {
         if (!retry) answer(outcome);
       }
       if (!retry) return;
-      await new Promise((r) => setTimeout(r, 150 * attempt));
+      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
     }
   }
 

@@ -16,6 +16,8 @@ export interface RuntimeOptions {
   roomTtlSeconds: number;
   passivateAfterMs: number;
   leaseTtlMs: number;
+  /** How often peers are looked at for a crash or a hang (FAILURE_POLL_MS; 0: only by heartbeats). */
+  failurePollMs?: number;
   /** Snapshot writes to the cache are batched over this window (0: every event-loop turn). */
   snapshotFlushMs?: number;
   /** Commands one seat may send per second and in a burst (SEAT_RATE_*); unbounded if absent. */
@@ -50,8 +52,12 @@ export interface Backends {
 export type Seat = { ok: true; room: string; player_id: string; token: string; seq: number; view: GameView; ended?: boolean };
 /** A spectator let in: the room's public view now (more follows by watching it). */
 export type Spectating = { ok: true; room: string; seq: number; view: GameView };
-/** A refusal; `in_doubt`: it may have been applied after all (see Outcome). */
-export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true };
+/**
+ * A refusal; `in_doubt`: it may have been applied after all (see Outcome); `moving`: the room's
+ * lease is held by another node that is not hosting it yet (it is being taken over): asking
+ * again in a moment finds it.
+ */
+export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true; moving?: true };
 
 export const fail = (code: ErrorCode, message: string): Failure => ({ ok: false, code, message });
 

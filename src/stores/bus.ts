@@ -11,6 +11,17 @@ export interface Bus {
    */
   onResubscribed(handler: () => void): void;
   send(nodeId: string, message: unknown): Promise<void>;
+  /**
+   * The nodes whose inbox is subscribed right now (one round trip): a node whose process died
+   * loses its subscription the moment its connection closes. Null when this cannot be known.
+   */
+  listening(): Promise<Set<string> | null>;
+  /**
+   * Counts the breaks of this node's own connections to the bus: a Redis that restarted drops
+   * every subscription at once, this node's too, so a look taken across a break says nothing
+   * about peers.
+   */
+  readonly breaks: number;
   broadcast(message: unknown): Promise<void>;
   close(): Promise<void>;
 }
@@ -22,6 +33,7 @@ export interface Bus {
 export class RedisBus implements Bus {
   private handler: (message: unknown) => void = () => {};
   private resubscribed: () => void = () => {};
+  breaks = 0;
 
   private constructor(
     private readonly publisher: Redis,
@@ -34,6 +46,8 @@ export class RedisBus implements Bus {
     subscriber.on('error', () => {});
     await subscriber.connect();
     const bus = new RedisBus(publisher, subscriber, prefix);
+    subscriber.on('close', () => bus.breaks++);
+    publisher.on('close', () => bus.breaks++);
     subscriber.on('message', (_channel, text: string) => {
       let message: unknown;
       try {
@@ -91,6 +105,13 @@ export class RedisBus implements Bus {
     await this.publisher.publish(this.inbox(nodeId), JSON.stringify(message));
   }
 
+  async listening(): Promise<Set<string> | null> {
+    const inbox = this.inbox('');
+    // The prefix holds no glob characters (config.ts: letters, digits, _ - . :).
+    const channels = (await this.publisher.pubsub('CHANNELS', `${inbox}*`)) as string[];
+    return new Set(channels.map((channel) => channel.slice(inbox.length)));
+  }
+
   async broadcast(message: unknown): Promise<void> {
     await this.publisher.publish(this.everyone(), JSON.stringify(message));
   }
@@ -102,7 +123,11 @@ export class RedisBus implements Bus {
 
 /** A node alone has nobody to talk to: every room is local. */
 export class LocalBus implements Bus {
+  readonly breaks = 0;
   onMessage(): void {}
+  async listening(): Promise<Set<string> | null> {
+    return null;
+  }
   onResubscribed(): void {}
   async send(): Promise<void> {}
   async broadcast(): Promise<void> {}

@@ -37,9 +37,10 @@ function redacted(url: string): string {
 /**
  * After Redis comes back, a node must write its heartbeat again well within a lease TTL, or
  * peers that reconnected sooner take it for dead (see runtime/liveness.ts): reconnection
- * attempts are at most this far apart (ioredis' default backs off to 2 s).
+ * attempts are at most this far apart (ioredis' default backs off to 2 s); short, so that rooms
+ * are playable again soon after Redis answers (README: failover).
  */
-const RECONNECT_MAX_MS = 500;
+const RECONNECT_MAX_MS = 200;
 const retryStrategy = (times: number) => Math.min(times * 50, RECONNECT_MAX_MS);
 
 /** Redis connections: one for commands (auto-pipelined), one for leases (fails fast). */
@@ -99,14 +100,16 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
   }
   const cache = new RedisStateCache(redis.commands, { prefix: config.REDIS_PREFIX, ttlSeconds: config.ROOM_TTL_SECONDS });
   const bus = await RedisBus.open(redis.commands, config.REDIS_PREFIX, config.NODE_ID);
+  const leases = new RedisLeases(redis.leases, { prefix: config.REDIS_PREFIX, ttlMs: config.LEASE_TTL_MS, nodeId: config.NODE_ID });
   return {
     events,
     cache,
-    leases: new RedisLeases(redis.leases, { prefix: config.REDIS_PREFIX, ttlMs: config.LEASE_TTL_MS }),
+    leases,
     bus,
     mode: 'cluster',
     database: embedded ? 'embedded' : 'external',
     close: async () => {
+      await leases.close();
       await bus.close();
       await events.close();
       await cache.close();

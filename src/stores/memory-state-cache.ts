@@ -221,6 +221,16 @@ export class MemoryStateCache implements StateCache {
     return out;
   }
 
+  async heartbeatMarks(nodeIds: readonly string[]): Promise<Map<string, string | null>> {
+    const now = this.now();
+    const out = new Map<string, string | null>();
+    for (const id of nodeIds) {
+      const beat = this.nodes.get(id);
+      out.set(id, !beat || beat.until <= now ? null : beat.gone ? 'gone' : String(beat.until));
+    }
+    return out;
+  }
+
   async close(): Promise<void> {}
 }
 

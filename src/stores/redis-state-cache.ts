@@ -318,6 +318,14 @@ export class RedisStateCache implements StateCache {
     return out;
   }
 
+  async heartbeatMarks(nodeIds: readonly string[]): Promise<Map<string, string | null>> {
+    const out = new Map<string, string | null>();
+    if (nodeIds.length === 0) return out;
+    const values = await this.redis.mget(...nodeIds.map((id) => this.keys.node(id)));
+    nodeIds.forEach((id, i) => out.set(id, values[i] ?? null));
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -128,6 +128,11 @@ export interface StateCache {
   liveNodes(nodeIds: readonly string[]): Promise<Set<string>>;
   /** What each of these nodes' heartbeat says (see NodeState). */
   nodeStates(nodeIds: readonly string[]): Promise<Map<string, NodeState>>;
+  /**
+   * Each of these nodes' heartbeat mark as written (null: none), in one round trip: a mark that
+   * stopped changing tells of a node that stopped renewing (see runtime/failure-detector.ts).
+   */
+  heartbeatMarks(nodeIds: readonly string[]): Promise<Map<string, string | null>>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ const redis = new Redis(REDIS_URL);
 afterAll(() => redis.disconnect());
 
 const impls: Array<{ name: string; make(): Leases }> = [
-  { name: 'Redis (Redlock)', make: () => new RedisLeases(redis, { prefix: `${uniqueName('lease')}:`, ttlMs: 1000 }) },
+  { name: 'Redis (bulk renewal)', make: () => new RedisLeases(redis, { prefix: `${uniqueName('lease')}:`, ttlMs: 1000, nodeId: 'node-a' }) },
   { name: 'memory', make: () => new MemoryLeases() },
 ];
 
@@ -63,6 +63,51 @@ describe('Redis leases by their holder\'s own clock', () => {
     }
     expect(lease!.held()).toBe(false);
     await lease!.release();
+  });
+});
+
+describe('Redis leases taken over from a dead node', () => {
+  it('a node known dead has its lease taken by compare-and-set; a live holder other than the one named keeps it', async () => {
+    const prefix = `${uniqueName('lease')}:`;
+    const a = new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId: 'node-a' });
+    const b = new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId: 'node-b' });
+    const c = new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId: 'node-c' });
+    const lease = await a.tryAcquire('DEAD');
+    const lost = new Promise<string>((resolve) => lease!.onLost(resolve));
+    // Naming another node (or none) takes nothing; naming the holder takes it over.
+    expect(await b.tryAcquire('DEAD', 'node-c')).toBeNull();
+    expect(await b.tryAcquire('DEAD')).toBeNull();
+    // A node whose id is a prefix of the holder's is not its holder.
+    expect(await b.tryAcquire('DEAD', 'node-')).toBeNull();
+    const taken = await b.tryAcquire('DEAD', 'node-a');
+    expect(taken).not.toBeNull();
+    // The old holder, should it live, hears at its next renewal that the lease is gone.
+    expect(await lost).toMatch(/taken over/);
+    expect(lease!.held()).toBe(false);
+    // Only the dead node's lease is taken that way: not b's, naming a.
+    expect(await c.tryAcquire('DEAD', 'node-a')).toBeNull();
+    // The old holder's release does not free what is now b's.
+    await lease!.release();
+    expect(await c.tryAcquire('DEAD')).toBeNull();
+    await Promise.all([a.close(), b.close(), c.close()]);
+  });
+
+  it('renews hundreds of leases in bulk, and writes back a lease Redis lost while its holder still holds it', async () => {
+    const prefix = `${uniqueName('lease')}:`;
+    const a = new RedisLeases(redis, { prefix, ttlMs: 800, nodeId: 'node-a' });
+    const leases = await Promise.all(Array.from({ length: 300 }, (_, i) => a.tryAcquire(`R${i}`)));
+    let lost = 0;
+    for (const lease of leases) lease!.onLost(() => lost++);
+    // Redis forgets one (restarted empty, flushed): the next renewal writes it back.
+    await redis.del(`${prefix}room:R7:lease`);
+    await new Promise((r) => setTimeout(r, 1800));
+    expect(lost).toBe(0);
+    expect(leases.every((l) => l!.held())).toBe(true);
+    expect(await redis.exists(`${prefix}room:R7:lease`)).toBe(1);
+    const b = new RedisLeases(redis, { prefix, ttlMs: 800, nodeId: 'node-b' });
+    expect(await b.tryAcquire('R7')).toBeNull();
+    await Promise.all(leases.map((l) => l!.release()));
+    await Promise.all([a.close(), b.close()]);
   });
 });
 

@@ -1,0 +1,294 @@
+/**
+ * Failover as players see it: real node processes on a throwaway Redis and PostgreSQL (the
+ * project's default settings, but for the game's pacing), rooms of paced bots that resume by
+ * themselves on any node, and one fault at a time. For each fault kind it prints, over every
+ * affected room and player:
+ *   - the time from the fault to the room's next accepted move (for a store restart, from the
+ *     store answering again);
+ *   - each player whose socket the fault closed: the time from the fault until they are seated
+ *     again (welcomed back on some node);
+ *   - `none`: the same measure at a moment without a fault (the floor set by the bots' pace).
+ * A SIGSTOP lasts 5 s; a killed or drained node is started again at once; `rolling` drains and
+ * restarts every node in turn.
+ * Then the idle cost of rooms: one node process, `--idle-rooms` lobbies of 4 players each
+ * connected, its CPU share and Redis commands per second over `--idle-seconds`.
+ *
+ *   npx tsx scripts/bench-failover.ts [--nodes 3] [--rooms 120] [--repeat 2] [--think-ms 150]
+ *     [--faults none,sigkill,sigterm,sigstop,redis-restart,postgres-restart,rolling]
+ *     [--idle-rooms 1000] [--idle-seconds 20] [--skip-idle] [--skip-faults]
+ */
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+import { CPU_PROFILES } from '../src/ai/index.js';
+import { ChaosBot } from './lib/chaos-bot.js';
+import { ChaosCluster } from './lib/chaos-cluster.js';
+import { resultTable } from './lib/report.js';
+
+const KINDS = ['none', 'sigkill', 'sigterm', 'sigstop', 'redis-restart', 'postgres-restart', 'rolling'] as const;
+type Kind = (typeof KINDS)[number];
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '3' },
+    rooms: { type: 'string', default: '120' },
+    repeat: { type: 'string', default: '2' },
+    'think-ms': { type: 'string', default: '150' },
+    faults: { type: 'string', default: KINDS.join(',') },
+    'idle-rooms': { type: 'string', default: '1000' },
+    'idle-seconds': { type: 'string', default: '20' },
+    'skip-idle': { type: 'boolean', default: false },
+    'skip-faults': { type: 'boolean', default: false },
+    /** Keeps the nodes' logs (info level) in this folder, one file per node. */
+    'log-dir': { type: 'string' },
+  },
+});
+const kinds = values.faults.split(',') as Kind[];
+for (const kind of kinds) if (!KINDS.includes(kind)) throw new Error(`unknown fault ${kind}; one of ${KINDS.join(', ')}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
+/** Only the game's pacing differs from the defaults (the failover settings are the defaults). */
+const PACING = { CPU_THINK_MS: '100', ROUND_PAUSE_MS: '500' };
+
+interface Sample {
+  kind: Kind;
+  /** For a node fault: when each affected room was first seen hosted by another node (sampled every 100 ms). */
+  moved?: Map<string, number>;
+  /** From when the affected rooms' next moves are counted. */
+  from: number;
+  /** When the fault was injected (players' seat times count from here). */
+  at: number;
+  rooms: string[];
+}
+
+const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const stats = (list: number[]) => {
+  const sorted = [...list].sort((a, b) => a - b);
+  return sorted.length ? `${q(sorted, 50)} / ${q(sorted, 99)} / ${sorted[sorted.length - 1]}` : '-';
+};
+
+async function faultRuns(): Promise<string> {
+  const name = `failover_${randomBytes(3).toString('hex')}`;
+  const cluster = await ChaosCluster.start(Number(values.nodes), name, { ...PACING, ...(values['log-dir'] ? { LOG_LEVEL: 'info' } : {}) });
+  if (values['log-dir']) mkdirSync(values['log-dir'], { recursive: true });
+  const keepLogs = () => {
+    if (!values['log-dir']) return;
+    cluster.slots.forEach((slot, i) => slot.node && appendFileSync(`${values['log-dir']}/node-${i}.log`, `${slot.node.logs.join('\n')}\n`));
+  };
+  const rooms = Number(values.rooms);
+  const think = Number(values['think-ms']);
+  const bots: ChaosBot[] = [];
+  const codes: string[] = [];
+  log(`${values.nodes} nodes up; seating ${rooms} rooms`);
+  for (let r = 0; r < rooms; r++) {
+    const host = new ChaosBot(() => cluster.port, r, think);
+    const guest = new ChaosBot(() => cluster.port, r + 3, think);
+    await host.connect();
+    await guest.connect();
+    // Long games: the rooms must still be playing at the last fault.
+    await host.request({ type: 'create_room', name: 'Host', options: { rounds: 18, initial_flips: 1 } });
+    await guest.request({ type: 'join_room', room: host.room, name: 'Guest' });
+    await host.request({ type: 'add_cpu', profile: CPU_PROFILES[r % 8]!.name });
+    await host.request({ type: 'start_game' });
+    bots.push(host, guest);
+    codes.push(host.room);
+  }
+  const nudger = setInterval(() => bots.forEach((b) => b.tick()), 1000);
+  const samples: Sample[] = [];
+  const sequence = Array.from({ length: Number(values.repeat) }, () => kinds).flat();
+  await sleep(3000);
+  for (const kind of sequence) {
+    const playing = codes.filter((_, r) => bots[2 * r]!.view?.phase !== 'game_over');
+    const at = Date.now();
+    let sample: Sample;
+    if (kind === 'none') sample = { kind, at, from: at, rooms: playing };
+    else if (kind === 'rolling') {
+      // Every node in turn: SIGTERM (drain), started again, the next one once it is ready.
+      for (let i = 0; i < cluster.slots.length; i++) {
+        const owners = await cluster.owners();
+        const t = Date.now();
+        const slot = cluster.slots[i]!;
+        slot.stopping = true;
+        const before = slot.node!;
+        before.child.kill('SIGTERM');
+        await before.exited;
+        if (values['log-dir']) appendFileSync(`${values['log-dir']}/node-${i}.log`, `${before.logs.join('\n')}\n`);
+        slot.node = null;
+        await cluster.startNode(i);
+        samples.push({ kind, at: t, from: t, rooms: playing.filter((room) => owners.get(room) === i) });
+      }
+      log(`rolling restart of ${cluster.slots.length} nodes`);
+      await sleep(6000);
+      continue;
+    } else {
+      // The node holding the most rooms (any, for a store fault).
+      const owners = await cluster.owners();
+      const counts = cluster.slots.map((_, i) => playing.filter((room) => owners.get(room) === i).length);
+      const victim = counts.indexOf(Math.max(...counts));
+      const before = cluster.slots[victim]!.node;
+      // Where the victim's rooms are hosted, watched while the fault goes on and a little after.
+      const moved = new Map<string, number>();
+      const mine = new Set(playing.filter((room) => owners.get(room) === victim));
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const now = await cluster.owners();
+          const t = Date.now();
+          for (const room of mine) if (!moved.has(room) && now.has(room) && now.get(room) !== victim) moved.set(room, t);
+          await sleep(100);
+        }
+      })();
+      const fault =
+        kind === 'sigstop'
+          ? await freeze(cluster, victim, playing, owners)
+          : await cluster.inject(kind, () => victim, playing);
+      if (values['log-dir'] && before && before !== cluster.slots[victim]!.node) appendFileSync(`${values['log-dir']}/node-${victim}.log`, `${before.logs.join('\n')}\n`);
+      const store = kind === 'redis-restart' || kind === 'postgres-restart';
+      if (!store) await sleep(Math.max(0, fault.at + 4000 - Date.now()));
+      watching = false;
+      await watcher;
+      sample = { kind, at: fault.at, from: store ? fault.endedAt : fault.at, rooms: fault.rooms, ...(store ? {} : { moved }) };
+      log(`${kind}${fault.node === null ? '' : ` node ${fault.node}`}: ${fault.rooms.length} rooms, lifted after ${fault.endedAt - fault.at} ms`);
+    }
+    samples.push(sample);
+    await sleep(6000);
+  }
+  await sleep(2000);
+  clearInterval(nudger);
+  for (const b of bots) b.stop();
+
+  const acksByRoom = new Map<string, number[]>();
+  for (const b of bots) {
+    const list = acksByRoom.get(b.room) ?? [];
+    for (const { at } of b.acked.values()) list.push(at);
+    acksByRoom.set(b.room, list);
+  }
+  for (const list of acksByRoom.values()) list.sort((a, b) => a - b);
+  const rows: Array<Array<string | number>> = [];
+  for (const kind of kinds) {
+    const mine = samples.filter((s) => s.kind === kind);
+    const moves: number[] = [];
+    const seats: number[] = [];
+    const hosted: number[] = [];
+    let never = 0;
+    for (const s of mine) {
+      for (const t of s.moved?.values() ?? []) hosted.push(t - s.at);
+      const affected = new Set(s.rooms);
+      for (const room of s.rooms) {
+        const next = acksByRoom.get(room)?.find((t) => t >= s.from);
+        if (next === undefined) never++;
+        else moves.push(next - s.from);
+      }
+      // Players of those rooms whose socket the fault closed (within 3 s of it), back in a seat.
+      for (const b of bots) {
+        if (!affected.has(b.room) && kind !== 'redis-restart' && kind !== 'postgres-restart') continue;
+        const closed = b.closedAt.find((t) => t >= s.at && t < s.at + 3000);
+        if (closed === undefined) continue;
+        const seated = b.seatedAt.find((t) => t >= closed);
+        if (seated === undefined) never++;
+        else seats.push(seated - s.at);
+      }
+    }
+    rows.push([kind, mine.length, moves.length, stats(hosted), stats(moves), seats.length, stats(seats), never]);
+  }
+
+  // Nothing acknowledged lost, nothing applied twice.
+  const sql = postgres(cluster.postgres.url, { max: 2, onnotice: () => {}, connection: { search_path: name } });
+  const stored = await sql<{ command_id: string; n: number }[]>`select command_id, count(distinct created_at)::int as n from events where command_id is not null group by command_id`;
+  await sql.end();
+  const appends = new Map(stored.map((r) => [r.command_id, r.n]));
+  let acks = 0;
+  let lost = 0;
+  let doubled = 0;
+  for (const b of bots) {
+    for (const [id, ack] of b.acked) {
+      if (ack.type === 'create_room' || ack.type === 'join_room') continue;
+      acks++;
+      const n = appends.get(id);
+      if (n === undefined) lost++;
+      else if (n > 1) doubled++;
+    }
+  }
+  const crashes = cluster.crashes.length;
+  keepLogs();
+  await cluster.close();
+  return [
+    `${values.nodes} nodes, ${rooms} rooms (2 bots + 1 CPU each, bots think ${think} ms on average), each fault ${values.repeat}x, on the node holding the most rooms`,
+    resultTable(
+      ['fault', 'runs', 'rooms', 'hosted elsewhere, ms', 'to next accepted move, ms', 'players out', 'back in seat, ms', 'never'],
+      rows,
+    ),
+    'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "never": a room with no move, or a player not seated again, by the end',
+    `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,
+  ].join('\n');
+}
+
+/** SIGSTOP for 5 s (longer than detection should take), then SIGCONT. */
+async function freeze(cluster: ChaosCluster, victim: number, playing: string[], owners: Map<string, number>) {
+  const node = cluster.slots[victim]!.node!;
+  const at = Date.now();
+  node.child.kill('SIGSTOP');
+  await sleep(5000);
+  node.child.kill('SIGCONT');
+  return { kind: 'sigstop' as const, node: victim, at, endedAt: Date.now(), rooms: playing.filter((room) => owners.get(room) === victim) };
+}
+
+/** CPU seconds a process has used (user + system), from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function idleCost(): Promise<string> {
+  const name = `idle_${randomBytes(3).toString('hex')}`;
+  const cluster = await ChaosCluster.start(1, name, PACING);
+  const rooms = Number(values['idle-rooms']);
+  const bots: ChaosBot[] = [];
+  log(`seating ${rooms} lobbies of 4`);
+  for (let r = 0; r < rooms; r += 25) {
+    await Promise.all(
+      Array.from({ length: Math.min(25, rooms - r) }, async () => {
+        const host = new ChaosBot(() => cluster.port, 0, 1000);
+        await host.connect();
+        await host.request({ type: 'create_room', name: 'Host', options: { rounds: 9 } });
+        bots.push(host);
+        for (let p = 0; p < 3; p++) {
+          const guest = new ChaosBot(() => cluster.port, 0, 1000);
+          await guest.connect();
+          await guest.request({ type: 'join_room', room: host.room, name: `P${p}` });
+          bots.push(guest);
+        }
+      }),
+    );
+  }
+  // The seating's aftermath (snapshot writes, collections) settles first.
+  await sleep(10_000);
+  const pid = cluster.slots[0]!.node!.child.pid!;
+  const admin = new Redis(cluster.redis.url);
+  /** Redis's own CPU seconds, the commands it ran (those run by scripts too) and the scripts it ran. */
+  const redisLoad = async () => {
+    const info = await admin.info('all');
+    const num = (field: string) => Number(new RegExp(`${field}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return { cpu: num('used_cpu_sys') + num('used_cpu_user'), calls: num('total_commands_processed'), evals: Number(/cmdstat_eval(?:sha)?:calls=(\d+)/.exec(info)?.[1] ?? 0) };
+  };
+  const [cpu0, r0, t0] = [cpuSeconds(pid), await redisLoad(), performance.now()];
+  await sleep(Number(values['idle-seconds']) * 1000);
+  const [cpu1, r1, t1] = [cpuSeconds(pid), await redisLoad(), performance.now()];
+  admin.disconnect();
+  for (const b of bots) b.stop();
+  await cluster.close();
+  const seconds = (t1 - t0) / 1000;
+  const rate = (a: number, b: number) => ((b - a) / seconds).toFixed(0);
+  return resultTable(
+    ['idle rooms (4 players connected)', 'node CPU, % of a core', 'Redis CPU, % of a core', 'Redis commands/s (all, in scripts too)', 'of which scripts (EVAL)/s', 'seconds measured'],
+    [[rooms, (((cpu1 - cpu0) / seconds) * 100).toFixed(1), (((r1.cpu - r0.cpu) / seconds) * 100).toFixed(1), rate(r0.calls, r1.calls), rate(r0.evals, r1.evals), seconds.toFixed(0)]],
+  );
+}
+
+const out: string[] = [`bench-failover ${new Date().toISOString().slice(0, 10)}; settings: the defaults (LEASE_TTL_MS, FAILURE_POLL_MS, DRAIN_TIMEOUT_MS...), game pacing ${JSON.stringify(PACING)}`];
+if (!values['skip-faults']) out.push(await faultRuns());
+if (!values['skip-idle']) out.push(await idleCost());
+process.stdout.write(`${out.join('\n\n')}\n`);
+process.exit(0);
