@@ -57,7 +57,10 @@ function onMessage(message: ServerMessage): void {
       if (message.code === 'unauthorized' && !ui.view) storeToken(null); // a stale token: start over
       ui.error = friendlyError(message.code, message.message, ui.view ? null : pendingSeat, ui.code);
       if (message.code === 'unknown_room' || message.code === 'unauthorized') ui.nextGameAsked = false;
+      // Said through the one live region; on the start screen the field it concerns gets focus.
+      say(ui.error.message);
       render();
+      if (ui.error.field) document.getElementById(ui.error.field)?.focus();
       break;
   }
 }
@@ -128,6 +131,7 @@ function render(): void {
         selected: ui.selected,
         enabled,
         happened: ui.log[0] ?? null,
+        error: ui.error?.message ?? null,
         recent: ui.log,
         confirmLeave: ui.confirmLeave,
         heldFromDiscard: heldCard,
@@ -157,6 +161,7 @@ function playerName(): string | null {
     localStorage.setItem('golf:name', name);
     return name;
   }
+  say(ui.error.message);
   render();
   document.getElementById('name')?.focus();
   return null;
@@ -191,6 +196,7 @@ function join(): void {
   const code = ui.code.trim().toUpperCase();
   if (!/^[A-Z]{4}$/.test(code)) {
     ui.error = { message: 'A room code is 4 letters, like ABCD.', field: 'code' };
+    say(ui.error.message);
     render();
     document.getElementById('code')?.focus();
     return;
@@ -246,6 +252,7 @@ async function copyLink(target: HTMLElement): Promise<void> {
 function act(target: HTMLElement): void {
   const action = target.dataset.action;
   if (!action || target.getAttribute('aria-disabled') === 'true') return;
+  if (ui.error && ui.view) ui.error = null; // a new action: the last refusal is old news
   const pos = Number(target.dataset.pos);
   const view = ui.view;
   switch (action) {

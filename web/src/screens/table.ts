@@ -18,6 +18,8 @@ export interface TableProps {
   enabled: boolean;
   /** The "what just happened" line. */
   happened: string | null;
+  /** A refusal of this page's last action, in words (announced through the live region too). */
+  error?: string | null;
   /** The last few of those lines, newest first (the table's short history). */
   recent?: readonly string[];
   /** Leave asked mid-game: the confirmation is shown. */
@@ -120,6 +122,7 @@ export function tableHtml(v: View, props: TableProps): string {
     </header>
     ${leaveConfirm}
     ${statusHtml(v, props.selected.length, props.happened)}
+    ${props.error ? `<p class="error" data-testid="error" data-key="table-error">${esc(props.error)}</p>` : ''}
     <div class="opponents ${seated ? '' : 'everyone'}">${others}</div>
     <div class="table" role="group" aria-label="Piles">
       <div class="pile">${deck}<span class="count">${v.deck_count} left</span></div>
