@@ -100,9 +100,10 @@ function countdown(view: View): number | null {
  * Where focus goes when the focused control is gone after an update (the results panel closing
  * as the next hole starts): what can be pressed now in your grid or the piles, else the status.
  */
-function refocus(hadFocus: boolean): void {
+function refocus(hadFocus: boolean, screenChanged: boolean): void {
   if (!hadFocus || (document.activeElement && document.activeElement !== document.body)) return;
-  const next =
+  // A new screen: its heading, so that reading and tabbing start at its top.
+  const next = (screenChanged ? document.querySelector<HTMLElement>('#app h1') : null) ??
     document.querySelector<HTMLElement>('[data-testid="results"] [data-action]') ??
     document.querySelector<HTMLElement>('[data-testid="my-hand"] [data-action], [data-testid="deck"][data-action], [data-testid="discard"][data-action]') ??
     document.querySelector<HTMLElement>('[data-testid="my-card"]') ??
@@ -114,6 +115,9 @@ function render(): void {
   const focused = document.activeElement;
   const hadFocus = !!focused && focused !== document.body && app.contains(focused);
   const view = ui.view;
+  const screen = !view || !view.you ? 'start' : view.phase === 'lobby' ? 'lobby' : 'table';
+  const screenChanged = screen !== shownScreen;
+  shownScreen = screen;
   const enabled = ui.status === 'open';
   document.body.dataset.phase = view?.phase ?? 'home';
   document.body.dataset.must = view?.must ?? '';
@@ -141,8 +145,10 @@ function render(): void {
   }
   banner.hidden = !(view && ui.status === 'reconnecting');
   document.body.classList.toggle('offline', !banner.hidden);
-  refocus(hadFocus);
+  refocus(hadFocus, screenChanged);
 }
+
+let shownScreen = '';
 
 // The countdown to the next hole ticks on its own.
 setInterval(() => {

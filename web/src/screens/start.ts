@@ -27,7 +27,7 @@ export function startHtml(props: StartProps): string {
   const general = props.error && props.error.field === null ? `<p class="error" data-testid="error">${esc(props.error.message)}</p>` : '';
   return `
   <section class="home" data-key="screen-start">
-    <h1>${icons.flag()} Golf <small>six-card</small></h1>
+    <h1 tabindex="-1">${icons.flag()} Golf <small>six-card</small></h1>
     <p class="tagline">Lowest score after all holes wins. Pair columns, dodge the Queens.</p>
     ${general}
     <div class="field">

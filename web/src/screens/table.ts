@@ -115,7 +115,7 @@ export function tableHtml(v: View, props: TableProps): string {
   return `
   <section class="game ${over ? 'with-results' : ''}" data-key="screen-table">
     <header class="bar">
-      <h1>Room <span class="code">${esc(v.room)}</span></h1>
+      <h1 tabindex="-1">Room <span class="code">${esc(v.room)}</span></h1>
       <div class="round" data-testid="round">${icons.flag()} Hole ${v.round} of ${v.rounds}</div>
       ${props.headerExtra ?? ''}
       ${seated ? `<button type="button" class="ghost" data-key="leave" data-action="leave" data-testid="leave">${icons.leave()} Leave</button>` : ''}
