@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface MetricSources {
   ready: () => boolean;
   watchers: () => number;
+  spectators: () => number;
 }
 
 /** The node's Prometheus metrics (served at GET /metrics; every one is described in the README). */
@@ -14,7 +15,7 @@ export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const ms = [0.5, 1, 2, 5, 10, 20, 50, 100, 250, 500, 1000, 5000];
-  const sources: MetricSources = { ready: () => false, watchers: () => 0 };
+  const sources: MetricSources = { ready: () => false, watchers: () => 0, spectators: () => 0 };
   return {
     registry,
     sources,
@@ -33,6 +34,14 @@ export function createMetrics() {
       registers: [registry],
       collect() {
         this.set(sources.watchers());
+      },
+    }),
+    roomSpectators: new Gauge({
+      name: 'golf_room_spectators',
+      help: 'Spectators of the rooms hosted by this node (their sockets on any node)',
+      registers: [registry],
+      collect() {
+        this.set(sources.spectators());
       },
     }),
     connections: new Gauge({ name: 'golf_ws_connections', help: 'Open WebSocket connections', registers: [registry] }),

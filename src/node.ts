@@ -80,6 +80,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
   let draining = false;
   metrics.sources.ready = () => ready && !draining;
   metrics.sources.watchers = () => runtime.hosted().reduce((n, actor) => n + actor.watcherCount, 0);
+  metrics.sources.spectators = () => runtime.hosted().reduce((n, actor) => n + actor.spectatorCount, 0);
   const timeouts = { headersMs: config.HEADERS_TIMEOUT_MS, requestMs: config.REQUEST_TIMEOUT_MS };
   const server = createHttpServer({
     live: () => true,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { replay, type GameEvent } from '../../src/game/index.js';
 import { TestClient } from '../support/client.js';
-import { cleanup, REDIS_URL, startTestNode } from '../support/node.js';
+import { cleanup, REDIS_URL, startTestNode, testConfig } from '../support/node.js';
 import { assertNoSecrets, autoplay } from '../support/play.js';
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
@@ -90,5 +90,38 @@ describe('next_game', () => {
     expect(over.winner_ids.length).toBeGreaterThan(0);
     for (const c of [host, guest]) for (const frame of c.frames) assertNoSecrets(frame, c.token);
     await Promise.all([host.close(), guest.close(), back.close()]);
+  }, 120_000);
+
+  it('across nodes: the host on another node than the room asks; the new game starts on the room\'s node and players there and elsewhere get it', async () => {
+    const base = testConfig({ LEASE_TTL_MS: '1500' });
+    const a = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}a` });
+    const b = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}b` });
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
+      const guest = await TestClient.connect(b.port);
+      await guest.ok({ type: 'join_room', room: host.room, name: 'Guest' });
+      await host.ok({ type: 'start_game' });
+      await Promise.all([autoplay(host, 0), autoplay(guest, 1)]);
+      const over = await guest.waitForState((v) => v.phase === 'game_over');
+      // The host comes back through node b: the room stays on a.
+      await host.close();
+      const remoteHost = await TestClient.connect(b.port);
+      await remoteHost.ok({ type: 'resume', token: host.token });
+      expect(a.runtime.hosted().map((r) => r.code)).toContain(host.room);
+      expect(b.runtime.hosted().map((r) => r.code)).not.toContain(host.room);
+      await remoteHost.ok({ type: 'next_game' });
+      const fresh = await guest.waitForState((v) => v.game_id !== over.game_id);
+      expect(fresh.phase).toBe('playing');
+      expect((await remoteHost.waitForState((v) => v.game_id === fresh.game_id)).players).toHaveLength(2);
+      expect(a.runtime.hosted().find((r) => r.code === host.room)?.gameId).toBe(fresh.game_id);
+      await Promise.all([autoplay(remoteHost, 0), autoplay(guest, 1)]);
+      expect((await guest.waitForState((v) => v.phase === 'game_over' && v.game_id === fresh.game_id, 60_000)).winner_ids.length).toBeGreaterThan(0);
+      await Promise.all([remoteHost.close(), guest.close()]);
+    } finally {
+      await b.drain();
+      await a.drain();
+      await cleanup(base);
+    }
   }, 120_000);
 });

@@ -100,6 +100,29 @@ describe('spectators on one node', () => {
   });
 });
 
+describe('spectators and the next game', () => {
+  it('a spectator follows the table into its next game', async () => {
+    const a = await node();
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
+      await host.ok({ type: 'add_cpu', profile: 'Sage' });
+      const spectator = await TestClient.connect(a.port);
+      await spectator.ok({ type: 'watch', room: host.room });
+      await host.ok({ type: 'start_game' });
+      await playUntil(host, () => false);
+      const over = await spectator.waitForState((v) => v.phase === 'game_over');
+      await host.ok({ type: 'next_game' });
+      const next = await spectator.waitForState((v) => v.game_id !== over.game_id);
+      expect(next.room).toBe(host.room);
+      await host.waitForState((v) => v.game_id === next.game_id && v.spectators === 1);
+      expectPublicOnly(spectator);
+    } finally {
+      await a.drain();
+    }
+  });
+});
+
 describe('spectators across nodes', () => {
   it('spectators on another node get the room’s frames through one listener there, and count in the players’ views', async () => {
     const base = testConfig({ LEASE_TTL_MS: '1500' });

@@ -68,7 +68,10 @@ function onMessage(message: ServerMessage): void {
       if (message.code === 'unauthorized' && !ui.view) storeToken(null); // a stale token: start over
       ui.error = friendlyError(message.code, message.message, ui.view ? null : pendingSeat, ui.code);
       if (message.code === 'unknown_room' || message.code === 'unauthorized') ui.nextGameAsked = false;
+      // Said through the one live region; on the start screen the field it concerns gets focus.
+      say(ui.error.message);
       render();
+      if (ui.error.field) document.getElementById(ui.error.field)?.focus();
       break;
   }
 }
@@ -108,9 +111,10 @@ function countdown(view: View): number | null {
  * Where focus goes when the focused control is gone after an update (the results panel closing
  * as the next hole starts): what can be pressed now in your grid or the piles, else the status.
  */
-function refocus(hadFocus: boolean): void {
+function refocus(hadFocus: boolean, screenChanged: boolean): void {
   if (!hadFocus || (document.activeElement && document.activeElement !== document.body)) return;
-  const next =
+  // A new screen: its heading, so that reading and tabbing start at its top.
+  const next = (screenChanged ? document.querySelector<HTMLElement>('#app h1') : null) ??
     document.querySelector<HTMLElement>('[data-testid="results"] [data-action]') ??
     document.querySelector<HTMLElement>('[data-testid="my-hand"] [data-action], [data-testid="deck"][data-action], [data-testid="discard"][data-action]') ??
     document.querySelector<HTMLElement>('[data-testid="my-card"]') ??
@@ -122,6 +126,9 @@ function render(): void {
   const focused = document.activeElement;
   const hadFocus = !!focused && focused !== document.body && app.contains(focused);
   const view = ui.view;
+  const screen = view && view.you === null && ui.watching ? `spectator-${view.phase === 'lobby' ? 'lobby' : 'table'}` : !view || !view.you ? 'start' : view.phase === 'lobby' ? 'lobby' : 'table';
+  const screenChanged = screen !== shownScreen;
+  shownScreen = screen;
   const enabled = ui.status === 'open';
   document.body.dataset.phase = view?.phase ?? 'home';
   document.body.dataset.must = view?.must ?? '';
@@ -138,7 +145,7 @@ function render(): void {
   }
   banner.hidden = !(view && ui.status === 'reconnecting');
   document.body.classList.toggle('offline', !banner.hidden);
-  refocus(hadFocus);
+  refocus(hadFocus, screenChanged);
 }
 
 function tableProps(view: View, enabled: boolean) {
@@ -147,12 +154,15 @@ function tableProps(view: View, enabled: boolean) {
     selected: ui.selected,
     enabled,
     happened: ui.log[0] ?? null,
+    error: ui.error?.message ?? null,
     recent: ui.log,
     confirmLeave: ui.confirmLeave,
     heldFromDiscard: heldCard,
     results: { countdown: countdown(view), host: isHost(), enabled, nextGameAsked: ui.nextGameAsked },
   };
 }
+
+let shownScreen = '';
 
 // The countdown to the next hole ticks on its own.
 setInterval(() => {
@@ -171,6 +181,7 @@ function playerName(): string | null {
     localStorage.setItem('golf:name', name);
     return name;
   }
+  say(ui.error.message);
   render();
   document.getElementById('name')?.focus();
   return null;
@@ -205,6 +216,7 @@ function join(): void {
   const code = ui.code.trim().toUpperCase();
   if (!/^[A-Z]{4}$/.test(code)) {
     ui.error = { message: 'A room code is 4 letters, like ABCD.', field: 'code' };
+    say(ui.error.message);
     render();
     document.getElementById('code')?.focus();
     return;
@@ -285,6 +297,7 @@ async function copyLink(target: HTMLElement): Promise<void> {
 function act(target: HTMLElement): void {
   const action = target.dataset.action;
   if (!action || target.getAttribute('aria-disabled') === 'true') return;
+  if (ui.error && ui.view) ui.error = null; // a new action: the last refusal is old news
   const pos = Number(target.dataset.pos);
   const view = ui.view;
   switch (action) {

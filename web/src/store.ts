@@ -27,10 +27,6 @@ export const ui = {
   watching: null as string | null,
 };
 
-export function me(view: View | null = ui.view) {
-  return view?.players.find((p) => p.id === view.you);
-}
-
 export function isHost(view: View | null = ui.view): boolean {
   return !!view && view.you !== null && view.you === view.host_id;
 }

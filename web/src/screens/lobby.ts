@@ -48,10 +48,10 @@ export function lobbyHtml(v: View, props: LobbyProps): string {
   return `
   <section class="lobby" data-key="screen-lobby">
     <header class="bar">
-      <h1>Room <span class="code" data-testid="room-code">${esc(v.room)}</span></h1>
+      <h1 tabindex="-1">Room <span class="code" data-testid="room-code">${esc(v.room)}</span></h1>
       <button type="button" class="ghost" data-key="leave" data-action="leave">${icons.leave()} Leave</button>
     </header>
-    ${props.error ? `<p class="error" role="alert" data-testid="error">${esc(props.error)}</p>` : ''}
+    ${props.error ? `<p class="error" data-testid="error">${esc(props.error)}</p>` : ''}
     <div class="invite">
       <label for="invite-link">${icons.link()} Invite link</label>
       <div class="row">

@@ -14,7 +14,7 @@ export interface StartProps {
 
 function fieldError(field: ErrorField, props: StartProps): string {
   return props.error && props.error.field === field
-    ? `<p class="field-error" id="${field}-error" role="alert" data-testid="error">${esc(props.error.message)}</p>`
+    ? `<p class="field-error" id="${field}-error" data-testid="error">${esc(props.error.message)}</p>`
     : '';
 }
 
@@ -24,10 +24,10 @@ function described(field: ErrorField, props: StartProps): string {
 
 /** The start screen: your name, join a room by code, or create one with its options. */
 export function startHtml(props: StartProps): string {
-  const general = props.error && props.error.field === null ? `<p class="error" role="alert" data-testid="error">${esc(props.error.message)}</p>` : '';
+  const general = props.error && props.error.field === null ? `<p class="error" data-testid="error">${esc(props.error.message)}</p>` : '';
   return `
   <section class="home" data-key="screen-start">
-    <h1>${icons.flag()} Golf <small>six-card</small></h1>
+    <h1 tabindex="-1">${icons.flag()} Golf <small>six-card</small></h1>
     <p class="tagline">Lowest score after all holes wins. Pair columns, dodge the Queens.</p>
     ${general}
     <div class="field">

@@ -18,6 +18,8 @@ export interface TableProps {
   enabled: boolean;
   /** The "what just happened" line. */
   happened: string | null;
+  /** A refusal of this page's last action, in words (announced through the live region too). */
+  error?: string | null;
   /** The last few of those lines, newest first (the table's short history). */
   recent?: readonly string[];
   /** Leave asked mid-game: the confirmation is shown. */
@@ -113,13 +115,14 @@ export function tableHtml(v: View, props: TableProps): string {
   return `
   <section class="game ${over ? 'with-results' : ''}" data-key="screen-table">
     <header class="bar">
-      <h1>Room <span class="code">${esc(v.room)}</span></h1>
+      <h1 tabindex="-1">Room <span class="code">${esc(v.room)}</span></h1>
       <div class="round" data-testid="round">${icons.flag()} Hole ${v.round} of ${v.rounds}</div>
       ${props.headerExtra ?? ''}
       ${seated ? `<button type="button" class="ghost" data-key="leave" data-action="leave" data-testid="leave">${icons.leave()} Leave</button>` : ''}
     </header>
     ${leaveConfirm}
     ${statusHtml(v, props.selected.length, props.happened)}
+    ${props.error ? `<p class="error" data-testid="error" data-key="table-error">${esc(props.error)}</p>` : ''}
     <div class="opponents ${seated ? '' : 'everyone'}">${others}</div>
     <div class="table" role="group" aria-label="Piles">
       <div class="pile">${deck}<span class="count">${v.deck_count} left</span></div>
