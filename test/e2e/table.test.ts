@@ -64,11 +64,13 @@ async function axe(page: Page, screen: string): Promise<void> {
   expect(violations, `axe on ${screen}`).toEqual([]);
 }
 
-/** Screenshots of the screen at both sizes (the page is put back to its own size after). */
-async function shots(page: Page, name: string): Promise<void> {
+/** Screenshots of the screen at both sizes, from the top or with `show` scrolled into view (the page is put back to its own size after). */
+async function shots(page: Page, name: string, show?: string): Promise<void> {
   const own = page.viewportSize() ?? LAPTOP;
   for (const [size, viewport] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
     await page.setViewportSize(viewport);
+    if (show) await page.locator(show).scrollIntoViewIfNeeded();
+    else await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(50);
     // JPEG: the felt's gradient makes PNGs of 100-400 KB each; these are a few dozen KB.
     await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.jpg`), type: 'jpeg', quality: 80 });
@@ -236,7 +238,7 @@ describe('the table (issue 14)', () => {
     expect(discardLabel).toMatch(/Discard pile, .+ on top/);
     if ((await must(page)) === 'place') expect(discardLabel).toContain('press to throw away the');
     await axe(page, 'holding a card');
-    await shots(page, '06-holding-a-card');
+    await shots(page, '06-holding-a-card', '[data-testid="my-hand"]');
     const rest = await playByKeyboard(page, async () => (await phase(page)) === 'game_over');
     expect(played.moves + rest.moves).toBeGreaterThan(4);
     expect(played.focusLost + rest.focusLost).toBe(0);
@@ -280,7 +282,7 @@ describe('the table (issue 14)', () => {
     await page.click('[data-testid="leave-no"]');
     await page.locator('.how-to summary').click();
     await axe(page, 'how to play');
-    await shots(page, '09-how-to-play');
+    await shots(page, '09-how-to-play', '.how-to');
     await page.locator('.how-to summary').click();
     await playThroughUi(page, async () => (await phase(page)) === 'round_over');
     await page.waitForSelector('[data-testid="results"]');
