@@ -96,6 +96,9 @@ export class RedisLeases implements Leases {
     this.tickMs = Math.max(50, Math.floor(options.ttlMs / 4));
     this.timer = setInterval(() => void this.renewAll(), this.tickMs);
     this.timer.unref();
+    // Back from a break (Redis restarted, maybe empty): renewed (written back) at once, not at
+    // the next tick, which may come after they lapsed.
+    redis.on('ready', () => void this.renewAll());
   }
 
   private get nodeId(): string {
