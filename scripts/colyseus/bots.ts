@@ -22,7 +22,7 @@ class ColyseusBot {
 
   constructor(
     private readonly think: number,
-    private readonly stats: { rtt: RecordableHistogram; moves: number },
+    private readonly stats: { rtt: RecordableHistogram; moves: number; bytes: number },
   ) {}
 
   async create(client: Client): Promise<string> {
@@ -37,6 +37,12 @@ class ColyseusBot {
   }
 
   private listen(): void {
+    // Bytes received, as the socket delivers them (the payloads of its WebSocket messages).
+    const ws = (this.room.connection as unknown as { transport: { ws: { addEventListener(type: 'message', f: (event: { data: ArrayBuffer | Buffer | string }) => void): void } } }).transport.ws;
+    ws.addEventListener('message', (event) => {
+      const data = event.data;
+      this.stats.bytes += typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+    });
     this.room.onStateChange((state: unknown) => this.onState(state as TableView));
   }
 
@@ -75,7 +81,7 @@ class ColyseusBot {
 
 export interface ColyseusRun {
   rtt: RecordableHistogram;
-  stats: { rtt: RecordableHistogram; moves: number };
+  stats: { rtt: RecordableHistogram; moves: number; bytes: number };
   /** Resets the counters (after a warm-up). */
   reset(): void;
   stop(): Promise<void>;
@@ -83,7 +89,7 @@ export interface ColyseusRun {
 
 /** Seats `rooms` tables of 4 bots on the Colyseus server at `port`; they play until stopped. */
 export async function startColyseusBots(port: number, rooms: number, think: number): Promise<ColyseusRun> {
-  const stats = { rtt: createHistogram(), moves: 0 };
+  const stats = { rtt: createHistogram(), moves: 0, bytes: 0 };
   const bots: ColyseusBot[] = [];
   const client = new Client(`ws://127.0.0.1:${port}`);
   for (let r = 0; r < rooms; r += 25) {
@@ -102,6 +108,7 @@ export async function startColyseusBots(port: number, rooms: number, think: numb
     reset: () => {
       stats.rtt.reset();
       stats.moves = 0;
+      stats.bytes = 0;
     },
     stop: async () => {
       await Promise.all(bots.map((b) => b.stop()));

@@ -189,7 +189,8 @@ export class PgEventStore {
       onnotice: options.onNotice ?? (() => {}),
       connection: {
         search_path: this.schema,
-        application_name: 'golf-runtime',
+        // PGAPPNAME, as libpq reads it, tells one node's backends apart (scripts/bench-node.ts).
+        application_name: process.env.PGAPPNAME || 'golf-runtime',
         // A live server gives up first, with an error that says the statement did not happen
         // (a lock wait, say), before the bound below takes the connection for stalled.
         statement_timeout: Math.max(50, Math.floor(this.queryTimeoutMs * STATEMENT_SHARE)),
