@@ -6,7 +6,8 @@ import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js'
 import type { RoomRuntime, Seat, Failure } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
 import { OPEN_GATE, type RoomGate } from './limits.js';
-import { frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
+import type { ViewUpdate } from '../runtime/view-fanout.js';
+import { FRAME_KINDS, frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { SeatRetries } from './seat-retries.js';
 
 /** The seat a connection holds: its room, its player, and the game (named in the logs). */
@@ -50,8 +51,8 @@ export class Session implements RoomListener {
   private tokens: number;
   private lastRefill: number;
   private strikes: number[] = [];
-  /** The latest `state` frame a slow reader has not been sent yet. */
-  private pendingState: string | null = null;
+  /** The latest view a slow reader has not been sent yet (it gets it whole). */
+  private pendingView: ViewUpdate | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private seatTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -59,8 +60,14 @@ export class Session implements RoomListener {
   private readonly retries = new SeatRetries();
   /** The seat a `leave` in flight gives up (its own ack says so; no notice needed). */
   private leaving: HeldSeat | null = null;
-  /** The current seat's latest `state` frame (a retried seat-taking command is answered with it). */
-  private latestFrame: string | null = null;
+  /** The current seat's latest view (a retried seat-taking command and a `sync` get it). */
+  private latest: ViewUpdate | null = null;
+  /** The client asked for patches (`hello`). */
+  private patches = false;
+  /** The number of the last view sent on this connection (welcome, state, patch). */
+  private rev = 0;
+  /** Which view (ViewUpdate.id) the client holds as `rev`: null when a patch could not apply to it. */
+  private held: number | null = null;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
   private closing = false;
   alive = true;
@@ -114,6 +121,13 @@ export class Session implements RoomListener {
       case 'create_room':
       case 'join_room':
         return this.takeSeat(message, id);
+      case 'hello':
+        this.patches = message.accept.includes('patch');
+        return this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
+      case 'sync':
+        if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
+        // A client out of step: the whole view, and patches from it on.
+        return this.sendView(this.latest, true);
       case 'resume': {
         // A made-up token names a room code: it is a guess like a join by code (limited per
         // address, refunded when it finds its seat), and its refusal says nothing about whether
@@ -164,8 +178,8 @@ export class Session implements RoomListener {
     const seat = this.seat;
     if (!seat || seat.room !== result.room || seat.playerId !== result.player_id) return this.seatWith(result, id);
     // The same seat, welcomed again with its latest view (the room may have moved on since).
-    const latest = this.latestFrame ? (JSON.parse(this.latestFrame) as { seq: number; state: GameView }) : { seq: result.seq, state: result.view };
-    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: latest.seq, state: latest.state });
+    const latest = this.latest ? { seq: this.latest.seq, state: JSON.parse(this.latest.state) as GameView } : { seq: result.seq, state: result.view };
+    this.welcome(result, latest.seq, latest.state);
     this.send({ type: 'ack', id, seq: result.seq });
   }
 
@@ -201,10 +215,17 @@ export class Session implements RoomListener {
     const seat = { room: result.room, playerId: result.player_id, gameId: result.view.game_id };
     this.seat = seat;
     this.clearSeatTimer();
-    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: result.seq, state: result.view });
+    this.welcome(result, result.seq, result.view);
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     // A game that is over and hosted nowhere changes no more: there is nothing to follow.
     if (!result.ended) this.followSafely(seat);
+  }
+
+  /** A `welcome`: a full view, so the client holds no view a patch could follow until the next one. */
+  private welcome(seat: Seat, seq: number, view: GameView): void {
+    this.latest = { seq, id: null, state: JSON.stringify(view), patch: null };
+    this.held = null;
+    this.send({ type: 'welcome', room: seat.room, player_id: seat.player_id, token: seat.token, seq, rev: ++this.rev, state: view });
   }
 
   /** follow, in the background: a store that fails meanwhile sends the client to reconnect. */
@@ -229,26 +250,55 @@ export class Session implements RoomListener {
     if (!this.seat) return;
     const room = this.seat.room;
     this.seat = null;
-    this.latestFrame = null;
+    this.latest = null;
+    this.held = null;
+    this.pendingView = null;
     this.leaving = null;
     this.runtime.unwatch(room, this);
   }
 
-  /** RoomListener: this player's view after a change (a serialised `state` frame). */
-  state(_seq: number, frame: string): void {
-    this.latestFrame = frame;
+  /** RoomListener: this player's view after a change, with the patch from the one before. */
+  view(update: ViewUpdate): void {
+    this.latest = update;
     if (!this.writable()) return;
-    if (this.pendingState !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
-      // A slow reader gets the latest state when it catches up, not every intermediate one.
-      this.pendingState = frame;
+    if (this.pendingView !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
+      // A slow reader gets the latest view when it catches up, not every intermediate one (so
+      // it gets it whole: the patches between are skipped).
+      this.pendingView = update;
       this.flushTimer ??= setInterval(() => this.flushPending(), 50);
       return;
     }
-    this.ws.send(frame);
+    this.sendView(update, false);
+  }
+
+  /**
+   * RoomListener: a serialised `state` frame (`{ type: 'state', seq, state }`), as a peer node
+   * relays it: sent whole (no patch can follow a view whose number is not known here).
+   */
+  state(seq: number, frame: string): void {
+    const prefix = `{"type":"state","seq":${seq},"state":`;
+    const state = frame.startsWith(prefix) ? frame.slice(prefix.length, -1) : JSON.stringify((JSON.parse(frame) as { state: unknown }).state);
+    this.view({ seq, id: null, state, patch: null });
+  }
+
+  /** A view as a patch when the client takes them and holds the view it applies to, else whole. */
+  private sendView(update: ViewUpdate, whole: boolean): void {
+    if (!this.writable()) return;
+    const base = this.rev;
+    const rev = ++this.rev;
+    const patch = !whole && this.patches && update.patch !== null && this.held !== null && update.patch.prior === this.held ? update.patch : null;
+    this.held = update.id;
+    this.ws.send(
+      patch
+        ? `{"type":"patch","seq":${update.seq},"rev":${rev},"base":${base},"ops":${patch.ops}}`
+        : `{"type":"state","seq":${update.seq},"rev":${rev},"state":${update.state}}`,
+    );
   }
 
   /** RoomListener: the room left where it was; find it again (here, or on another node). */
   evicted(reason: string): void {
+    // Its next view comes from another actor (here or on another node): whole.
+    this.held = null;
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
     this.log.debug({ room: seat.room, game_id: seat.gameId, player_id: seat.playerId, reason }, 'room moved; following it');
@@ -326,11 +376,11 @@ export class Session implements RoomListener {
   private flushPending(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.slowBytes) return;
-    const pending = this.pendingState;
-    this.pendingState = null;
+    const pending = this.pendingView;
+    this.pendingView = null;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    if (pending !== null) this.ws.send(pending);
+    if (pending !== null) this.sendView(pending, true);
   }
 
   private takeToken(): boolean {
@@ -357,7 +407,7 @@ export class Session implements RoomListener {
   }
 }
 
-function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' }>): RoomCommand {
+function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'hello' | 'sync' }>): RoomCommand {
   switch (message.type) {
     case 'add_cpu':
       return { type: 'add_cpu', profile: message.profile ?? null, new_player_id: newPlayerId('cpu') };

@@ -1,5 +1,5 @@
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { findPlayer, stateFrames, viewFor, type GameEvent, type GameState, type GameView } from '../game/index.js';
+import { findPlayer, viewFor, type GameEvent, type GameState, type GameView } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -8,6 +8,7 @@ import type { SnapshotRecord } from '../stores/state-cache.js';
 import { EventDataRejected, EventStoreInDoubt } from '../stores/event-store.js';
 import { FencedError } from './append-batcher.js';
 import { freshEntropy } from './entropy.js';
+import { ViewFanout, type ViewUpdate } from './view-fanout.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -43,7 +44,12 @@ export const IN_DOUBT: Outcome = {
 /** Someone on this node watching a seat of the room (a WebSocket session). */
 export interface RoomListener {
   readonly playerId: string;
-  /** The seat's `state` frame after a change, serialised (see stateFrames). */
+  /**
+   * The seat's view after a change, with the patch from the view before (see view-fanout.ts).
+   * A listener without it (a peer node's stand-in) gets `state` instead.
+   */
+  view?(update: ViewUpdate): void;
+  /** The seat's `state` frame after a change, serialised (`{ type: 'state', seq, state }`). */
   state(seq: number, frame: string): void;
   /** The room left this node (drained, fenced, passivated): resolve it again. */
   evicted(reason: string): void;
@@ -101,6 +107,8 @@ export class RoomActor {
   private stoppedReason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Map<string, Set<RoomListener>>();
+  /** The views sent after each change, built once per change for all watchers. */
+  private readonly fanout = new ViewFanout();
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
   private idleWaiters: Array<() => void> = [];
   lastActivity: number;
@@ -232,7 +240,7 @@ export class RoomActor {
     }
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
-    else listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected))(listener.playerId));
+    else deliver(listener, this.currentViews().for(listener.playerId));
   }
 
   /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
@@ -253,7 +261,11 @@ export class RoomActor {
    */
   resend(listener: RoomListener): void {
     if (!this.acting() || !this.listeners.get(listener.playerId)?.has(listener)) return;
-    listener.state(this.seq, stateFrames(this.game, this.seq, new Set(this.context.connected))(listener.playerId));
+    deliver(listener, this.currentViews().for(listener.playerId));
+  }
+
+  private currentViews() {
+    return this.fanout.views(this.game, this.seq, this.context.connected);
   }
 
   viewOf(playerId: string | null): GameView {
@@ -459,10 +471,10 @@ export class RoomActor {
     // A view pushed by a node whose lease lapsed may be older than what the room's new owner
     // has shown: the room stops here instead (its watchers are sent after it).
     if (this.listeners.size === 0 || !this.acting()) return;
-    const frameFor = stateFrames(this.game, this.seq, new Set(this.context.connected));
+    const views = this.currentViews();
     for (const [playerId, set] of this.listeners) {
-      const frame = frameFor(playerId);
-      for (const listener of set) listener.state(this.seq, frame);
+      const update = views.for(playerId);
+      for (const listener of set) deliver(listener, update);
     }
   }
 
@@ -504,6 +516,12 @@ export class RoomActor {
   get hasDeadline(): boolean {
     return this.context.deadline !== null;
   }
+}
+
+/** A view to a listener: as an update if it takes them, else as a `state` frame. */
+function deliver(listener: RoomListener, update: ViewUpdate): void {
+  if (listener.view) listener.view(update);
+  else listener.state(update.seq, `{"type":"state","seq":${update.seq},"state":${update.state}}`);
 }
 
 export function summaryOf(game: GameState): AppendRequest['summary'] {
