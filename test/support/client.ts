@@ -39,7 +39,7 @@ export class TestClient {
       let frame = wire;
       if (this.options.patches && (wire.type === 'welcome' || wire.type === 'state' || wire.type === 'patch')) {
         if (wire.type === 'patch' && this.options.lose?.(wire)) return;
-        const taken = this.sync.take(wire);
+        const taken = this.sync.take(wire as Frame & { type: string });
         if (taken.sync) this.ws.send(JSON.stringify({ type: 'sync' }));
         if (!taken.frame) return;
         frame = taken.frame;
