@@ -107,6 +107,8 @@ export class RoomActor {
   private stoppedReason: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private readonly listeners = new Map<string, Set<RoomListener>>();
+  /** The games row's summary (options, players, winners) as last appended, as JSON: unchanged ones are not sent again. */
+  private appendedSummary: string | null = null;
   /** The views sent after each change, built once per change for all watchers. */
   private readonly fanout = new ViewFanout();
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
@@ -402,6 +404,9 @@ export class RoomActor {
       at: new Date(now),
       summary: summaryOf(next.context.game),
     };
+    // Most moves change none of options, players (names, scores) or winners: the row keeps them.
+    const summary = JSON.stringify([request.summary.options, request.summary.players, request.summary.winner_ids]);
+    if (summary === this.appendedSummary) request.summary = { status: request.summary.status, options: null, players: null, winner_ids: null };
     try {
       await this.deps.append(request);
     } catch (error) {
@@ -432,6 +437,7 @@ export class RoomActor {
       return;
     }
     // Committed: adopt, ack, cache, fan out, re-arm.
+    this.appendedSummary = summary;
     this.snapshot = next;
     this.lastActivity = now;
     this.deps.metrics?.commands.inc({ outcome: 'applied' });

@@ -34,8 +34,12 @@ export interface AppendRequest {
   expected_seq: number;
   events: Array<{ type: string; player_id: string | null; command_id: string | null; sender_id: string | null; command_fp: string | null; data: unknown }>;
   at: Date;
-  /** The games row's summary after these events (queryable without replaying). */
-  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[] };
+  /**
+   * The games row's summary after these events (queryable without replaying). `options`,
+   * `players` and `winner_ids` may be left out (null) when they are what the row already holds:
+   * most moves change none of them, and not rewriting them keeps the update small.
+   */
+  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[] | null };
 }
 
 export interface NewGame {
@@ -288,8 +292,12 @@ export class PgEventStore {
             options jsonb, players jsonb, winner_ids jsonb)
         ), passed as (
           update games g set
-            last_seq = b.new_seq, epoch = b.epoch, status = b.status, options = b.options,
-            players = b.players, winner_ids = b.winner_ids, updated_at = now(),
+            last_seq = b.new_seq, epoch = b.epoch, status = b.status, options = coalesce(b.options, g.options),
+            players = coalesce(b.players, g.players), winner_ids = coalesce(b.winner_ids, g.winner_ids),
+            -- To the second is enough for what reads it (idle and expiry times): the row of a
+            -- game in play then keeps its indexed columns for most moves, so the update is HOT
+            -- (no index entries to add; see migration 4).
+            updated_at = case when g.updated_at < now() - interval '1 second' or b.status <> g.status then now() else g.updated_at end,
             ended_at = case when b.status = 'finished' then now() else g.ended_at end
           from batch b
           where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected and g.status <> 'abandoned'
