@@ -430,15 +430,27 @@ async function main() {
     return;
   }
   const rows: string[][] = [];
+  const failures: string[] = [];
   for (const mode of modes) {
     for (const rooms of roomCounts) {
       const think = mode === 'paced' ? thinkMs : 0;
-      const c = values.only === 'ours' ? null : await runColyseus(rooms, think, mode);
-      const o = values.only === 'colyseus' ? null : await runOurs(rooms, think, mode);
+      // A run that fails (a crash, a seating error) leaves its column empty, not the table unprinted.
+      const attempt = async (run: () => Promise<Measured>, who: string) => {
+        try {
+          return await run();
+        } catch (error) {
+          failures.push(`${mode}, ${rooms} rooms, ${who}: ${(error as Error).message}`);
+          return null;
+        }
+      };
+      const c = values.only === 'ours' ? null : await attempt(() => runColyseus(rooms, think, mode), 'Colyseus');
+      const o = values.only === 'colyseus' ? null : await attempt(() => runOurs(rooms, think, mode), 'ours');
       rows.push(...rowsOf(`${mode}, ${rooms} rooms x 4${think ? `, think ${think} ms` : ''}`, c, o));
+      process.stderr.write(resultTable(['measure', 'Colyseus', 'ours', 'ours / Colyseus'], rows.slice(-(rowsOf('', c, o).length))));
     }
   }
   if (!quick) rows.push([await pgbenchInsertRate(), '', '', '']);
+  for (const failure of failures) rows.push([`failed: ${failure}`.slice(0, 160), '', '', '']);
   process.stdout.write(`${seconds} s measured after a ${warmupSeconds} s warm-up per run; ours with ${usePatches ? 'patch' : 'state'} frames\n`);
   process.stdout.write(resultTable(['measure', 'Colyseus', 'ours', 'ours / Colyseus'], rows));
 }

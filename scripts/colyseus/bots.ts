@@ -87,6 +87,21 @@ export interface ColyseusRun {
   stop(): Promise<void>;
 }
 
+/**
+ * A matchmaking request again after a failed fetch: the SDK's HTTP client reuses keep-alive
+ * connections that the server may close at that very moment (undici's "fetch failed").
+ */
+async function retried<T>(attempt: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (i >= 4 || !/fetch failed/.test((error as Error).message)) throw error;
+      await new Promise((r) => setTimeout(r, 100 * (i + 1)));
+    }
+  }
+}
+
 /** Seats `rooms` tables of 4 bots on the Colyseus server at `port`; they play until stopped. */
 export async function startColyseusBots(port: number, rooms: number, think: number): Promise<ColyseusRun> {
   const stats = { rtt: createHistogram(), moves: 0, bytes: 0 };
@@ -96,8 +111,8 @@ export async function startColyseusBots(port: number, rooms: number, think: numb
     await Promise.all(
       Array.from({ length: Math.min(25, rooms - r) }, async () => {
         const table = Array.from({ length: 4 }, () => new ColyseusBot(think, stats));
-        const roomId = await table[0]!.create(client);
-        for (const bot of table.slice(1)) await bot.join(client, roomId);
+        const roomId = await retried(() => table[0]!.create(client));
+        for (const bot of table.slice(1)) await retried(() => bot.join(client, roomId));
         bots.push(...table);
       }),
     );
