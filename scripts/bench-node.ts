@@ -70,12 +70,14 @@ interface Stats {
   acks: number;
   errors: number;
   bytes: number;
+  frames: number;
 }
 
 class Bot {
   ws!: WebSocket;
   readonly sync = new ViewSync(true);
   inflight: { id: string; sent: bigint } | null = null;
+  counts: Record<string, number> = {};
   counter = 0;
   token = '';
   room = '';
@@ -96,6 +98,11 @@ class Bot {
     this.ws = new WebSocket(this.url);
     this.ws.on('message', (data: Buffer) => {
       this.stats.bytes += data.length;
+      this.stats.frames++;
+      if (process.env.BENCH_DEBUG) {
+        const t = /"type":"(\w+)"/.exec(data.toString())![1]!;
+        this.counts[t] = (this.counts[t] ?? 0) + 1;
+      }
       this.onFrame(JSON.parse(data.toString()));
     });
     this.ws.on('error', () => {});
@@ -195,8 +202,13 @@ async function seatOurs(wsUrl: string, rooms: number, think: number, stats: Stat
         const seat = Array.from({ length: 4 }, (_, i) => new Bot(wsUrl, r + k + i, think, stats));
         await Promise.all(seat.map((b) => b.open()));
         const [host, ...guests] = seat;
-        await host!.request({ type: 'create_room', name: 'Bench', options: { rounds: 18 } });
-        for (const g of guests) await g.request({ type: 'join_room', room: host!.room, name: 'Bot' });
+        const created = await host!.request({ type: 'create_room', name: 'Bench', options: { rounds: 18 } });
+        if (created.type !== 'ack') throw new Error(`create_room refused: ${created.code}: ${created.message}`);
+        // Each its own name: a room refuses a name it already seats.
+        for (const [i, g] of guests.entries()) {
+          const joined = await g.request({ type: 'join_room', room: host!.room, name: `Bot ${i + 1}` });
+          if (joined.type !== 'ack') throw new Error(`join_room refused: ${joined.code}: ${joined.message}`);
+        }
         bots.push(...seat);
       }),
     );
@@ -260,7 +272,7 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
   });
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   const pgPids = async () => [...(await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${name}`).map((r) => r.pid), ...pgBackgroundPids()];
-  const stats: Stats = { rtt: createHistogram(), acks: 0, errors: 0, bytes: 0 };
+  const stats: Stats = { rtt: createHistogram(), acks: 0, errors: 0, bytes: 0, frames: 0 };
   const notes: string[] = [];
   let bots: Bot[] = [];
   try {
@@ -279,11 +291,14 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
         stats.acks = 0;
         stats.errors = 0;
         stats.bytes = 0;
+        stats.frames = 0;
       },
       () => stats.acks,
       () => cpuMeter({ node: () => [node.child.pid!], redis: redisPids, postgres: pgPids }),
     );
     const measured = { moves: stats.acks, errors: stats.errors, rtt: stats.rtt, bytes: stats.bytes };
+    notes.push(`frames a player receives per move: ${(stats.frames / Math.max(1, stats.acks) / 4).toFixed(2)} (acks and views)`);
+    if (process.env.BENCH_DEBUG) notes.push(`debug: ${stats.frames} frames, ${stats.acks} acks, ${bots.length} bots ${bots.map((b) => JSON.stringify(b.counts) + b.sync.seq).join(' ')}`);
     if (extra) notes.push(...(await extra));
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     const sum = Number(/golf_append_batch_games_sum ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);

@@ -96,7 +96,7 @@ async function retried<T>(attempt: () => Promise<T>): Promise<T> {
     try {
       return await attempt();
     } catch (error) {
-      if (i >= 4 || !/fetch failed/.test((error as Error).message)) throw error;
+      if (i >= 4 || !/fetch failed|seat reservation expired/.test((error as Error).message)) throw error;
       await new Promise((r) => setTimeout(r, 100 * (i + 1)));
     }
   }
