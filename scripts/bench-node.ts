@@ -260,6 +260,7 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
     RATE_LIMIT_BURST: '100000',
     ROOM_RATE_PER_MINUTE: '1000000',
     ROOM_RATE_BURST: '100000',
+    GUESS_LIMIT: '1000000',
     DATABASE_URL,
     REDIS_URL,
     DATABASE_SCHEMA: name,
