@@ -18,6 +18,9 @@ class ColyseusBot {
   private room!: Room;
   private pending: { kind: 'draw' | 'place'; sent: bigint; moves: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** Tables play only once every table is seated (as ours start their games after seating). */
+  private started = false;
+  private latest: TableView | null = null;
   stopped = false;
 
   constructor(
@@ -46,7 +49,15 @@ class ColyseusBot {
     this.room.onStateChange((state: unknown) => this.onState(state as TableView));
   }
 
+  /** Lets the bot play from the state it last saw. */
+  start(): void {
+    this.started = true;
+    if (this.latest) this.onState(this.latest);
+  }
+
   private onState(state: TableView): void {
+    this.latest = state;
+    if (!this.started) return;
     const mine = state.order.length === 4 && state.order[state.turn % 4] === this.room.sessionId;
     if (this.pending) {
       const shown = this.pending.kind === 'draw' ? state.drawn >= 0 : state.moves > this.pending.moves;
@@ -117,6 +128,7 @@ export async function startColyseusBots(port: number, rooms: number, think: numb
       }),
     );
   }
+  for (const bot of bots) bot.start();
   return {
     rtt: stats.rtt,
     stats,
