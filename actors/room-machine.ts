@@ -11,7 +11,7 @@
  * the runtime arms a real timer from them after every transition and every restore, and sends
  * `tick` when one is due (XState's own `after` timers are not kept in persisted snapshots).
  */
-import { enqueueActions, initialTransition, setup, transition, type SnapshotFrom } from 'xstate';
+import { createActor, enqueueActions, initialTransition, setup, type ActorScope, type SnapshotFrom } from 'xstate';
 import { chooseCpuMove, CPU_PROFILES, moveToCommand, profileByName } from '../src/ai/index.js';
 import {
   decide,
@@ -385,14 +385,45 @@ export type RoomMachine = typeof roomMachine;
 
 export type RoomSnapshot = SnapshotFrom<RoomMachine>;
 
+/** The actions of the step in progress (stepRoom runs one step at a time, synchronously). */
+let stepActions: Array<{ type: string; params?: unknown }> = [];
+
 /**
- * One pure step: XState's `transition`, with the emitted events picked out of the actions.
- * The runtime executes the rest (persisting, acking, pushing views, arming the timer).
+ * The inert actor scope every step runs in: what XState's `transition(machine, snapshot, event)`
+ * builds afresh on every call (an actor, its system, and the machine's initial snapshot, which
+ * was a fifth of a move's CPU in the profile), built once. It executes nothing: actions are
+ * collected into `stepActions`, as `transition` collects them. The machine spawns no children,
+ * so nothing else of the scope is ever used.
+ */
+const inertScope = (() => {
+  const self = createActor(roomMachine, { input: { timing: { cpu_think_ms: 0, round_pause_ms: 0, disconnect_grace_ms: 0 } } });
+  return {
+    self,
+    defer: () => {},
+    id: '',
+    logger: () => {},
+    sessionId: '',
+    stopChild: () => {},
+    system: self.system,
+    emit: () => {},
+    actionExecutor: (action: { type: string; params?: unknown }) => {
+      stepActions.push(action);
+    },
+  } as unknown as ActorScope<RoomSnapshot, RoomEvent>;
+})();
+
+/**
+ * One pure step: XState's `transition` (in a scope built once), with the emitted events picked
+ * out of the actions. The runtime executes the rest (persisting, acking, pushing views, arming
+ * the timer).
  */
 export function stepRoom(snapshot: RoomSnapshot, event: RoomEvent): { snapshot: RoomSnapshot; emitted: RoomEmitted[] } {
-  const [next, actions] = transition(roomMachine, snapshot, event);
+  stepActions = [];
+  const next = roomMachine.transition(snapshot, event, inertScope as never);
+  const actions = stepActions;
+  stepActions = [];
   const emitted: RoomEmitted[] = [];
-  for (const action of actions as Array<{ type: string; params?: unknown }>) {
+  for (const action of actions) {
     if (action.type === 'xstate.emit') emitted.push((action.params as { event: RoomEmitted }).event);
   }
   return { snapshot: next, emitted };

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { AppendBatcher } from '../src/runtime/append-batcher.js';
 import { PgEventStore, type AppendRequest } from '../src/stores/event-store.js';
+import { cpuMeter, pidsByCommand } from './lib/proc-stat.js';
 import { resultTable, timedProgress } from './lib/report.js';
 
 const { values } = parseArgs({
@@ -29,6 +30,8 @@ const { values } = parseArgs({
 });
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const schema = `bench_app_${randomBytes(3).toString('hex')}`;
+// The store's backends are told apart by their application name (PostgreSQL CPU per move).
+process.env.PGAPPNAME = schema;
 const store = new PgEventStore(DATABASE_URL, { schema, queryTimeoutMs: Number(values['timeout-ms']) });
 await store.migrate();
 const slots = Number(values.slots);
@@ -46,7 +49,8 @@ const move = (g: { id: string; seq: number }): AppendRequest => ({
   expected_seq: g.seq,
   events: [{ type: 'card_drawn', player_id: 'p1', command_id: `c${g.seq}`, sender_id: 'p1', command_fp: 'x', data: { source: 'deck', card: { rank: '7', suit: 'clubs', deck: 0 } } }],
   at: new Date(),
-  summary: { status: 'playing', options: {}, players: [], winner_ids: [] },
+  // As a room sends it: the row's options, players and winners only when they changed.
+  summary: g.seq === 0 ? { status: 'playing', options: {}, players: [], winner_ids: [] } : { status: 'playing', options: null, players: null, winner_ids: null },
 });
 let locker: postgres.Sql | null = null;
 let stuckFailures = 0;
@@ -84,9 +88,16 @@ if (values.stuck) {
     })(),
   );
 }
+const probe = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+const pgPids = async () => [
+  ...(await probe<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${schema}`).map((r) => r.pid),
+  ...pidsByCommand('walwriter'),
+];
+const cpu = await cpuMeter({ postgres: pgPids, self: () => [process.pid] });
 const started = performance.now();
 const stopBar = timedProgress('appending', Number(values.seconds), () => `${(moves / ((performance.now() - started) / 1000)).toFixed(0)} moves/s`);
 await Promise.all(work);
+const used = await cpu.stop();
 stopBar();
 const seconds = (performance.now() - started) / 1000;
 process.stdout.write(
@@ -99,10 +110,13 @@ process.stdout.write(
       ['persisted moves/s', (moves / seconds).toFixed(0)],
       ['failed appends', failures],
       ['append p50 / p99 / max (ms)', `${(latency.percentile(50) / 1000).toFixed(2)} / ${(latency.percentile(99) / 1000).toFixed(2)} / ${(latency.max / 1000).toFixed(0)}`],
+      ['PostgreSQL CPU per move (µs: this run\'s backends and the WAL writer)', ((used.postgres! * 1e6) / Math.max(1, moves)).toFixed(1)],
+      ['this process\'s CPU per move (µs)', ((used.self! * 1e6) / Math.max(1, moves)).toFixed(1)],
       ['measured (s)', seconds.toFixed(1)],
     ],
   ),
 );
 await locker?.end();
+await probe.end();
 await store.sql.unsafe(`drop schema ${schema} cascade`);
 await store.close();

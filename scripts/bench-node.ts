@@ -1,18 +1,28 @@
 /**
- * Load benchmark: N rooms of 4 bot players against one node, in two modes.
+ * Cost per move, side by side: the same bot workload (rooms of 4, the draw-then-place turn
+ * flow, closed loop) against a minimal Colyseus 0.18 room (scripts/colyseus: no persistence,
+ * `broadcastPatch` after each command) and against this server on the real Redis and
+ * PostgreSQL, in one invocation, one scenario after the other:
  *   paced:     each bot acts after a think time (default 1 s): the load real tables make;
- *   saturated: no think time: the most the node can take.
- * Prints moves/s, move round trip p50/p99 (command sent -> its ack received), state-cache
- * operation p50/p99 (Redis, measured while the paced load runs), and the single-row insert
- * rate pgbench reaches on the same PostgreSQL in the same run.
+ *   saturated: no think time: the most the server can take.
+ * For each: moves/s, move round trip p50/p99 (ours: command sent -> its ack; Colyseus has no
+ * acks: command sent -> the state change that shows it), server CPU per move split by process
+ * (/proc/<pid>/stat: node, Redis, PostgreSQL: this node's backends plus the shared WAL writer,
+ * background writer and checkpointer), bytes a player receives per move, RSS per room (the
+ * server's RSS after seating, less before, per room), and the ratio ours / Colyseus.
  *
- *   npx tsx scripts/bench-node.ts [--rooms 1000] [--mode both|paced|saturated]
- *       [--seconds 30] [--think-ms 1000] [--saturated-rooms 200]
+ *   npx tsx scripts/bench-node.ts [--quick] [--rooms 100,1000] [--mode both|paced|saturated]
+ *       [--seconds 20] [--think-ms 1000] [--frames patch|state] [--only ours|colyseus]
+ * --quick: 100 rooms saturated, 8 s: a fast look. Redis and PostgreSQL are shared with
+ * whatever else runs on the machine: their figures are upper bounds on a busy one.
  * Uses DATABASE_URL and REDIS_URL (default: the local servers) with a fresh schema and prefix.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
@@ -21,34 +31,53 @@ import { chooseCpuMove, CPU_PROFILES } from '../src/ai/index.js';
 import { simulationRng } from '../src/ai/selfplay.js';
 import { RedisStateCache } from '../src/stores/redis-state-cache.js';
 import type { GameView } from '../src/game/view.js';
-import { spawnNode } from './lib/node-process.js';
+import { ViewSync } from '../web/src/view-sync.js';
+import { ROOT, spawnNode } from './lib/node-process.js';
+import { cpuMeter, pidsByCommand, rssBytes } from './lib/proc-stat.js';
 import { progress, resultTable, timedProgress } from './lib/report.js';
 import { freePort } from '../test/support/throwaway.js';
 
 const { values } = parseArgs({
   options: {
-    rooms: { type: 'string', default: '1000' },
-    'saturated-rooms': { type: 'string', default: '200' },
+    quick: { type: 'boolean', default: false },
+    rooms: { type: 'string' },
     mode: { type: 'string', default: 'both' },
-    seconds: { type: 'string', default: '30' },
+    seconds: { type: 'string' },
     'think-ms': { type: 'string', default: '1000' },
-    'warmup-seconds': { type: 'string', default: '5' },
+    'warmup-seconds': { type: 'string' },
+    frames: { type: 'string', default: 'patch' },
+    only: { type: 'string' },
+    'cache-latency': { type: 'boolean', default: false },
     'probe-cache': { type: 'string' },
   },
 });
+const quick = values.quick!;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const seconds = Number(values.seconds);
+const seconds = Number(values.seconds ?? (quick ? 8 : 20));
+const warmupSeconds = Number(values['warmup-seconds'] ?? (quick ? 3 : 5));
 const thinkMs = Number(values['think-ms']);
+const roomCounts = (values.rooms ?? (quick ? '100' : '100,1000')).split(',').map(Number);
+const modes = quick && values.mode === 'both' ? ['saturated'] : values.mode === 'both' ? ['saturated', 'paced'] : [values.mode!];
+const usePatches = values.frames === 'patch';
+const COLYSEUS_DIR = path.join(ROOT, 'scripts', 'colyseus');
 
 const ms = (h: RecordableHistogram, p: number) => (h.count === 0 ? NaN : h.percentile(p) / 1000);
 const fmt = (n: number) => (Number.isNaN(n) ? 'n/a' : n < 10 ? n.toFixed(2) : n.toFixed(1));
 
+interface Stats {
+  rtt: RecordableHistogram;
+  acks: number;
+  errors: number;
+  bytes: number;
+  frames: number;
+}
+
 class Bot {
   ws!: WebSocket;
-  view: GameView | null = null;
-  seq = 0;
+  readonly sync = new ViewSync(true);
   inflight: { id: string; sent: bigint } | null = null;
+  counts: Record<string, number> = {};
   counter = 0;
   token = '';
   room = '';
@@ -58,15 +87,30 @@ class Bot {
     private readonly url: string,
     private readonly profile: number,
     private readonly think: number,
-    private readonly stats: { rtt: RecordableHistogram; acks: number; errors: number },
+    private readonly stats: Stats,
   ) {}
+
+  get view(): GameView | null {
+    return this.sync.view as GameView | null;
+  }
 
   open(): Promise<void> {
     this.ws = new WebSocket(this.url);
-    this.ws.on('message', (data) => this.onFrame(JSON.parse(data.toString())));
+    this.ws.on('message', (data: Buffer) => {
+      this.stats.bytes += data.length;
+      this.stats.frames++;
+      if (process.env.BENCH_DEBUG) {
+        const t = /"type":"(\w+)"/.exec(data.toString())![1]!;
+        this.counts[t] = (this.counts[t] ?? 0) + 1;
+      }
+      this.onFrame(JSON.parse(data.toString()));
+    });
     this.ws.on('error', () => {});
     return new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
+      this.ws.once('open', () => {
+        if (usePatches) this.ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
+        resolve();
+      });
       this.ws.once('error', reject);
     });
   }
@@ -93,22 +137,25 @@ class Bot {
   }
 
   private onFrame(f: any): void {
-    this.waiters = this.waiters.filter((w) => !w(f));
+    if (this.waiters.length > 0) this.waiters = this.waiters.filter((w) => !w(f));
     if (f.type === 'welcome') {
       this.token = f.token;
       this.room = f.room;
     }
-    if (f.type === 'state' || f.type === 'welcome') {
-      this.view = f.state;
-      this.seq = f.seq;
-      this.maybeAct();
+    if (f.type === 'state' || f.type === 'welcome' || f.type === 'patch') {
+      const taken = this.sync.take(f);
+      if (taken.sync) this.ws.send(JSON.stringify({ type: 'sync' }));
+      if (taken.frame) this.maybeAct();
     } else if ((f.type === 'ack' || f.type === 'error') && this.inflight && f.id === this.inflight.id) {
       const rtt = Number(process.hrtime.bigint() - this.inflight.sent) / 1000;
       this.inflight = null;
       if (f.type === 'ack') {
         this.stats.acks++;
         this.stats.rtt.record(Math.max(1, Math.round(rtt)));
-      } else this.stats.errors++;
+      } else {
+        this.stats.errors++;
+        if (process.env.BENCH_DEBUG) process.stderr.write(`${JSON.stringify(f)}\n`);
+      }
     }
   }
 
@@ -117,7 +164,7 @@ class Bot {
     const act = () => {
       this.timer = null;
       if (this.stopped || this.inflight || !this.view?.must) return;
-      const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('bench', this.seq, this.counter));
+      const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('bench', this.sync.seq, this.counter));
       if (move) this.send(move);
     };
     if (this.think > 0) this.timer = setTimeout(act, this.think * (0.5 + Math.random()));
@@ -131,11 +178,23 @@ class Bot {
   }
 }
 
-async function runMode(wsUrl: string, rooms: number, think: number, label: string, during?: () => Promise<string[]>): Promise<string[]> {
-  const stats = { rtt: createHistogram(), acks: 0, errors: 0 };
+/** What one run measured (one server, one scenario). */
+interface Measured {
+  moves: number;
+  elapsed: number;
+  errors: number;
+  rtt: RecordableHistogram;
+  bytes: number;
+  /** CPU seconds by process group over the measured window. */
+  cpu: Record<string, number>;
+  rssPerRoom: number;
+  notes: string[];
+}
+
+/** Seats `rooms` tables of our bots on the node at `wsUrl` and starts their games. */
+async function seatOurs(wsUrl: string, rooms: number, think: number, stats: Stats): Promise<Bot[]> {
   const bots: Bot[] = [];
-  // Seat the rooms (a few at a time, so set-up does not count as load).
-  const seating = progress(`${label}: seating`, rooms, 'rooms');
+  const seating = progress('ours: seating', rooms, 'rooms');
   for (let r = 0; r < rooms; r += 50) {
     seating.update(r);
     await Promise.all(
@@ -143,42 +202,174 @@ async function runMode(wsUrl: string, rooms: number, think: number, label: strin
         const seat = Array.from({ length: 4 }, (_, i) => new Bot(wsUrl, r + k + i, think, stats));
         await Promise.all(seat.map((b) => b.open()));
         const [host, ...guests] = seat;
-        await host!.request({ type: 'create_room', name: 'Bench', options: { rounds: 18 } });
-        for (const g of guests) await g.request({ type: 'join_room', room: host!.room, name: 'Bot' });
+        const created = await host!.request({ type: 'create_room', name: 'Bench', options: { rounds: 18 } });
+        if (created.type !== 'ack') throw new Error(`create_room refused: ${created.code}: ${created.message}`);
+        // Each its own name: a room refuses a name it already seats.
+        for (const [i, g] of guests.entries()) {
+          const joined = await g.request({ type: 'join_room', room: host!.room, name: `Bot ${i + 1}` });
+          if (joined.type !== 'ack') throw new Error(`join_room refused: ${joined.code}: ${joined.message}`);
+        }
         bots.push(...seat);
       }),
     );
   }
   seating.stop();
-  const hosts = bots.filter((_, i) => i % 4 === 0);
-  // Tables start spread over one think time, as real tables do (not all in the same millisecond).
-  const spread = think > 0 ? think : 0;
-  await Promise.all(hosts.map((h, i) => new Promise((r) => setTimeout(r, (i * spread) / hosts.length)).then(() => h.request({ type: 'start_game' }))));
-  // Warm-up (first moves, JIT): not measured.
-  const warming = timedProgress(`${label}: warm-up`, Number(values['warmup-seconds']));
-  await new Promise((r) => setTimeout(r, Number(values['warmup-seconds']) * 1000));
+  return bots;
+}
+
+/** Warm-up, then the measured window: counters reset after the warm-up, CPU read around the window. */
+async function measure(label: string, reset: () => void, count: () => number, meter: () => Promise<{ stop(): Promise<Record<string, number>> }>): Promise<{ elapsed: number; cpu: Record<string, number> }> {
+  const warming = timedProgress(`${label}: warm-up`, warmupSeconds);
+  await new Promise((r) => setTimeout(r, warmupSeconds * 1000));
   warming();
-  stats.rtt.reset();
-  stats.acks = 0;
-  stats.errors = 0;
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
+  reset();
+  const cpu = await meter();
   const started = performance.now();
-  const measuring = timedProgress(`${label}: measuring`, seconds, () => `${(stats.acks / ((performance.now() - started) / 1000)).toFixed(0)} moves/s, ${stats.errors} errors`);
-  const extra = during ? await during() : (await new Promise((r) => setTimeout(r, seconds * 1000)), []);
-  measuring();
+  const measuring = timedProgress(`${label}: measuring`, seconds, () => `${(count() / ((performance.now() - started) / 1000)).toFixed(0)} moves/s`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const used = await cpu.stop();
   const elapsed = (performance.now() - started) / 1000;
-  const acks = stats.acks;
-  const rtt = stats.rtt;
-  loop.disable();
-  for (const b of bots) b.stop();
-  return [
-    `${label}: ${rooms} rooms x 4 bots, think ${think} ms, measured ${elapsed.toFixed(1)} s after a ${values['warmup-seconds']} s warm-up`,
-    `  persisted moves/s: ${(acks / elapsed).toFixed(0)} (${acks} acks, ${stats.errors} errors)`,
-    `  move round trip: p50 ${fmt(ms(rtt, 50))} ms, p99 ${fmt(ms(rtt, 99))} ms, max ${fmt(rtt.max / 1000)} ms`,
-    `  event-loop delay of the bots' own process: p99 ${fmt(loop.percentile(99) / 1e6)} ms (it inflates the round trips it measures)`,
-    ...extra,
+  measuring();
+  return { elapsed, cpu: used };
+}
+
+const redisPids = () => pidsByCommand('redis-server');
+const pgBackgroundPids = () => [...pidsByCommand('postgres: ').filter((pid) => /walwriter|background writer|checkpointer/.test(cmdline(pid)))];
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+async function runOurs(rooms: number, think: number, mode: string): Promise<Measured> {
+  const name = `bench_${randomBytes(3).toString('hex')}`;
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const node = await spawnNode({
+    PORT: String(port),
+    METRICS_PORT: String(metricsPort),
+    // Thousands of bots from 127.0.0.1: the per-address caps are for the public.
+    MAX_CONNECTIONS: '100000',
+    MAX_CONNECTIONS_PER_IP: '100000',
+    SEAT_RATE_PER_SECOND: '100000',
+    SEAT_RATE_BURST: '100000',
+    RATE_LIMIT_PER_SECOND: '100000',
+    RATE_LIMIT_BURST: '100000',
+    ROOM_RATE_PER_MINUTE: '1000000',
+    ROOM_RATE_BURST: '100000',
+    GUESS_LIMIT: '1000000',
+    DATABASE_URL,
+    REDIS_URL,
+    DATABASE_SCHEMA: name,
+    REDIS_PREFIX: `${name}:`,
+    // Its PostgreSQL backends are told apart by their application name (pg_stat_activity).
+    PGAPPNAME: name,
+    LOG_LEVEL: 'warn',
+    CPU_THINK_MS: '0',
+    ROUND_PAUSE_MS: '0',
+  });
+  const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
+  const pgPids = async () => [...(await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${name}`).map((r) => r.pid), ...pgBackgroundPids()];
+  const stats: Stats = { rtt: createHistogram(), acks: 0, errors: 0, bytes: 0, frames: 0 };
+  const notes: string[] = [];
+  let bots: Bot[] = [];
+  try {
+    const rssBefore = rssBytes(node.child.pid!);
+    bots = await seatOurs(`ws://127.0.0.1:${port}/ws`, rooms, think, stats);
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssPerRoom = (rssBytes(node.child.pid!) - rssBefore) / rooms;
+    const hosts = bots.filter((_, i) => i % 4 === 0);
+    // Tables start spread over one think time, as real tables do (not all in the same millisecond).
+    await Promise.all(hosts.map((h, i) => new Promise((r) => setTimeout(r, (i * think) / hosts.length)).then(() => h.request({ type: 'start_game' }))));
+    const extra = values['cache-latency'] && mode === 'paced' ? cacheLatency((warmupSeconds + seconds) * 1000) : null;
+    const { elapsed, cpu } = await measure(
+      `ours ${mode} ${rooms}`,
+      () => {
+        stats.rtt.reset();
+        stats.acks = 0;
+        stats.errors = 0;
+        stats.bytes = 0;
+        stats.frames = 0;
+      },
+      () => stats.acks,
+      () => cpuMeter({ node: () => [node.child.pid!], redis: redisPids, postgres: pgPids }),
+    );
+    const measured = { moves: stats.acks, errors: stats.errors, rtt: stats.rtt, bytes: stats.bytes };
+    notes.push(`frames a player receives per move: ${(stats.frames / Math.max(1, stats.acks) / 4).toFixed(2)} (acks and views)`);
+    if (process.env.BENCH_DEBUG) notes.push(`debug: ${stats.frames} frames, ${stats.acks} acks, ${bots.length} bots ${bots.map((b) => JSON.stringify(b.counts) + b.sync.seq).join(' ')}`);
+    if (extra) notes.push(...(await extra));
+    const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    const sum = Number(/golf_append_batch_games_sum ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);
+    const count = Number(/golf_append_batch_games_count ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);
+    notes.push(`games per append transaction: ${(sum / count).toFixed(1)} on average (${count} transactions, whole run)`);
+    return { ...measured, elapsed, cpu, rssPerRoom, notes };
+  } finally {
+    for (const b of bots) b.stop();
+    node.child.kill('SIGTERM');
+    await node.exited;
+    await sql.unsafe(`drop schema if exists ${name} cascade`);
+    await sql.end();
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${name}:*`);
+    for (let k = 0; k < keys.length; k += 500) await redis.del(...keys.slice(k, k + 500));
+    redis.disconnect();
+  }
+}
+
+async function runColyseus(rooms: number, think: number, mode: string): Promise<Measured> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(COLYSEUS_DIR, 'server.ts')], { cwd: COLYSEUS_DIR, env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('colyseus ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`colyseus exited with ${code}`)));
+  });
+  // The bots come from the Colyseus folder's own install (its SDK).
+  const { startColyseusBots } = (await import(pathToFileURL(path.join(COLYSEUS_DIR, 'bots.ts')).href)) as typeof import('./colyseus/bots.js');
+  try {
+    const rssBefore = rssBytes(child.pid!);
+    const run = await startColyseusBots(port, rooms, think);
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssPerRoom = (rssBytes(child.pid!) - rssBefore) / rooms;
+    try {
+      const { elapsed, cpu } = await measure(`colyseus ${mode} ${rooms}`, run.reset, () => run.stats.moves, () => cpuMeter({ node: () => [child.pid!] }));
+      return { moves: run.stats.moves, errors: 0, rtt: run.rtt, bytes: run.stats.bytes, elapsed, cpu: { ...cpu, redis: 0, postgres: 0 }, rssPerRoom, notes: [] };
+    } finally {
+      await run.stop();
+    }
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** The rows of one scenario: Colyseus, ours, ours / Colyseus. */
+function rowsOf(label: string, c: Measured | null, o: Measured | null): string[][] {
+  const us = (m: Measured, key?: string) => (m.moves === 0 ? NaN : ((key ? m.cpu[key]! : Object.values(m.cpu).reduce((a, b) => a + b, 0)) * 1e6) / m.moves);
+  const figures: Array<[string, (m: Measured) => number, (n: number) => string]> = [
+    ['moves/s', (m) => m.moves / m.elapsed, (n) => n.toFixed(0)],
+    ['round trip p50 (ms)', (m) => ms(m.rtt, 50), fmt],
+    ['round trip p99 (ms)', (m) => ms(m.rtt, 99), fmt],
+    ['server CPU per move (µs)', (m) => us(m), (n) => n.toFixed(0)],
+    ['  node', (m) => us(m, 'node'), (n) => n.toFixed(0)],
+    ['  Redis', (m) => us(m, 'redis'), (n) => n.toFixed(0)],
+    ['  PostgreSQL', (m) => us(m, 'postgres'), (n) => n.toFixed(0)],
+    ['bytes a player receives per move', (m) => m.bytes / Math.max(1, m.moves) / 4, (n) => n.toFixed(0)],
+    ['RSS per room (KB)', (m) => m.rssPerRoom / 1024, (n) => n.toFixed(0)],
   ];
+  const rows: string[][] = [[label, '', '', '']];
+  for (const [name, get, show] of figures) {
+    const cv = c ? get(c) : NaN;
+    const ov = o ? get(o) : NaN;
+    const ratio = cv > 0 && Number.isFinite(ov) ? `${(ov / cv).toFixed(2)}×` : '';
+    rows.push([`  ${name}`, c ? show(cv) : '', o ? show(ov) : '', ratio]);
+  }
+  for (const note of o?.notes ?? []) rows.push([`  ours: ${note}`, '', '', '']);
+  if (o?.errors) rows.push([`  ours: errors`, '', String(o.errors), '']);
+  return rows;
 }
 
 /**
@@ -232,14 +423,6 @@ async function probeCache(durationMs: number): Promise<string[]> {
   ];
 }
 
-/** The node's own append-transaction latency (its histogram), as a rough p50/p99 from buckets. */
-function appendLatency(metrics: string): string {
-  const buckets = [...metrics.matchAll(/golf_append_ms_bucket\{le="([^"]+)"\} (\d+)/g)].map((m) => [m[1]!, Number(m[2])] as const);
-  const total = buckets.find(([le]) => le === '+Inf')?.[1] ?? 0;
-  const at = (q: number) => buckets.find(([, n]) => n >= q * total)?.[0] ?? '?';
-  return `  node: append transaction p50 <= ${at(0.5)} ms, p99 <= ${at(0.99)} ms over ${total} transactions (its histogram bucket bounds, whole run)`;
-}
-
 /** pgbench: single-row inserts (autocommit), 8 clients, on the same PostgreSQL. */
 async function pgbenchInsertRate(): Promise<string> {
   const url = new URL(DATABASE_URL);
@@ -262,66 +445,30 @@ async function main() {
     process.stdout.write(`${(await probeCache(Number(values['probe-cache']))).join('\n')}\n`);
     return;
   }
-  const name = `bench_${randomBytes(3).toString('hex')}`;
-  const lines: string[] = [];
-  const modes = values.mode === 'both' ? ['paced', 'saturated'] : [values.mode!];
+  const rows: string[][] = [];
+  const failures: string[] = [];
   for (const mode of modes) {
-    const port = await freePort();
-    const metricsPort = await freePort();
-    const node = await spawnNode({
-      PORT: String(port),
-      METRICS_PORT: String(metricsPort),
-      // Thousands of bots from 127.0.0.1: the per-address caps are for the public.
-      MAX_CONNECTIONS: '100000',
-      MAX_CONNECTIONS_PER_IP: '100000',
-      SEAT_RATE_PER_SECOND: '100000',
-      SEAT_RATE_BURST: '100000',
-      ROOM_RATE_PER_MINUTE: '1000000',
-      ROOM_RATE_BURST: '100000',
-      DATABASE_URL,
-      REDIS_URL,
-      DATABASE_SCHEMA: `${name}_${mode}`,
-      REDIS_PREFIX: `${name}_${mode}:`,
-      LOG_LEVEL: 'warn',
-      CPU_THINK_MS: '0',
-      ROUND_PAUSE_MS: '0',
-    });
-    const wsUrl = `ws://127.0.0.1:${port}/ws`;
-    try {
-      if (mode === 'paced') {
-        const idle = await cacheLatency(5000);
-        lines.push(`${idle[0]!.replace('under the paced load', 'idle machine, node up')}`);
-        lines.push(...(await runMode(wsUrl, Number(values.rooms), thinkMs, 'paced', async () => {
-          const cache = await cacheLatency(seconds * 1000);
-          return cache;
-        })));
-        lines.push(appendLatency(await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()));
-      } else {
-        lines.push(...(await runMode(wsUrl, Number(values['saturated-rooms']), 0, 'saturated')));
-        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-        const sum = Number(/golf_append_batch_games_sum ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);
-        const count = Number(/golf_append_batch_games_count ([\d.e+]+)/.exec(metrics)?.[1] ?? NaN);
-        lines.push(`  append transactions: ${count}, games per transaction on average: ${(sum / count).toFixed(1)}`);
-      }
-    } finally {
-      node.child.kill('SIGTERM');
-      await node.exited;
+    for (const rooms of roomCounts) {
+      const think = mode === 'paced' ? thinkMs : 0;
+      // A run that fails (a crash, a seating error) leaves its column empty, not the table unprinted.
+      const attempt = async (run: () => Promise<Measured>, who: string) => {
+        try {
+          return await run();
+        } catch (error) {
+          failures.push(`${mode}, ${rooms} rooms, ${who}: ${(error as Error).message}`);
+          return null;
+        }
+      };
+      const c = values.only === 'ours' ? null : await attempt(() => runColyseus(rooms, think, mode), 'Colyseus');
+      const o = values.only === 'colyseus' ? null : await attempt(() => runOurs(rooms, think, mode), 'ours');
+      rows.push(...rowsOf(`${mode}, ${rooms} rooms x 4${think ? `, think ${think} ms` : ''}`, c, o));
+      process.stderr.write(resultTable(['measure', 'Colyseus', 'ours', 'ours / Colyseus'], rows.slice(-(rowsOf('', c, o).length))));
     }
-    const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
-    await sql.unsafe(`drop schema if exists ${name}_${mode} cascade`);
-    await sql.end();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${name}_${mode}:*`);
-    for (let k = 0; k < keys.length; k += 500) await redis.del(...keys.slice(k, k + 500));
-    redis.disconnect();
   }
-  lines.push(await pgbenchInsertRate());
-  // Each line is "what: figures" (indented under its mode): one table row each.
-  const rows = lines.map((line) => {
-    const at = line.indexOf(': ');
-    return at < 0 ? [line, ''] : [line.slice(0, at), line.slice(at + 2)];
-  });
-  process.stdout.write(resultTable(['measure', 'value'], rows));
+  if (!quick) rows.push([await pgbenchInsertRate(), '', '', '']);
+  for (const failure of failures) rows.push([`failed: ${failure}`.slice(0, 160), '', '', '']);
+  process.stdout.write(`${seconds} s measured after a ${warmupSeconds} s warm-up per run; ours with ${usePatches ? 'patch' : 'state'} frames\n`);
+  process.stdout.write(resultTable(['measure', 'Colyseus', 'ours', 'ours / Colyseus'], rows));
 }
 
 await main();

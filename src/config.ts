@@ -54,7 +54,7 @@ export const envSchema = z.object({
   ROOM_TTL_SECONDS: int(1, 30 * 86_400).default(4 * 3600),
   LEASE_TTL_MS: int(500, 120_000).default(1000),
   FAILURE_POLL_MS: int(0, 10_000).default(100),
-  SNAPSHOT_FLUSH_MS: int(0, 10_000).default(100),
+  SNAPSHOT_FLUSH_MS: int(0, 10_000).default(0),
   PASSIVATE_AFTER_MS: int(1000, 86_400_000).default(10 * 60_000),
   DRAIN_TIMEOUT_MS: int(100, 600_000).default(10_000),
   PG_QUERY_TIMEOUT_MS: int(100, 600_000).default(3000),

@@ -75,8 +75,11 @@ export function mustFor(state: GameState, viewerId: string | null): Must {
   return state.drawn.source === 'deck' ? 'place' : 'swap';
 }
 
+/** The fields of a view that depend on who looks: the seat, what it must do, its drawn card, the replay. */
+export type PersonalView = Pick<GameView, 'you' | 'must' | 'drawn_card' | 'replay_id'>;
+
 /** The fields of a view that depend on who looks: the seat, what it must do, its drawn card. */
-function personal(state: GameState, viewerId: string | null): Pick<GameView, 'you' | 'must' | 'drawn_card' | 'replay_id'> {
+export function personalView(state: GameState, viewerId: string | null): PersonalView {
   const seated = findPlayer(state, viewerId) !== undefined;
   return {
     you: seated ? viewerId : null,
@@ -92,7 +95,7 @@ function personal(state: GameState, viewerId: string | null): Pick<GameView, 'yo
  * `spectators` is the room's count of watchers without a seat (runtime data, like `connected`).
  */
 export function viewFor(state: GameState, viewerId: string | null, connected: ReadonlySet<string> = new Set(), timers: RoomTimers = NO_TIMERS, spectators = 0): GameView {
-  const { you, must, drawn_card, replay_id } = personal(state, viewerId);
+  const { you, must, drawn_card, replay_id } = personalView(state, viewerId);
   return {
     room: state.room,
     game_id: state.game_id,
@@ -138,7 +141,7 @@ export function stateFrames(state: GameState, seq: number, connected: ReadonlySe
   const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(state, null, connected, timers, spectators);
   const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
   const frameOf = (viewerId: string | null) => {
-    const { you, must, drawn_card, replay_id } = personal(state, viewerId);
+    const { you, must, drawn_card, replay_id } = personalView(state, viewerId);
     return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(must)},"drawn_card":${JSON.stringify(drawn_card)},"replay_id":${JSON.stringify(replay_id)}}}`;
   };
   let publicFrame: string | null = null;

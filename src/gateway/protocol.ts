@@ -56,6 +56,9 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('next_game') }),
   z.object({ type: z.literal('leave') }),
   z.object({ type: z.literal('watch'), room }),
+  // What the client takes besides `state` frames (PROTOCOL.md, "Patches"); unknown names are ignored.
+  z.object({ type: z.literal('hello'), accept: z.array(z.string().max(32)).max(16) }),
+  z.object({ type: z.literal('sync') }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
@@ -64,10 +67,14 @@ const envelopeSchema = z.object({ type: z.string(), id: z.string().regex(ID, ID_
 
 export const CLIENT_TYPES = clientMessageSchema.options.map((option) => option.shape.type.value);
 
+/** Frame kinds a client may ask for with `hello` (besides `state`, which every client gets). */
+export const FRAME_KINDS = ['patch'] as const;
+
 export type ServerMessage =
   /** `player_id` and `token` are null for a spectator (PROTOCOL.md "Spectators"). */
-  | { type: 'welcome'; room: string; player_id: string | null; token: string | null; seq: number; state: GameView }
-  | { type: 'state'; seq: number; state: GameView }
+  | { type: 'welcome'; room: string; player_id: string | null; token: string | null; seq: number; rev: number; state: GameView }
+  | { type: 'state'; seq: number; rev: number; state: GameView }
+  | { type: 'hello'; accept: string[] }
   | { type: 'ack'; id?: string; seq: number }
   | { type: 'error'; id?: string; code: ErrorCode; message: string }
   | { type: 'reconnect'; reason: string };

@@ -7,7 +7,8 @@ import type { ErrorCode, Outcome, RoomListener } from '../runtime/room-actor.js'
 import type { RoomRuntime, Seat, Failure, Spectating } from '../runtime/runtime.js';
 import { newPlayerId } from '../runtime/tokens.js';
 import { OPEN_GATE, type RoomGate } from './limits.js';
-import { frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
+import type { ViewUpdate } from '../runtime/view-fanout.js';
+import { FRAME_KINDS, frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { SeatRetries } from './seat-retries.js';
 
 /**
@@ -57,8 +58,8 @@ export class Session implements RoomListener {
   private tokens: number;
   private lastRefill: number;
   private strikes: number[] = [];
-  /** The latest `state` frame a slow reader has not been sent yet. */
-  private pendingState: string | null = null;
+  /** The latest view a slow reader has not been sent yet (it gets it whole). */
+  private pendingView: ViewUpdate | null = null;
   /** Commands of this client being served, and whether it is to go once they are answered (drain). */
   private serving = 0;
   private awayReason: string | null = null;
@@ -70,8 +71,14 @@ export class Session implements RoomListener {
   private readonly retries = new SeatRetries();
   /** The seat a `leave` in flight gives up (its own ack says so; no notice needed). */
   private leaving: HeldSeat | null = null;
-  /** The current seat's latest `state` frame (a retried seat-taking command is answered with it). */
-  private latestFrame: string | null = null;
+  /** The current seat's latest view (a retried seat-taking command and a `sync` get it). */
+  private latest: ViewUpdate | null = null;
+  /** The client asked for patches (`hello`). */
+  private patches = false;
+  /** The number of the last view sent on this connection (welcome, state, patch). */
+  private rev = 0;
+  /** Which view (ViewUpdate.id) the client holds as `rev`: null when a patch could not apply to it. */
+  private held: number | null = null;
   /** The sequence of the latest view sent (a spectator's `leave` is acked with it). */
   private latestSeq = 0;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
@@ -133,6 +140,13 @@ export class Session implements RoomListener {
       case 'create_room':
       case 'join_room':
         return this.takeSeat(message, id);
+      case 'hello':
+        this.patches = message.accept.includes('patch');
+        return this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
+      case 'sync':
+        if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
+        // A client out of step: the whole view, and patches from it on.
+        return this.sendView(this.latest, true);
       case 'resume': {
         // A made-up token names a room code: it is a guess like a join by code (limited per
         // address, refunded when it finds its seat), and its refusal says nothing about whether
@@ -155,7 +169,7 @@ export class Session implements RoomListener {
       return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latestSeq });
     }
     const playerId = seat.playerId;
-    const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' }>);
+    const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' }>);
     if (message.type === 'leave') this.leaving = seat;
     this.serving++;
     await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
@@ -193,8 +207,8 @@ export class Session implements RoomListener {
     const seat = this.seat;
     if (!seat || seat.room !== result.room || seat.playerId !== result.player_id) return this.seatWith(result, id);
     // The same seat, welcomed again with its latest view (the room may have moved on since).
-    const latest = this.latestFrame ? (JSON.parse(this.latestFrame) as { seq: number; state: GameView }) : { seq: result.seq, state: result.view };
-    this.send({ type: 'welcome', room: result.room, player_id: result.player_id, token: result.token, seq: latest.seq, state: latest.state });
+    const latest = this.latest ? { seq: this.latest.seq, state: JSON.parse(this.latest.state) as GameView } : { seq: result.seq, state: result.view };
+    this.welcome(result, latest.seq, latest.state);
     this.send({ type: 'ack', id, seq: result.seq });
   }
 
@@ -247,10 +261,18 @@ export class Session implements RoomListener {
     this.seat = seat;
     this.latestSeq = result.seq;
     this.clearSeatTimer();
-    this.send({ type: 'welcome', room: result.room, player_id: seat.playerId, token: seated ? result.token : null, seq: result.seq, state: result.view });
+    this.welcome(result, result.seq, result.view);
     if (id !== undefined) this.send({ type: 'ack', id, seq: result.seq });
     // A game that is over and hosted nowhere changes no more: there is nothing to follow.
     if (!(seated && result.ended)) this.followSafely(seat);
+  }
+
+  /** A `welcome`: a full view, so the client holds no view a patch could follow until the next one. */
+  private welcome(seat: Seat | Spectating, seq: number, view: GameView): void {
+    this.latest = { seq, id: null, state: JSON.stringify(view), patch: null };
+    this.held = null;
+    const seated = 'player_id' in seat;
+    this.send({ type: 'welcome', room: seat.room, player_id: seated ? seat.player_id : null, token: seated ? seat.token : null, seq, rev: ++this.rev, state: view });
   }
 
   /** follow, in the background: a store that fails meanwhile sends the client to reconnect. */
@@ -275,27 +297,56 @@ export class Session implements RoomListener {
     if (!this.seat) return;
     const room = this.seat.room;
     this.seat = null;
-    this.latestFrame = null;
+    this.latest = null;
+    this.held = null;
+    this.pendingView = null;
     this.leaving = null;
     this.runtime.unwatch(room, this);
   }
 
-  /** RoomListener: this player's view after a change (a serialised `state` frame). */
-  state(seq: number, frame: string): void {
-    this.latestFrame = frame;
-    this.latestSeq = seq;
+  /** RoomListener: this player's view after a change, with the patch from the one before. */
+  view(update: ViewUpdate): void {
+    this.latest = update;
+    this.latestSeq = update.seq;
     if (!this.writable()) return;
-    if (this.pendingState !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
-      // A slow reader gets the latest state when it catches up, not every intermediate one.
-      this.pendingState = frame;
+    if (this.pendingView !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
+      // A slow reader gets the latest view when it catches up, not every intermediate one (so
+      // it gets it whole: the patches between are skipped).
+      this.pendingView = update;
       this.flushTimer ??= setInterval(() => this.flushPending(), 50);
       return;
     }
-    this.ws.send(frame);
+    this.sendView(update, false);
+  }
+
+  /**
+   * RoomListener: a serialised `state` frame (`{ type: 'state', seq, state }`), as a peer node
+   * relays it: sent whole (no patch can follow a view whose number is not known here).
+   */
+  state(seq: number, frame: string): void {
+    const prefix = `{"type":"state","seq":${seq},"state":`;
+    const state = frame.startsWith(prefix) ? frame.slice(prefix.length, -1) : JSON.stringify((JSON.parse(frame) as { state: unknown }).state);
+    this.view({ seq, id: null, state, patch: null });
+  }
+
+  /** A view as a patch when the client takes them and holds the view it applies to, else whole. */
+  private sendView(update: ViewUpdate, whole: boolean): void {
+    if (!this.writable()) return;
+    const base = this.rev;
+    const rev = ++this.rev;
+    const patch = !whole && this.patches && update.patch !== null && this.held !== null && update.patch.prior === this.held ? update.patch : null;
+    this.held = update.id;
+    this.ws.send(
+      patch
+        ? `{"type":"patch","seq":${update.seq},"rev":${rev},"base":${base},"ops":${patch.ops}}`
+        : `{"type":"state","seq":${update.seq},"rev":${rev},"state":${update.state}}`,
+    );
   }
 
   /** RoomListener: the room left where it was; find it again (here, or on another node). */
   evicted(reason: string): void {
+    // Its next view comes from another actor (here or on another node): whole.
+    this.held = null;
     const seat = this.seat;
     if (!seat || this.closed || !this.runtime.isAccepting) return;
     this.log.debug({ room: seat.room, game_id: seat.gameId, player_id: seat.playerId, reason }, 'room moved; following it');
@@ -384,11 +435,11 @@ export class Session implements RoomListener {
   private flushPending(): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.slowBytes) return;
-    const pending = this.pendingState;
-    this.pendingState = null;
+    const pending = this.pendingView;
+    this.pendingView = null;
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = null;
-    if (pending !== null) this.ws.send(pending);
+    if (pending !== null) this.sendView(pending, true);
   }
 
   private takeToken(): boolean {
@@ -415,7 +466,7 @@ export class Session implements RoomListener {
   }
 }
 
-function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' }>): RoomCommand {
+function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' }>): RoomCommand {
   switch (message.type) {
     case 'add_cpu':
       return { type: 'add_cpu', profile: message.profile ?? null, new_player_id: newPlayerId('cpu') };

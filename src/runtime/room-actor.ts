@@ -1,5 +1,5 @@
 import { stepRoom, type RoomCommand, type RoomContext, type RoomEmitted, type RoomEvent, type RoomSnapshot, type Timing } from '../../actors/room-machine.js';
-import { findPlayer, spectatorsAllowed, stateFrames, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
+import { findPlayer, spectatorsAllowed, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { AppendRequest, GameStatus } from '../stores/event-store.js';
@@ -8,6 +8,7 @@ import type { SnapshotRecord } from '../stores/state-cache.js';
 import { EventDataRejected, EventStoreInDoubt } from '../stores/event-store.js';
 import { FencedError } from './append-batcher.js';
 import { freshEntropy } from './entropy.js';
+import { ViewFanout, type ViewUpdate, type Views } from './view-fanout.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -51,7 +52,12 @@ export interface RoomListener {
    * spectators of the room connected there (absent: one). Only for a null `playerId`.
    */
   readonly spectators?: number;
-  /** The seat's `state` frame after a change, serialised (see stateFrames). */
+  /**
+   * The seat's view after a change, with the patch from the view before (see view-fanout.ts).
+   * A listener without it (a peer node's stand-in) gets `state` instead.
+   */
+  view?(update: ViewUpdate): void;
+  /** The seat's `state` frame after a change, serialised (`{ type: 'state', seq, state }`). */
   state(seq: number, frame: string): void;
   /** The room left this node (drained, fenced, passivated): resolve it again. */
   evicted(reason: string): void;
@@ -136,8 +142,12 @@ export class RoomActor {
    * next turn of the event loop (see pushViews), all of them, before anything else reaches a
    * spectator.
    */
-  private spectatorFrames: Array<{ seq: number; frame: string }> = [];
+  private spectatorFrames: ViewUpdate[] = [];
   private spectatorFlush: NodeJS.Immediate | null = null;
+  /** The games row's summary (options, players, winners) as last appended, as JSON: unchanged ones are not sent again. */
+  private appendedSummary: string | null = null;
+  /** The views sent after each change, built once per change for all watchers. */
+  private readonly fanout = new ViewFanout();
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
   private idleWaiters: Array<() => void> = [];
   lastActivity: number;
@@ -292,7 +302,7 @@ export class RoomActor {
     }
     set.add(listener);
     if (set.size === 1) this.enqueue({ kind: 'presence', player_id: listener.playerId, connected: true });
-    else listener.state(this.seq, this.frames()(listener.playerId));
+    else deliver(listener, this.currentViews().for(listener.playerId));
   }
 
   /**
@@ -307,7 +317,7 @@ export class RoomActor {
     // Frames still on their way to the others are older than the one this spectator starts with.
     this.flushSpectators();
     this.spectators.add(listener);
-    listener.state(this.seq, this.frames()(null));
+    deliver(listener, this.currentViews().for(null));
     this.spectatorsChanged();
   }
 
@@ -346,7 +356,7 @@ export class RoomActor {
     if (listener.playerId === null ? !this.spectators.has(listener) : !this.listeners.get(listener.playerId)?.has(listener)) return;
     // No frame of a spectator's may come after a newer one: what is waiting goes first.
     if (listener.playerId === null) this.flushSpectators();
-    listener.state(this.seq, this.frames()(listener.playerId));
+    deliver(listener, this.currentViews().for(listener.playerId));
   }
 
   /** The room's deadlines a view shows (the countdown to the next round). */
@@ -355,9 +365,9 @@ export class RoomActor {
     return { next_round_at: deadline?.kind === 'round' ? deadline.at : null };
   }
 
-  /** The `state` frames of the room as it is now, for any seat (null: the spectators'). */
-  private frames(): (viewerId: string | null) => string {
-    return stateFrames(this.game, this.seq, new Set(this.context.connected), this.timers(), this.shownSpectators);
+  /** The views of the room as it is now, for any seat (null: the spectators'), built once per change. */
+  private currentViews(): Views {
+    return this.fanout.views(this.game, this.seq, this.context.connected, this.timers(), this.shownSpectators);
   }
 
   viewOf(playerId: string | null): GameView {
@@ -496,6 +506,9 @@ export class RoomActor {
       at: new Date(now),
       summary: summaryOf(next.context.game),
     };
+    // Most moves change none of options, players (names, scores) or winners: the row keeps them.
+    const summary = JSON.stringify([request.summary.options, request.summary.players, request.summary.winner_ids]);
+    if (summary === this.appendedSummary) request.summary = { ...request.summary, options: null, players: null, winner_ids: null };
     try {
       await this.deps.append(request);
     } catch (error) {
@@ -526,6 +539,7 @@ export class RoomActor {
       return;
     }
     // Committed: adopt, ack, cache, fan out, re-arm.
+    this.appendedSummary = summary;
     this.snapshot = next;
     this.lastActivity = now;
     this.deps.metrics?.commands.inc({ outcome: 'applied' });
@@ -593,17 +607,17 @@ export class RoomActor {
     // has shown: the room stops here instead (its watchers are sent after it).
     if ((this.listeners.size === 0 && this.spectators.size === 0) || !this.acting()) return;
     this.shownSpectators = this.spectatorCount;
-    const frameFor = this.frames();
+    const views = this.currentViews();
     for (const [playerId, set] of this.listeners) {
-      const frame = frameFor(playerId);
-      for (const listener of set) listener.state(this.seq, frame);
+      const update = views.for(playerId);
+      for (const listener of set) deliver(listener, update);
     }
     // One public frame for every spectator (a peer node's listener passes it on to its own),
     // sent on the next turn of the event loop: the players' next command is read and sent to
     // PostgreSQL first, so the spectators' sockets are written while that commit is on its way
     // rather than ahead of it.
     if (this.spectators.size > 0) {
-      this.spectatorFrames.push({ seq: this.seq, frame: frameFor(null) });
+      this.spectatorFrames.push(views.for(null));
       this.spectatorFlush ??= setImmediate(() => this.flushSpectators());
     }
   }
@@ -615,7 +629,7 @@ export class RoomActor {
     if (this.spectatorFrames.length === 0) return;
     const frames = this.spectatorFrames;
     this.spectatorFrames = [];
-    for (const { seq, frame } of frames) for (const listener of this.spectators) listener.state(seq, frame);
+    for (const update of frames) for (const listener of this.spectators) deliver(listener, update);
   }
 
   /** Arms the single real timer from the deadline in context (or a retry delay). */
@@ -669,6 +683,17 @@ export class RoomActor {
   get hasDeadline(): boolean {
     return this.context.deadline !== null;
   }
+}
+
+/** Each change's `state` frame for listeners that take frames, not updates: built once per view. */
+const stateFrameOf = new WeakMap<ViewUpdate, string>();
+
+/** A view to a listener: as an update if it takes them, else as a `state` frame. */
+function deliver(listener: RoomListener, update: ViewUpdate): void {
+  if (listener.view) return listener.view(update);
+  let frame = stateFrameOf.get(update);
+  if (frame === undefined) stateFrameOf.set(update, (frame = `{"type":"state","seq":${update.seq},"state":${update.state}}`));
+  listener.state(update.seq, frame);
 }
 
 export function summaryOf(game: GameState): AppendRequest['summary'] {

@@ -5,16 +5,23 @@ import type { RoomActor } from './room-actor.js';
 
 /**
  * Write-behind of room snapshots to the state cache. Only a room's latest snapshot matters,
- * so writes are coalesced per room and sent together every `flushMs` (or on the next turn of
- * the event loop when it is 0); the cache refuses any write older than what it holds.
+ * so writes are coalesced per room and sent together every `flushMs` (by default 0: on the
+ * next turn of the event loop, so a snapshot follows every transition, and the transitions of
+ * one turn share one write per room); the cache refuses any write older than what it holds.
+ * The writes of a turn go out together (ioredis pipelines what is sent in one turn), and the
+ * TTLs of a room's other keys are refreshed once a minute, not on every move.
  *
  * The events in PostgreSQL are the truth: a snapshot that trails them by a few moves is
- * caught up from the events on restore. A busy room (dozens of moves a second) thus costs
- * one snapshot write per window, not one per move. Drain and passivation flush everything.
+ * caught up from the events on restore. Drain and passivation flush everything.
  */
+/** How often a room's keys other than its snapshot get their TTLs refreshed (they last hours). */
+const TTL_REFRESH_MS = 60_000;
+
 export class SnapshotWriter {
   private readonly dirty = new Map<string, RoomActor>();
   private readonly status = new Map<string, string>();
+  /** When each room's other keys last had their TTLs refreshed (by this writer's clock). */
+  private readonly refreshed = new Map<string, number>();
   private scheduled = false;
   private inflight: Promise<void> = Promise.resolve();
 
@@ -45,6 +52,7 @@ export class SnapshotWriter {
 
   forget(code: string): void {
     this.status.delete(code);
+    this.refreshed.delete(code);
   }
 
   private async write(): Promise<void> {
@@ -57,7 +65,12 @@ export class SnapshotWriter {
   private async writeOne(actor: RoomActor): Promise<void> {
     const game = actor.game;
     try {
-      const written = await this.cache.saveSnapshot(actor.code, actor.gameId, actor.persisted(), game.players.map((p) => p.id));
+      const now = Date.now();
+      // A minute, or a quarter of the TTL when that is shorter (tests run with seconds).
+      const every = Math.min(TTL_REFRESH_MS, this.cache.ttlSeconds * 250);
+      const refresh = now - (this.refreshed.get(actor.code) ?? Number.NEGATIVE_INFINITY) >= every;
+      const written = await this.cache.saveSnapshot(actor.code, actor.gameId, actor.persisted(), game.players.map((p) => p.id), refresh);
+      if (refresh) this.refreshed.set(actor.code, now);
       this.metrics?.snapshotWrites.inc({ result: written ? 'written' : 'stale' });
       const status = game.phase === 'lobby' ? 'lobby' : game.phase === 'game_over' ? 'finished' : 'playing';
       const known = this.status.get(actor.code);

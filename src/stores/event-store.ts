@@ -34,8 +34,12 @@ export interface AppendRequest {
   expected_seq: number;
   events: Array<{ type: string; player_id: string | null; command_id: string | null; sender_id: string | null; command_fp: string | null; data: unknown }>;
   at: Date;
-  /** The games row's summary after these events (queryable without replaying). */
-  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[]; replay_id?: string | null };
+  /**
+   * The games row's summary after these events (queryable without replaying). `options`,
+   * `players` and `winner_ids` may be left out (null) when they are what the row already holds:
+   * most moves change none of them, and not rewriting them keeps the update small.
+   */
+  summary: { status: GameStatus; options: unknown; players: unknown; winner_ids: string[] | null; replay_id?: string | null };
 }
 
 /** A finished game as its replay shows it (see `finishedByReplayId`). */
@@ -197,7 +201,8 @@ export class PgEventStore {
       onnotice: options.onNotice ?? (() => {}),
       connection: {
         search_path: this.schema,
-        application_name: 'golf-runtime',
+        // PGAPPNAME, as libpq reads it, tells one node's backends apart (scripts/bench-node.ts).
+        application_name: process.env.PGAPPNAME || 'golf-runtime',
         // A live server gives up first, with an error that says the statement did not happen
         // (a lock wait, say), before the bound below takes the connection for stalled.
         statement_timeout: Math.max(50, Math.floor(this.queryTimeoutMs * STATEMENT_SHARE)),
@@ -296,9 +301,13 @@ export class PgEventStore {
             options jsonb, players jsonb, winner_ids jsonb, replay_id text)
         ), passed as (
           update games g set
-            last_seq = b.new_seq, epoch = b.epoch, status = b.status, options = b.options,
-            players = b.players, winner_ids = b.winner_ids, updated_at = now(),
+            last_seq = b.new_seq, epoch = b.epoch, status = b.status, options = coalesce(b.options, g.options),
+            players = coalesce(b.players, g.players), winner_ids = coalesce(b.winner_ids, g.winner_ids),
             replay_id = coalesce(b.replay_id, g.replay_id),
+            -- To the second is enough for what reads it (idle and expiry times): the row of a
+            -- game in play then keeps its indexed columns for most moves, so the update is HOT
+            -- (no index entries to add; see migration 4).
+            updated_at = case when g.updated_at < now() - interval '1 second' or b.status <> g.status then now() else g.updated_at end,
             ended_at = case when b.status = 'finished' then now() else g.ended_at end
           from batch b
           where g.game_id = b.game_id and g.epoch <= b.epoch and g.last_seq = b.expected and g.status <> 'abandoned'

@@ -35,7 +35,7 @@ export class MemoryStateCache implements StateCache {
   private builds = 0;
 
   constructor(
-    private readonly ttlSeconds: number,
+    readonly ttlSeconds: number,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -129,7 +129,7 @@ export class MemoryStateCache implements StateCache {
     return true;
   }
 
-  async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
+  async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[], refreshTtls = true): Promise<boolean> {
     const current = this.live(this.games, gameId);
     const currentRecord = current ? (JSON.parse(current.value) as SnapshotRecord) : null;
     const expiresAt = this.expiry();
@@ -138,7 +138,7 @@ export class MemoryStateCache implements StateCache {
       this.games.set(gameId, { value: JSON.stringify(record), expiresAt });
       written = true;
     } else if (current) current.expiresAt = expiresAt;
-    for (const entry of [this.live(this.rooms, code), this.live(this.players, code), ...playerIds.map((id) => this.live(this.playerRooms, id))]) {
+    for (const entry of refreshTtls ? [this.live(this.rooms, code), this.live(this.players, code), ...playerIds.map((id) => this.live(this.playerRooms, id))] : []) {
       if (entry) entry.expiresAt = expiresAt;
     }
     return written;

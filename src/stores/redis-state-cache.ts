@@ -88,11 +88,11 @@ const INDEX_BUILD_MS = 10 * 60_000;
 // KEYS[1]: the game snapshot; KEYS[2..]: keys whose TTL is refreshed.
 // ARGV: seq, epoch, document, ttl seconds. The stored document starts {"seq":N,"epoch":E,...
 const SAVE_SNAPSHOT = `
-local current = redis.call('GET', KEYS[1])
+local current = redis.call('GETRANGE', KEYS[1], 0, 63)
 local written = 0
 local seq, epoch = tonumber(ARGV[1]), tonumber(ARGV[2])
 local newer = true
-if current then
+if current and current ~= '' then
   local cseq, cepoch = string.match(current, '^{"seq":(%d+),"epoch":(%d+)')
   cseq, cepoch = tonumber(cseq), tonumber(cepoch)
   if cseq and cepoch and (epoch < cepoch or (epoch == cepoch and seq <= cseq)) then newer = false end
@@ -224,8 +224,13 @@ export class RedisStateCache implements StateCache {
     return (await (this.redis as unknown as Scripts).golfReleaseRoom(this.keys.room(code), owner.server_id, owner.epoch)) === 1;
   }
 
-  async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean> {
-    const keys = [this.keys.game(gameId), this.keys.room(code), this.keys.players(code), ...playerIds.map((id) => this.keys.playerRoom(id))];
+  get ttlSeconds(): number {
+    return this.options.ttlSeconds;
+  }
+
+  async saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[], refreshTtls = true): Promise<boolean> {
+    // The script reads only the stored snapshot's head (its seq and epoch), not all of it.
+    const keys = [this.keys.game(gameId), ...(refreshTtls ? [this.keys.room(code), this.keys.players(code), ...playerIds.map((id) => this.keys.playerRoom(id))] : [])];
     const written = await (this.redis as unknown as Scripts).golfSaveSnapshot(
       keys.length,
       ...keys,

@@ -47,6 +47,8 @@ export interface RoomOwner {
 export type RoomFields = Partial<Omit<RoomMeta, 'server_id' | 'epoch'>>;
 
 export interface StateCache {
+  /** How long a room's keys live untouched (ROOM_TTL_SECONDS). */
+  readonly ttlSeconds: number;
   /** Creates a room only if the code is free (atomic); adds it to the active set. */
   createRoom(code: string, meta: RoomMeta): Promise<boolean>;
   getRoom(code: string): Promise<RoomMeta | null>;
@@ -98,9 +100,10 @@ export interface StateCache {
   releaseRoom(code: string, owner: RoomOwner): Promise<boolean>;
   /**
    * Writes a room's snapshot unless the stored one is as new or newer (by epoch, then
-   * sequence), and refreshes the TTL of every key of the room and its players.
+   * sequence), and refreshes its TTL and (unless `refreshTtls` is false: the writer does it
+   * once a minute, not on every move) the TTL of every key of the room and its players.
    */
-  saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[]): Promise<boolean>;
+  saveSnapshot(code: string, gameId: string, record: SnapshotRecord, playerIds: readonly string[], refreshTtls?: boolean): Promise<boolean>;
   loadSnapshot(gameId: string): Promise<SnapshotRecord | null>;
   loadSnapshots(gameIds: readonly string[]): Promise<Array<SnapshotRecord | null>>;
   setConnected(code: string, playerId: string, connected: boolean): Promise<void>;

@@ -43,6 +43,35 @@ describe('a slow consumer', () => {
   });
 });
 
+describe('a slow consumer that takes patches', () => {
+  it('gets the whole latest view when it catches up (the patches between are skipped), then patches again', async () => {
+    const ws = new SlowSocket();
+    const session = new Session(ws as unknown as WebSocket, {} as RoomRuntime, createLogger('silent'), DEFAULT_LIMITS);
+    session.handle(Buffer.from(JSON.stringify({ type: 'hello', accept: ['patch'] })));
+    await new Promise((r) => setTimeout(r, 10));
+    const update = (id: number) => ({ seq: id, id, state: JSON.stringify({ round: id }), patch: id > 1 ? { prior: id - 1, ops: `[{"op":"replace","path":"/round","value":${id}}]` } : null });
+    session.view(update(1));
+    session.view(update(2));
+    ws.bufferedAmount = DEFAULT_LIMITS.slowBytes + 1;
+    for (let id = 3; id <= 20; id++) session.view(update(id));
+    ws.bufferedAmount = 0;
+    await new Promise((r) => setTimeout(r, 120));
+    session.view(update(21));
+    // A patch that does not follow the view the client holds is never sent: here id 22 claims 99.
+    session.view({ ...update(22), patch: { prior: 99, ops: '[]' } });
+    const frames = ws.sent.map((t) => JSON.parse(t));
+    expect(frames.map((f) => [f.type, f.seq, f.rev, f.base])).toEqual([
+      ['hello', undefined, undefined, undefined],
+      ['state', 1, 1, undefined],
+      ['patch', 2, 2, 1],
+      ['state', 20, 3, undefined],
+      ['patch', 21, 4, 3],
+      ['state', 22, 5, undefined],
+    ]);
+    session.onClose();
+  });
+});
+
 describe('heartbeats', () => {
   let node: Awaited<ReturnType<typeof startTestNode>>;
   const config = testConfig({ WS_PING_MS: '100' });

@@ -1,11 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
+import { ViewSync } from '../../web/src/view-sync.js';
 
 export type Frame = Record<string, any>;
+
+export interface ClientOptions {
+  /** Ask for patch frames (`hello`); they are applied and recorded as the `state` frames they stand for. */
+  patches?: boolean;
+  /** A patch frame to lose (not applied, as if never received): the client must notice and `sync`. */
+  lose?: (patch: Frame) => boolean;
+}
 
 /** A protocol client for tests: records every frame, waits for replies and states. */
 export class TestClient {
   readonly frames: Frame[] = [];
+  /** Every frame as it came over the wire (patches as patches). */
+  readonly raw: Frame[] = [];
+  /** The view held from welcome, state and patch frames (when patches were asked for). */
+  readonly sync = new ViewSync();
   readonly ws: WebSocket;
   private waiters: Array<{ test: (f: Frame) => boolean; resolve: (f: Frame) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }> = [];
   private counter = 0;
@@ -16,10 +28,22 @@ export class TestClient {
   token = '';
   room = '';
 
-  private constructor(url: string) {
+  private constructor(
+    url: string,
+    private readonly options: ClientOptions = {},
+  ) {
     this.ws = new WebSocket(url);
     this.ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as Frame;
+      const wire = JSON.parse(data.toString()) as Frame;
+      this.raw.push(wire);
+      let frame = wire;
+      if (this.options.patches && (wire.type === 'welcome' || wire.type === 'state' || wire.type === 'patch')) {
+        if (wire.type === 'patch' && this.options.lose?.(wire)) return;
+        const taken = this.sync.take(wire as Frame & { type: string });
+        if (taken.sync) this.ws.send(JSON.stringify({ type: 'sync' }));
+        if (!taken.frame) return;
+        frame = taken.frame;
+      }
       this.frames.push(frame);
       if (frame.type === 'welcome') {
         this.playerId = frame.player_id;
@@ -44,12 +68,16 @@ export class TestClient {
     this.ws.on('error', () => {});
   }
 
-  static async connect(port: number): Promise<TestClient> {
-    const client = new TestClient(`ws://127.0.0.1:${port}/ws`);
+  static async connect(port: number, options: ClientOptions = {}): Promise<TestClient> {
+    const client = new TestClient(`ws://127.0.0.1:${port}/ws`, options);
     await new Promise<void>((resolve, reject) => {
       client.ws.once('open', () => resolve());
       client.ws.once('error', reject);
     });
+    if (options.patches) {
+      client.ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
+      await client.waitFor((f) => f.type === 'hello');
+    }
     return client;
   }
 

@@ -1,8 +1,11 @@
 /**
  * The connection to whichever node answers: reconnects by itself with exponential backoff
  * and jitter after a dropped socket or a node's `reconnect` message, and resumes the seat
- * with the stored token. Commands wait in a queue while disconnected.
+ * with the stored token. Commands wait in a queue while disconnected. It asks for patch frames
+ * and hands on the `state` each one stands for (view-sync.ts), so the screens see whole views.
  */
+import { ViewSync } from './view-sync';
+
 export type ServerMessage = Record<string, any> & { type: string };
 
 export interface ConnectionEvents {
@@ -36,6 +39,7 @@ export class Connection {
   private watchId: string | null = null;
   /** Closed by the server for sitting without a seat: nothing to recover, nothing to show. */
   private idle = false;
+  private readonly views = new ViewSync();
 
   constructor(
     private readonly url: string,
@@ -84,6 +88,9 @@ export class Connection {
     ws.onopen = () => {
       this.attempt = 0;
       this.events.status('open');
+      // A new connection numbers its views anew: patches follow its own first view.
+      this.views.reset();
+      ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
       const token = storedToken();
       // Resume first, so that queued commands act for the seat.
       if (token) {
@@ -93,7 +100,11 @@ export class Connection {
       for (const text of this.queue.splice(0)) ws.send(text);
     };
     ws.onmessage = (event) => {
-      const message = JSON.parse(String(event.data)) as ServerMessage;
+      const taken = this.views.take(JSON.parse(String(event.data)) as ServerMessage);
+      // A patch that does not follow the view held: ask for the whole view.
+      if (taken.sync) ws.send(JSON.stringify({ type: 'sync' }));
+      if (!taken.frame || taken.frame.type === 'hello') return;
+      const message = taken.frame as ServerMessage;
       if (message.type === 'error' && (message.id === this.resumeId || message.id === this.watchId) && message.code === 'unavailable') {
         // The room is still moving to this node (its old node just died): try again shortly.
         this.retry();

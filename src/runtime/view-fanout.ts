@@ -1,0 +1,122 @@
+/**
+ * What a room sends its watchers after a change, built once per change (not once per watcher):
+ * the public part of the view is serialised and diffed once, and each viewer (a seat, or null
+ * for a spectator: the public view) adds only its own fields (`you`, `must`, `drawn_card`,
+ * `replay_id`: see `personalView`). A view is numbered (`id`, unique in this process); the patch of a change turns
+ * the viewer's previous view (number `patch.prior`) into this one, as RFC 6902 operations.
+ *
+ * Patches are diffs of two views of the same viewer, so they carry nothing the view may not
+ * show (PROTOCOL.md, "Patches").
+ */
+import { personalView, viewFor, type GameState, type GameView, type PersonalView, type RoomTimers } from '../game/index.js';
+import { diff, type ReplaceOp } from './json-diff.js';
+
+/** One viewer's view after a change, ready to send. */
+export interface ViewUpdate {
+  seq: number;
+  /** This view's number (null: one that came from elsewhere, a peer node: no patch follows it). */
+  id: number | null;
+  /** The view (`state` of a `state` frame), as JSON. */
+  state: string;
+  /** The operations from the viewer's view number `prior` to this one (null: none known). */
+  patch: { prior: number; ops: string } | null;
+}
+
+type Shared = Omit<GameView, keyof PersonalView>;
+type Personal = PersonalView;
+
+let lastId = 0;
+
+const personal = personalView;
+
+function publicPart(game: GameState, connected: ReadonlySet<string>, timers: RoomTimers, spectators: number): Shared {
+  const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(game, null, connected, timers, spectators);
+  return shared;
+}
+
+const PERSONAL_KEYS = ['you', 'must', 'drawn_card', 'replay_id'] as const;
+
+/** The views of one change: each viewer's is built on first use and kept. */
+export class Views {
+  readonly id = ++lastId;
+  private head: string | null = null;
+  /** The public part's operations from the change before, as JSON less its closing bracket. */
+  private readonly sharedOps: string | null;
+  private readonly byViewer = new Map<string | null, ViewUpdate>();
+
+  constructor(
+    readonly game: GameState,
+    readonly seq: number,
+    readonly connected: readonly string[],
+    readonly shared: Shared,
+    /** The change before (null: none), and the public part's operations from it. */
+    private before: { views: Views; ops: ReplaceOp[] } | null,
+  ) {
+    this.sharedOps = before ? JSON.stringify(before.ops).slice(0, -1) : null;
+  }
+
+  /** Superseded: forgets the change before (so that only two changes are ever held). */
+  drop(): void {
+    this.before = null;
+  }
+
+  /** The view of `viewerId` as JSON (built when first asked: a patch is often all that goes out). */
+  stateOf(viewerId: string | null, mine: Personal = personal(this.game, viewerId)): string {
+    this.head ??= JSON.stringify(this.shared).slice(0, -1);
+    return `${this.head},"you":${JSON.stringify(mine.you)},"must":${JSON.stringify(mine.must)},"drawn_card":${JSON.stringify(mine.drawn_card)},"replay_id":${JSON.stringify(mine.replay_id)}}`;
+  }
+
+  for(viewerId: string | null): ViewUpdate {
+    let update = this.byViewer.get(viewerId);
+    if (update) return update;
+    const mine = personal(this.game, viewerId);
+    let patch: ViewUpdate['patch'] = null;
+    if (this.before && this.sharedOps !== null) {
+      const theirs = personal(this.before.views.game, viewerId);
+      let ops = this.sharedOps;
+      for (const key of PERSONAL_KEYS) {
+        const value = JSON.stringify(mine[key]);
+        if (JSON.stringify(theirs[key]) === value) continue;
+        ops += `${ops.length > 1 ? ',' : ''}{"op":"replace","path":"/${key}","value":${value}}`;
+      }
+      patch = { prior: this.before.views.id, ops: `${ops}]` };
+    }
+    let state: string | null = null;
+    const views = this;
+    update = {
+      seq: this.seq,
+      id: this.id,
+      get state() {
+        return (state ??= views.stateOf(viewerId, mine));
+      },
+      patch,
+    };
+    this.byViewer.set(viewerId, update);
+    return update;
+  }
+}
+
+/** A room's views over time: the latest change's, and the patches from the one before. */
+export class ViewFanout {
+  private latest: Views | null = null;
+
+  /** The views of the room as it is (the same object while nothing changed). */
+  views(game: GameState, seq: number, connected: readonly string[], timers: RoomTimers = { next_round_at: null }, spectators = 0): Views {
+    const latest = this.latest;
+    if (
+      latest &&
+      latest.game === game &&
+      latest.connected === connected &&
+      latest.seq === seq &&
+      latest.shared.next_round_at === (game.phase === 'round_over' ? timers.next_round_at : null) &&
+      latest.shared.spectators === spectators
+    )
+      return latest;
+    const shared = publicPart(game, new Set(connected), timers, spectators);
+    const before = latest ? { views: latest, ops: diff(latest.shared, shared) } : null;
+    // Only the change before is kept (the chain ends there).
+    if (latest) latest.drop();
+    this.latest = new Views(game, seq, connected, shared, before);
+    return this.latest;
+  }
+}
