@@ -3,6 +3,7 @@
  * watches a game to its end from an invite link; a player opens the replay from the final
  * standings and steps through it. Screenshots go to web/screenshots/.
  */
+import { applyPatch } from 'fast-json-patch';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -67,12 +68,19 @@ describe('spectators and replays in the browser', () => {
     await page.waitForSelector('[data-testid="results"]');
     expect(await page.locator('[data-testid="replay-link"]').count()).toBe(0);
     await shot(page, '21-spectator-final-standings');
-    // What reached the page: welcome and states of the public view only.
+    // What reached the page (it asks for patches): the public view only, whole or patched. Each
+    // patch is applied to the view it follows, and every view so rebuilt is checked.
     const parsed = frames.map((f) => JSON.parse(f));
-    expect(parsed.filter((f) => f.type === 'state').length).toBeGreaterThan(10);
+    expect(parsed.filter((f) => f.type === 'state' || f.type === 'patch').length).toBeGreaterThan(10);
+    let held: any = null;
     for (const frame of parsed) {
       assertNoSecrets(frame);
-      if (frame.state) expect(frame.state).toMatchObject({ you: null, must: null, drawn_card: null, replay_id: null });
+      if (frame.type === 'patch') {
+        expect(held).not.toBeNull();
+        held = applyPatch(structuredClone(held), frame.ops, true, false).newDocument;
+        assertNoSecrets({ type: 'state', seq: frame.seq, state: held } as never);
+      } else if (frame.state) held = frame.state;
+      if (held) expect(held).toMatchObject({ you: null, must: null, drawn_card: null, replay_id: null });
     }
     await page.click('[data-testid="stop-watching"]');
     await page.waitForSelector('[data-testid="create"]');
