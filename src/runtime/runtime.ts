@@ -156,7 +156,8 @@ export class RoomRuntime {
 
   /**
    * A peer left, or Redis saw its heartbeat expire (it missed its renewals for a whole TTL: news,
-   * unlike a heartbeat merely missing, see liveness.ts): look now, and a little later for the
+   * unlike a heartbeat merely missing, see liveness.ts): look now (this node's share of its
+   * rooms), a moment later (whatever peers did not take: see Recovery.share), and later for the
    * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
    * been missing for a whole TTL here).
    */
@@ -165,7 +166,7 @@ export class RoomRuntime {
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     look();
     const ttl = this.deps.options.leaseTtlMs;
-    setTimeout(look, Math.min(300, Math.floor(ttl / 3) + 50)).unref();
+    setTimeout(look, 150).unref();
     setTimeout(look, ttl + 50).unref();
   }
 
