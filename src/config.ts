@@ -52,7 +52,7 @@ export const envSchema = z.object({
   ROUND_PAUSE_MS: int(0, 600_000).default(6000),
   DISCONNECT_GRACE_MS: int(0, 3_600_000).default(30_000),
   ROOM_TTL_SECONDS: int(1, 30 * 86_400).default(4 * 3600),
-  LEASE_TTL_MS: int(500, 120_000).default(1000),
+  LEASE_TTL_MS: int(500, 120_000).default(1500),
   FAILURE_POLL_MS: int(0, 10_000).default(100),
   SNAPSHOT_FLUSH_MS: int(0, 10_000).default(0),
   PASSIVATE_AFTER_MS: int(1000, 86_400_000).default(10 * 60_000),

@@ -143,8 +143,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       const started = Date.now();
       metrics.drains.inc();
       log.info({ rooms: runtime.roomCount, connections: gateway.connectionCount }, 'draining');
-      // Clients go as soon as their rooms are on peers (and their commands answered).
-      await runtime.drain(config.DRAIN_TIMEOUT_MS, () => gateway.sendAway(reason));
+      await runtime.drain(config.DRAIN_TIMEOUT_MS);
       await gateway.closeAll(reason, Math.max(100, config.DRAIN_TIMEOUT_MS - (Date.now() - started)));
       // Observed before /metrics closes: what is left (closing pools) is quick.
       metrics.drainMs.observe(Date.now() - started);

@@ -128,14 +128,6 @@ export class Gateway {
     }
   }
 
-  /**
-   * Every client is told to reconnect elsewhere (then 1012) as soon as none of its commands is
-   * being served: a draining node's rooms are on peers by then, so they resume there at once.
-   */
-  sendAway(reason: string): void {
-    for (const session of this.sessions.values()) session.goAwayWhenIdle(reason);
-  }
-
   /** Every client is told to reconnect elsewhere (then 1012); resolves when all are closed. */
   async closeAll(reason: string, timeoutMs: number): Promise<void> {
     clearInterval(this.heartbeat);

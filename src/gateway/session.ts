@@ -60,10 +60,6 @@ export class Session implements RoomListener {
   private strikes: number[] = [];
   /** The latest view a slow reader has not been sent yet (it gets it whole). */
   private pendingView: ViewUpdate | null = null;
-  /** Commands of this client being served, and whether it is to go once they are answered (drain). */
-  private serving = 0;
-  private awayReason: string | null = null;
-  private gone = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private seatTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -171,7 +167,6 @@ export class Session implements RoomListener {
     const playerId = seat.playerId;
     const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' }>);
     if (message.type === 'leave') this.leaving = seat;
-    this.serving++;
     await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
       if (!outcome.ok) {
         if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
@@ -182,8 +177,6 @@ export class Session implements RoomListener {
         this.unseat();
         this.armSeatTimer();
       }
-    }).finally(() => {
-      if (--this.serving === 0 && this.awayReason !== null) this.goAway(this.awayReason);
     });
   }
 
@@ -370,19 +363,8 @@ export class Session implements RoomListener {
 
   /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */
   goAway(reason: string): void {
-    if (this.gone) return;
-    this.gone = true;
     this.send({ type: 'reconnect', reason });
     this.ws.close(1012, 'server restarting');
-  }
-
-  /**
-   * As goAway, once no command of this client is being served (a drain: its answer, from the
-   * room's new node, comes first); at once if none is.
-   */
-  goAwayWhenIdle(reason: string): void {
-    if (this.serving === 0) this.goAway(reason);
-    else this.awayReason = reason;
   }
 
   onClose(): void {

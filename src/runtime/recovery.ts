@@ -10,7 +10,7 @@ import { emptySummary, type RecoverySummary, type RuntimeDeps } from './types.js
  * For this long after a node finds a peer dead, it adopts only its share of that peer's rooms
  * (see Recovery.share); then whatever is left (a peer that did not take its share) is anyone's.
  */
-const SHARE_FIRST_MS = 250;
+const SHARE_FIRST_MS = 100;
 
 /** Games taken (leased, claimed, restored) in one go. */
 const BATCH = 500;

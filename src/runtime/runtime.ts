@@ -124,12 +124,10 @@ export class RoomRuntime {
    * Graceful stop (see Lifecycle.drain); then the commands still being served, which follow
    * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
    * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
-   * `handedOver` is called once the rooms are handed over (peers are taking them): the gateway sends its idle clients there.
    */
-  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
+  async drain(timeoutMs: number): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
     await this.lifecycle.drain(timeoutMs);
-    handedOver();
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
@@ -156,7 +154,8 @@ export class RoomRuntime {
 
   /**
    * A peer left, or Redis saw its heartbeat expire (it missed its renewals for a whole TTL: news,
-   * unlike a heartbeat merely missing, see liveness.ts): look now, and a little later for the
+   * unlike a heartbeat merely missing, see liveness.ts): look now (this node's share of its
+   * rooms), a moment later (whatever peers did not take: see Recovery.share), and later for the
    * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
    * been missing for a whole TTL here).
    */
@@ -165,7 +164,7 @@ export class RoomRuntime {
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     look();
     const ttl = this.deps.options.leaseTtlMs;
-    setTimeout(look, Math.min(300, Math.floor(ttl / 3) + 50)).unref();
+    setTimeout(look, 150).unref();
     setTimeout(look, ttl + 50).unref();
   }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { MemoryStateCache } from '../../src/stores/memory-state-cache.js';
 import { RedisStateCache } from '../../src/stores/redis-state-cache.js';
-import type { RoomMeta, StateCache } from '../../src/stores/state-cache.js';
+import { GONE_MARK, type RoomMeta, type StateCache } from '../../src/stores/state-cache.js';
 import { REDIS_URL, uniqueName } from '../support/node.js';
 
 const meta = (game_id: string): RoomMeta => ({ game_id, host_id: 'h', created_at: '2026-01-01T00:00:00.000Z', status: 'lobby', server_id: 'n1', epoch: 1 });
@@ -214,6 +214,25 @@ for (const impl of impls) {
       await cache.heartbeat('s-left', 5000);
       expect((await cache.nodeStates(['s-left'])).get('s-left')).toBe('live');
       expect(await cache.nodeStates([])).toEqual(new Map());
+    });
+
+    it('shows each node\'s heartbeat mark, which changes at every heartbeat (the failure detector watches it)', async () => {
+      await cache.heartbeat('m-live', 5000);
+      const first = (await cache.heartbeatMarks(['m-live'])).get('m-live');
+      expect(first).toEqual(expect.any(String));
+      await sleep(5);
+      await cache.heartbeat('m-live', 5000);
+      expect((await cache.heartbeatMarks(['m-live'])).get('m-live')).not.toBe(first);
+      await cache.heartbeat('m-left', 5000);
+      await cache.forgetNode('m-left');
+      expect(await cache.heartbeatMarks(['m-live', 'm-left', 'm-never'])).toEqual(
+        new Map([
+          ['m-live', expect.any(String)],
+          ['m-left', GONE_MARK],
+          ['m-never', null],
+        ]),
+      );
+      expect(await cache.heartbeatMarks([])).toEqual(new Map());
     });
 
     it('tells which rooms\' leases are held (by anyone)', async () => {
