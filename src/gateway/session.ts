@@ -136,13 +136,16 @@ export class Session implements RoomListener {
       case 'create_room':
       case 'join_room':
         return this.takeSeat(message, id);
+      // Both are acked like any command (after their answer), so that every frame gets one.
       case 'hello':
         this.patches = message.accept.includes('patch');
-        return this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
+        this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
+        return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest?.seq ?? 0 });
       case 'sync':
         if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
         // A client out of step: the whole view, and patches from it on.
-        return this.sendView(this.latest, true);
+        this.sendView(this.latest, true);
+        return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest.seq });
       case 'resume': {
         // A made-up token names a room code: it is a guess like a join by code (limited per
         // address, refunded when it finds its seat), and its refusal says nothing about whether

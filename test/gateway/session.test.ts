@@ -62,6 +62,7 @@ describe('a slow consumer that takes patches', () => {
     const frames = ws.sent.map((t) => JSON.parse(t));
     expect(frames.map((f) => [f.type, f.seq, f.rev, f.base])).toEqual([
       ['hello', undefined, undefined, undefined],
+      ['ack', 0, undefined, undefined],
       ['state', 1, 1, undefined],
       ['patch', 2, 2, 1],
       ['state', 20, 3, undefined],
