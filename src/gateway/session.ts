@@ -145,7 +145,10 @@ export class Session implements RoomListener {
         return this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
       case 'sync':
         if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
-        // A client out of step: the whole view, and patches from it on.
+        // A client out of step: the whole view, and patches from it on. One behind in reading
+        // gets it when it catches up, with any view that comes meanwhile: a flood of syncs
+        // (each answered with a whole view) costs one view, not a buffer full of them.
+        if (this.behind()) return this.holdBack(this.latest);
         return this.sendView(this.latest, true);
       case 'resume': {
         // A made-up token names a room code: it is a guess like a join by code (limited per
@@ -309,14 +312,22 @@ export class Session implements RoomListener {
     this.latest = update;
     this.latestSeq = update.seq;
     if (!this.writable()) return;
-    if (this.pendingView !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
-      // A slow reader gets the latest view when it catches up, not every intermediate one (so
-      // it gets it whole: the patches between are skipped).
-      this.pendingView = update;
-      this.flushTimer ??= setInterval(() => this.flushPending(), 50);
-      return;
-    }
+    if (this.behind()) return this.holdBack(update);
     this.sendView(update, false);
+  }
+
+  /** The client has not read what it was sent (or a view is already held back for it). */
+  private behind(): boolean {
+    return this.pendingView !== null || this.ws.bufferedAmount > this.limits.slowBytes;
+  }
+
+  /**
+   * A slow reader gets the latest view when it catches up, not every intermediate one (so it
+   * gets it whole: the patches between are skipped).
+   */
+  private holdBack(update: ViewUpdate): void {
+    this.pendingView = update;
+    this.flushTimer ??= setInterval(() => this.flushPending(), 50);
   }
 
   /**
