@@ -90,6 +90,8 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
     timeouts,
     replays: (replayId) => backends.events.finishedByReplayId(replayId),
+    // The gateway's per-address limits (made just below; asked only once requests come).
+    replayGuesses: (req) => gateway.replayGuesses(req),
   });
   const metricsServer = createMetricsServer(metrics.registry, timeouts);
   const gateway = new Gateway(

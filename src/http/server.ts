@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { FinishedGame } from '../stores/event-store.js';
-import { REPLAY_PATH, serveReplay } from './replays.js';
+import { REPLAY_PATH, serveReplay, type ReplayGuesses } from './replays.js';
 import { withSecurityHeaders } from './security-headers.js';
 
 const TYPES: Record<string, string> = {
@@ -32,6 +32,8 @@ export interface HttpOptions {
   timeouts: HttpTimeouts;
   /** A finished game by its replay id, for `GET /api/replays/{id}` (absent: no replay API). */
   replays?: (replayId: string) => Promise<FinishedGame | null>;
+  /** The replay lookups the request's address may make (absent: unlimited). */
+  replayGuesses?: (req: IncomingMessage) => ReplayGuesses;
 }
 
 export interface HttpTimeouts {
@@ -103,7 +105,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       return;
   }
   const replay = REPLAY_PATH.exec(pathname);
-  if (replay && options.replays) return serveReplay(replay[1]!, options.replays, res);
+  if (replay && options.replays) return serveReplay(replay[1]!, options.replays, res, options.replayGuesses?.(req));
   if (!options.staticDir || pathname === '/metrics' || pathname.startsWith('/api/')) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;
