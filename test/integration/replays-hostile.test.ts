@@ -5,7 +5,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../src/config.js';
+import { TestClient } from '../support/client.js';
 import { cleanup, startTestNode, testConfig } from '../support/node.js';
+import { playUntil } from '../support/play.js';
 
 const configs: Config[] = [];
 afterAll(async () => {
@@ -27,6 +29,29 @@ describe('replay lookups by guess', () => {
       const limited = await get(a.port, 'e'.repeat(32));
       expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(await limited.json()).toEqual({ error: 'rate_limited' });
+    } finally {
+      await a.drain();
+    }
+  });
+});
+
+describe('replays of unbounded size', () => {
+  it('a game with more events than REPLAY_MAX_EVENTS is answered 413 (too_large) without being loaded', async () => {
+    // Rounds have no turn limit: a table that never goes out makes a game of any length.
+    const config = testConfig({ REPLAY_MAX_EVENTS: '8' });
+    configs.push(config);
+    const a = await startTestNode(config);
+    try {
+      const host = await TestClient.connect(a.port);
+      await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
+      await host.ok({ type: 'add_cpu', profile: 'Sofia' });
+      await host.ok({ type: 'start_game' });
+      await playUntil(host, () => false);
+      const over = await host.waitForState((v) => v.phase === 'game_over');
+      expect(over.replay_id).toMatch(/^[0-9a-f]{32}$/);
+      const res = await get(a.port, over.replay_id);
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({ error: 'too_large' });
     } finally {
       await a.drain();
     }
