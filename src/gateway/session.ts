@@ -79,6 +79,8 @@ export class Session implements RoomListener {
   private rev = 0;
   /** Which view (ViewUpdate.id) the client holds as `rev`: null when a patch could not apply to it. */
   private held: number | null = null;
+  /** The last view frame sent was `latest`, whole (a `sync` now would only repeat it). */
+  private wholeLatest = false;
   /** The sequence of the latest view sent (a spectator's `leave` is acked with it). */
   private latestSeq = 0;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
@@ -145,9 +147,13 @@ export class Session implements RoomListener {
         return this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
       case 'sync':
         if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
-        // A client out of step: the whole view, and patches from it on. One behind in reading
-        // gets it when it catches up, with any view that comes meanwhile: a flood of syncs
-        // (each answered with a whole view) costs one view, not a buffer full of them.
+        // A client out of step: the whole view, and patches from it on. Each answer is a whole
+        // view (~2.5 KB for a 15-byte ask): a sync of a view the client was sent whole already
+        // is answered but counts against it like a refused message (a flood of them is closed),
+        // and one behind in reading gets it when it catches up, with any view that comes
+        // meanwhile (a buffer full of answers it does not read is never built up).
+        if (this.wholeLatest) this.strike('redundant syncs');
+        if (this.pendingView !== null) return;
         if (this.behind()) return this.holdBack(this.latest);
         return this.sendView(this.latest, true);
       case 'resume': {
@@ -274,6 +280,7 @@ export class Session implements RoomListener {
   private welcome(seat: Seat | Spectating, seq: number, view: GameView): void {
     this.latest = { seq, id: null, state: JSON.stringify(view), patch: null };
     this.held = null;
+    this.wholeLatest = true;
     const seated = 'player_id' in seat;
     this.send({ type: 'welcome', room: seat.room, player_id: seated ? seat.player_id : null, token: seated ? seat.token : null, seq, rev: ++this.rev, state: view });
   }
@@ -310,6 +317,7 @@ export class Session implements RoomListener {
   /** RoomListener: this player's view after a change, with the patch from the one before. */
   view(update: ViewUpdate): void {
     this.latest = update;
+    this.wholeLatest = false;
     this.latestSeq = update.seq;
     if (!this.writable()) return;
     if (this.behind()) return this.holdBack(update);
@@ -347,6 +355,7 @@ export class Session implements RoomListener {
     const rev = ++this.rev;
     const patch = !whole && this.patches && update.patch !== null && this.held !== null && update.patch.prior === this.held ? update.patch : null;
     this.held = update.id;
+    this.wholeLatest = patch === null && update === this.latest;
     this.ws.send(
       patch
         ? `{"type":"patch","seq":${update.seq},"rev":${rev},"base":${base},"ops":${patch.ops}}`
