@@ -240,7 +240,14 @@ function onNextGame(context: RoomContext, event: Extract<RoomEvent, { type: 'com
   const decision = decideNextGame(context.game, event.player_id, gameId, event.entropy);
   if (!decision.ok) return refused(context, decision.refusal.code, decision.refusal.message);
   const game = decision.events.reduce(evolve, emptyState());
-  const applied = event.command_id && fingerprint ? rememberCommand({}, event.player_id, event.command_id, game.seq, fingerprint) : {};
+  // The ids the seats used in the finished game stay theirs: a command whose ack was lost as
+  // that game ended, sent again now, is the retry it is (its effect is in what this game
+  // started from, hence this game's opening sequence), not a new command of the new game.
+  let applied: RoomContext['applied'] = {};
+  for (const player of game.players) {
+    for (const [id, , fp] of context.applied[player.id] ?? []) applied = rememberCommand(applied, player.id, id, game.seq, fp);
+  }
+  if (event.command_id && fingerprint) applied = rememberCommand(applied, event.player_id, event.command_id, game.seq, fingerprint);
   const fresh = plan({ ...initialRoomContext(context.timing), game, connected: context.connected, applied }, event.now);
   return {
     context,

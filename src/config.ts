@@ -76,6 +76,8 @@ export const envSchema = z.object({
   ROOM_RATE_BURST: int(1, 1_000_000).default(20),
   GUESS_LIMIT: int(1, 1_000_000).default(10),
   GUESS_WINDOW_MS: int(1000, 86_400_000).default(60_000),
+  REPLAY_MAX_EVENTS: int(1, 10_000_000).default(20_000),
+  REPLAY_CONCURRENCY: int(1, 1000).default(4),
   ALLOWED_ORIGINS: origins.optional(),
   METRICS_PORT: int(0, 65535).default(9464),
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),

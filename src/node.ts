@@ -89,7 +89,10 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
     metricsToken: config.METRICS_TOKEN ?? null,
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
     timeouts,
-    replays: (replayId) => backends.events.finishedByReplayId(replayId),
+    replays: (replayId) => backends.events.finishedByReplayId(replayId, config.REPLAY_MAX_EVENTS),
+    replayConcurrency: config.REPLAY_CONCURRENCY,
+    // The gateway's per-address limits (made just below; asked only once requests come).
+    replayGuesses: (req) => gateway.replayGuesses(req),
   });
   const metricsServer = createMetricsServer(metrics.registry, timeouts);
   const gateway = new Gateway(

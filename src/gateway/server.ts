@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { ReplayGuesses } from '../http/replays.js';
 import { SECURITY_HEADERS } from '../http/security-headers.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -48,6 +49,15 @@ export class Gateway {
     this.heartbeat.unref();
     this.sweeper = setInterval(() => this.addresses.sweep(), SWEEP_MS);
     this.sweeper.unref();
+  }
+
+  /**
+   * The replay lookups an HTTP request's address may make: misses shared with its unknown room
+   * codes (the same GUESS_LIMIT), the address found as for a WebSocket (TRUST_PROXY).
+   */
+  replayGuesses(req: IncomingMessage): ReplayGuesses {
+    const gate = this.addresses.gate(limitKey(clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], this.options.trustProxy)));
+    return { take: () => gate.takeGuess(), refund: () => gate.refundGuess(), retryAfterSeconds: Math.ceil(this.options.addresses.guessWindowMs / 1000) };
   }
 
   get connectionCount(): number {

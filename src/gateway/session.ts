@@ -75,6 +75,8 @@ export class Session implements RoomListener {
   private rev = 0;
   /** Which view (ViewUpdate.id) the client holds as `rev`: null when a patch could not apply to it. */
   private held: number | null = null;
+  /** The last view frame sent was `latest`, whole (a `sync` now would only repeat it). */
+  private wholeLatest = false;
   /** The sequence of the latest view sent (a spectator's `leave` is acked with it). */
   private latestSeq = 0;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
@@ -143,8 +145,16 @@ export class Session implements RoomListener {
         return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest?.seq ?? 0 });
       case 'sync':
         if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
-        // A client out of step: the whole view, and patches from it on.
-        this.sendView(this.latest, true);
+        // A client out of step: the whole view, and patches from it on. Each answer is a whole
+        // view (~2.5 KB for a 15-byte ask): a sync of a view the client was sent whole already
+        // is answered but counts against it like a refused message (a flood of them is closed),
+        // and one behind in reading gets it when it catches up, with any view that comes
+        // meanwhile (a buffer full of answers it does not read is never built up).
+        if (this.wholeLatest) this.strike('redundant syncs');
+        if (this.pendingView === null) {
+          if (this.behind()) this.holdBack(this.latest);
+          else this.sendView(this.latest, true);
+        }
         return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest.seq });
       case 'resume': {
         // A made-up token names a room code: it is a guess like a join by code (limited per
@@ -267,6 +277,7 @@ export class Session implements RoomListener {
   private welcome(seat: Seat | Spectating, seq: number, view: GameView): void {
     this.latest = { seq, id: null, state: JSON.stringify(view), patch: null };
     this.held = null;
+    this.wholeLatest = true;
     const seated = 'player_id' in seat;
     this.send({ type: 'welcome', room: seat.room, player_id: seated ? seat.player_id : null, token: seated ? seat.token : null, seq, rev: ++this.rev, state: view });
   }
@@ -303,16 +314,25 @@ export class Session implements RoomListener {
   /** RoomListener: this player's view after a change, with the patch from the one before. */
   view(update: ViewUpdate): void {
     this.latest = update;
+    this.wholeLatest = false;
     this.latestSeq = update.seq;
     if (!this.writable()) return;
-    if (this.pendingView !== null || this.ws.bufferedAmount > this.limits.slowBytes) {
-      // A slow reader gets the latest view when it catches up, not every intermediate one (so
-      // it gets it whole: the patches between are skipped).
-      this.pendingView = update;
-      this.flushTimer ??= setInterval(() => this.flushPending(), 50);
-      return;
-    }
+    if (this.behind()) return this.holdBack(update);
     this.sendView(update, false);
+  }
+
+  /** The client has not read what it was sent (or a view is already held back for it). */
+  private behind(): boolean {
+    return this.pendingView !== null || this.ws.bufferedAmount > this.limits.slowBytes;
+  }
+
+  /**
+   * A slow reader gets the latest view when it catches up, not every intermediate one (so it
+   * gets it whole: the patches between are skipped).
+   */
+  private holdBack(update: ViewUpdate): void {
+    this.pendingView = update;
+    this.flushTimer ??= setInterval(() => this.flushPending(), 50);
   }
 
   /**
@@ -332,6 +352,7 @@ export class Session implements RoomListener {
     const rev = ++this.rev;
     const patch = !whole && this.patches && update.patch !== null && this.held !== null && update.patch.prior === this.held ? update.patch : null;
     this.held = update.id;
+    this.wholeLatest = patch === null && update === this.latest;
     this.ws.send(
       patch
         ? `{"type":"patch","seq":${update.seq},"rev":${rev},"base":${base},"ops":${patch.ops}}`

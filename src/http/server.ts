@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { FinishedGame } from '../stores/event-store.js';
-import { REPLAY_PATH, serveReplay } from './replays.js';
+import { REPLAY_PATH, ReplayLoads, serveReplay, type ReplayGuesses } from './replays.js';
 import { withSecurityHeaders } from './security-headers.js';
 
 const TYPES: Record<string, string> = {
@@ -31,7 +31,11 @@ export interface HttpOptions {
   staticDir: string | null;
   timeouts: HttpTimeouts;
   /** A finished game by its replay id, for `GET /api/replays/{id}` (absent: no replay API). */
-  replays?: (replayId: string) => Promise<FinishedGame | null>;
+  replays?: (replayId: string) => Promise<FinishedGame | 'too_large' | null>;
+  /** Replays loaded at once on this node; more get 503 (absent: no bound). */
+  replayConcurrency?: number;
+  /** The replay lookups the request's address may make (absent: unlimited). */
+  replayGuesses?: (req: IncomingMessage) => ReplayGuesses;
 }
 
 export interface HttpTimeouts {
@@ -61,7 +65,8 @@ export function guardedServer(timeouts: HttpTimeouts, handler: (req: IncomingMes
 
 /** Health, readiness, (guarded) metrics and the static web client. WebSockets upgrade on the same server. */
 export function createHttpServer(options: HttpOptions): Server {
-  return guardedServer(options.timeouts, (req, res) => route(req, res, options));
+  const loads = new ReplayLoads(options.replayConcurrency ?? Number.POSITIVE_INFINITY);
+  return guardedServer(options.timeouts, (req, res) => route(req, res, options, loads));
 }
 
 /** The path of a request, decoded; null when it is not a well-formed one (bad percent-encoding). */
@@ -74,7 +79,7 @@ export function requestPath(rawUrl: string | undefined): string | null {
   }
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, options: HttpOptions): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, options: HttpOptions, loads: ReplayLoads): Promise<void> {
   const pathname = requestPath(req.url);
   if (pathname === null) {
     res.writeHead(400, { 'content-type': 'text/plain' }).end('bad request\n');
@@ -103,7 +108,7 @@ async function route(req: IncomingMessage, res: ServerResponse, options: HttpOpt
       return;
   }
   const replay = REPLAY_PATH.exec(pathname);
-  if (replay && options.replays) return serveReplay(replay[1]!, options.replays, res);
+  if (replay && options.replays) return serveReplay(replay[1]!, options.replays, res, options.replayGuesses?.(req), loads);
   if (!options.staticDir || pathname === '/metrics' || pathname.startsWith('/api/')) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return;

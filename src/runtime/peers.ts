@@ -180,8 +180,11 @@ export class Peers {
   /** A peer node's count of its spectators of a room, as it says now. */
   private setSpectators(watcher: RemoteWatcher, count: number): void {
     if (!Number.isInteger(count) || count < 0 || watcher.spectators === count) return;
+    const actor = this.placement.local(watcher.room);
+    // More watching there: the places held for them since their `spectate` are taken.
+    if (count > watcher.spectators) actor?.spectatorsArrived(count - watcher.spectators);
     watcher.spectators = count;
-    this.placement.local(watcher.room)?.spectatorsChanged();
+    actor?.spectatorsChanged();
   }
 
   /** A watching node lost frames: each seat named gets its current view again. */

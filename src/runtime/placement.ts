@@ -372,7 +372,7 @@ export class Placement {
 
   /** A spectator arriving at a room hosted here: the public view, unless the room refuses. */
   localSpectate(actor: RoomActor): RemoteReply {
-    const refusal = actor.spectatorRefusal();
+    const refusal = actor.admitSpectator();
     if (refusal) return fail('unauthorized', refusal);
     return { ok: true, seq: actor.seq, duplicate: false, view: actor.viewOf(null) };
   }

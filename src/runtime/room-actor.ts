@@ -112,6 +112,12 @@ export const DEFAULT_SPECTATORS_PER_ROOM = 500;
  */
 const SPECTATOR_COUNT_DELAY_MS = 200;
 
+/**
+ * A spectator let in by `spectate` holds a place under the cap until it is seen watching (its
+ * attach, here or in its node's count), or for this long at most (a client gone meanwhile).
+ */
+const SPECTATOR_ADMISSION_MS = 5_000;
+
 /** Retry delay for a timer-driven move whose append failed (the store is down). */
 const RETRY_MS = 1000;
 
@@ -143,6 +149,12 @@ export class RoomActor {
    * spectator.
    */
   private spectatorFrames: ViewUpdate[] = [];
+  /**
+   * When each place given by `admitSpectator` and not yet taken lapses: without them a crowd
+   * arriving at once (through peer nodes above all, whose listener is let in whatever the
+   * count) would all be let in before any of them is counted watching.
+   */
+  private admissions: number[] = [];
   private spectatorFlush: NodeJS.Immediate | null = null;
   /** The games row's summary (options, players, winners) as last appended, as JSON: unchanged ones are not sent again. */
   private appendedSummary: string | null = null;
@@ -233,8 +245,26 @@ export class RoomActor {
    */
   spectatorRefusal(): string | null {
     if (!spectatorsAllowed(this.game.options)) return 'the host turned spectating off';
-    if (this.spectatorCount >= this.maxSpectators) return 'too many spectators watch this room';
+    if (this.spectatorCount + this.pendingAdmissions() >= this.maxSpectators) return 'too many spectators watch this room';
     return null;
+  }
+
+  /** A spectator arriving (`spectate`, from here or a peer): a place held for it, or why not. */
+  admitSpectator(): string | null {
+    const refusal = this.spectatorRefusal();
+    if (refusal === null) this.admissions.push(this.deps.now() + SPECTATOR_ADMISSION_MS);
+    return refusal;
+  }
+
+  /** `n` spectators admitted earlier are now counted watching: their held places go. */
+  spectatorsArrived(n: number): void {
+    if (n > 0) this.admissions.splice(0, n);
+  }
+
+  private pendingAdmissions(): number {
+    const now = this.deps.now();
+    while (this.admissions.length > 0 && this.admissions[0]! <= now) this.admissions.shift();
+    return this.admissions.length;
   }
 
   /**
@@ -312,6 +342,8 @@ export class RoomActor {
    */
   private attachSpectator(listener: RoomListener): void {
     if (this.spectators.has(listener)) return;
+    // Its place held since `spectate` is its own: given back before the cap is checked again.
+    this.spectatorsArrived(listener.spectators ?? 1);
     const refusal = listener.spectators === undefined ? this.spectatorRefusal() : spectatorsAllowed(this.game.options) ? null : 'the host turned spectating off';
     if (refusal) return listener.unseated(refusal);
     // Frames still on their way to the others are older than the one this spectator starts with.

@@ -356,13 +356,17 @@ export class PgEventStore {
    * and when the game with it is not finished (a replay of a game in play would show its
    * hidden cards: it answers as if the id named nothing).
    */
-  async finishedByReplayId(replayId: string): Promise<FinishedGame | null> {
+  async finishedByReplayId(replayId: string, maxEvents = Number.POSITIVE_INFINITY): Promise<FinishedGame | 'too_large' | null> {
     const games = await this.wrap(
-      () => this.sql<Array<{ game_id: string; room_code: string; ended_at: Date | null }>>`
-        select game_id, room_code, ended_at from games where replay_id = ${replayId} and status = 'finished'`,
+      () => this.sql<Array<{ game_id: string; room_code: string; ended_at: Date | null; last_seq: number }>>`
+        select game_id, room_code, ended_at, last_seq from games where replay_id = ${replayId} and status = 'finished'`,
     );
-    const game = games[0];
-    if (!game) return null;
+    const row = games[0];
+    if (!row) return null;
+    // Rounds have no turn limit, so a game's events have no bound: one past the limit is not
+    // loaded (nor held in memory, nor sent) at all.
+    if (row.last_seq > maxEvents) return 'too_large';
+    const { last_seq: _last, ...game } = row;
     return { ...game, events: await this.loadEvents(game.game_id) };
   }
 

@@ -162,6 +162,31 @@ describe('room machine', () => {
   });
 });
 
+describe('next_game and command ids', () => {
+  it('an id applied in the finished game is still a retry in the next one (not a new command)', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c1' }, 0, 'add-1');
+    room.send({ type: 'presence', player_id: 'h', connected: false, now: 0 });
+    room.cmd('h', { type: 'start_game' }, 0);
+    let now = 0;
+    for (let i = 0; i < 2000 && room.snap.value !== 'gameOver'; i++) {
+      now = Math.max(now + 1, room.ctx.deadline?.at ?? now + 1);
+      room.send({ type: 'tick', now, entropy: testEntropy('tick', now) });
+    }
+    expect(room.snap.value).toBe('gameOver');
+    const [next] = room.cmd('h', { type: 'next_game', game_id: 'g2' }, now, 'next-1');
+    expect(next).toMatchObject({ type: 'next_game', game_id: 'g2' });
+    // The runtime hosts the new game from the context the machine computed for it.
+    room.snap = restoreRoomSnapshot((next as Extract<RoomEmitted, { type: 'next_game' }>).context);
+    const seq = room.ctx.game.seq;
+    // The host's retries, of the command that started this game and of one from the game before (its ack lost).
+    expect(room.cmd('h', { type: 'next_game', game_id: 'g3' }, now, 'next-1')).toEqual([{ type: 'duplicate', seq }]);
+    expect(room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c9' }, now, 'add-1')).toEqual([{ type: 'duplicate', seq }]);
+    // The same id for another command is refused as in any game.
+    expect(room.cmd('h', { type: 'draw', source: 'deck' }, now, 'add-1')[0]).toMatchObject({ type: 'refused', code: 'bad_request' });
+  });
+});
+
 describe('names as players read them', () => {
   it('look-alikes from other scripts, widths, cases and final sigma are the same name; CPUs are numbered past them', () => {
     for (const [first, second] of [['Alice', 'Аlice'], ['Alice', 'ᎪLICE'], ['ΟΔΟΣ', 'οδος'], ['Host', 'Ｈｏｓｔ']] as const) {

@@ -159,7 +159,7 @@ export async function fuzzNode(node: RunningNode, count: number, seed: number, o
         else checkUnchanged(node, before, `frame ${i} (closed with ${socket.closedWith})`, report);
         continue;
       }
-      report.answered[reply.type as 'ack' | 'error' | 'welcome']++;
+      if (reply.type in report.answered) report.answered[reply.type as 'ack' | 'error' | 'welcome']++;
       if (reply.type === 'error') {
         report.errorCodes[reply.code] = (report.errorCodes[reply.code] ?? 0) + 1;
         report.errorSamples[reply.code] ??= `${reply.message} <- ${preview(frame)}`;
@@ -242,6 +242,8 @@ class FuzzSocket {
   private waiting: ((reply: Reply | null) => void) | null = null;
   /** After a welcome to a frame with an id, its ack follows: swallow it, it answers the same frame. */
   private ackToSwallow = false;
+  /** What else answers the frame in flight: `hello` is answered by a `hello`, `sync` by a `state`. */
+  private alsoAnswers = new Set<string>();
 
   private constructor(private readonly ws: WebSocket) {
     ws.on('message', (data) => {
@@ -255,7 +257,7 @@ class FuzzSocket {
         this.ackToSwallow = false;
         return;
       }
-      if (reply.type === 'ack' || reply.type === 'error' || reply.type === 'welcome') this.settle(reply);
+      if (reply.type === 'ack' || reply.type === 'error' || reply.type === 'welcome' || this.alsoAnswers.has(reply.type)) this.settle(reply);
     });
     ws.on('close', (code) => {
       this.closed = true;
@@ -275,7 +277,9 @@ class FuzzSocket {
 
   exchange(frame: FuzzFrame, timeoutMs = 2000): Promise<Reply | null> {
     if (this.closed) return Promise.resolve(null);
-    const hasId = typeof frame === 'string' && typeof safeParse(frame)?.id === 'string';
+    const parsed = typeof frame === 'string' ? safeParse(frame) : null;
+    const hasId = typeof parsed?.id === 'string';
+    this.alsoAnswers = new Set(parsed?.type === 'hello' ? ['hello'] : parsed?.type === 'sync' ? ['state'] : []);
     return new Promise((resolve) => {
       const timer = setTimeout(() => this.settle(null), timeoutMs);
       this.waiting = (reply) => {

@@ -17,6 +17,7 @@ export async function startReplay(app: HTMLElement, replayId: string): Promise<v
   try {
     const res = await fetch(`/api/replays/${encodeURIComponent(replayId)}`);
     if (res.status === 404) throw new Error('There is no finished game at this link: a game can be replayed once it is over.');
+    if (res.status === 413) throw new Error('This game is too long to be replayed here.');
     if (!res.ok) throw new Error('The replay cannot be loaded right now; try again in a moment.');
     const body = (await res.json()) as { events: Array<{ type: string; player_id: string | null; data: unknown }> };
     frames = foldFrames(body.events.map((e) => ({ type: e.type, player_id: e.player_id, data: e.data }) as GameEvent));
