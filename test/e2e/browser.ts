@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -47,3 +52,16 @@ export async function playThroughUi(page: Page, until: () => Promise<boolean>, t
 }
 
 export { frontProxy } from '../../scripts/lib/proxy.js';
+
+/**
+ * axe-core on the page as it is: every violation, with where it is, fails the test. The page's
+ * context must bypass the CSP (the node's allows only its own scripts) for axe to be injected.
+ */
+export async function axe(page: Page, screen: string): Promise<void> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe.run();
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
+  });
+  expect(violations, `axe on ${screen}`).toEqual([]);
+}

@@ -14,7 +14,7 @@ import { TestClient } from '../support/client.js';
 import { cleanup, processEnv, testConfig } from '../support/node.js';
 import { assertNoSecrets, playUntil } from '../support/play.js';
 import { freePort } from '../support/throwaway.js';
-import { launch, playThroughUi } from './browser.js';
+import { axe, launch, playThroughUi } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
 const config = testConfig();
@@ -48,7 +48,7 @@ describe('spectators and replays in the browser', () => {
     const host = await TestClient.connect(port);
     await host.ok({ type: 'create_room', name: 'Hana', options: { rounds: 2, initial_flips: 1 } });
     await host.ok({ type: 'add_cpu', profile: 'Kenji' });
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await (await browser.newContext({ viewport: { width: 1200, height: 900 }, bypassCSP: true })).newPage();
     const frames: string[] = [];
     page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
     await page.goto(`${url()}?watch=${host.room.toLowerCase()}`);
@@ -63,11 +63,13 @@ describe('spectators and replays in the browser', () => {
     expect(await page.locator('[data-testid="deck"][data-action]').count()).toBe(0);
     expect(await page.locator('[data-testid="opponent"]').count()).toBe(2);
     await shot(page, '20-spectator-table');
+    await axe(page, '20-spectator-table');
     await playUntil(host, () => false);
     await expect.poll(() => phase(page), { timeout: 20_000 }).toBe('game_over');
     await page.waitForSelector('[data-testid="results"]');
     expect(await page.locator('[data-testid="replay-link"]').count()).toBe(0);
     await shot(page, '21-spectator-final-standings');
+    await axe(page, '21-spectator-final-standings');
     // What reached the page (it asks for patches): the public view only, whole or patched. Each
     // patch is applied to the view it follows, and every view so rebuilt is checked.
     const parsed = frames.map((f) => JSON.parse(f));
@@ -90,7 +92,7 @@ describe('spectators and replays in the browser', () => {
   });
 
   it('a player opens the replay from the final standings and steps through it, every hand shown', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await (await browser.newContext({ viewport: { width: 1200, height: 900 }, bypassCSP: true })).newPage();
     await page.goto(url());
     await page.fill('#name', 'Rui');
     await page.locator('summary').first().click();
@@ -139,12 +141,14 @@ describe('spectators and replays in the browser', () => {
     await scrub(Math.floor(total / 2));
     expect(await at()).toBe(Math.floor(total / 2));
     await shot(page, '22-replay-mid-game');
+    await axe(page, '22-replay-mid-game');
     await scrub(total - 1);
     await page.waitForSelector('[data-testid="results"]');
     const replayed = (await page.locator('[data-testid="standing"]').allTextContents()).map((t) => t.replace(/\s+/g, ' ').trim().replace(' (you)', ''));
     expect(replayed).toEqual(standings.map((t) => t.replace(' (you)', '')));
     expect(await page.locator('[data-testid="replay-said"]').textContent()).toBe('The game is over');
     await shot(page, '23-replay-final');
+    await axe(page, '23-replay-final');
     // The link works for anyone: a fresh page (no seat, no token) opens it too.
     const other = await browser.newPage({ viewport: { width: 420, height: 900 } });
     await other.goto(page.url());

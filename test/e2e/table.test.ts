@@ -6,18 +6,16 @@
  * Screenshots of every screen at 1280×800 and 390×844 go to web/screenshots/.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
 import { cleanup, processEnv, testConfig } from '../support/node.js';
 import { freePort } from '../support/throwaway.js';
-import { launch, playThroughUi } from './browser.js';
+import { axe, launch, playThroughUi } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 const config = testConfig();
@@ -52,16 +50,6 @@ const must = (page: Page) => page.evaluate(() => document.body.dataset.must);
 async function newPage(viewport = LAPTOP): Promise<Page> {
   const context = await browser.newContext({ viewport, bypassCSP: true });
   return context.newPage();
-}
-
-/** axe-core on the page as it is: every violation, with where it is, fails the test. */
-async function axe(page: Page, screen: string): Promise<void> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe.run();
-    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
-  });
-  expect(violations, `axe on ${screen}`).toEqual([]);
 }
 
 /** Screenshots of the screen at both sizes, from the top or with `show` scrolled into view (the page is put back to its own size after). */
