@@ -3,6 +3,7 @@
  * move is told, for CPUs as for people, and a card drawn from the deck is never named.
  */
 import { describe, expect, it } from 'vitest';
+import { statusText } from '../../web/src/components/status.js';
 import { whatHappened } from '../../web/src/describe.js';
 import type { Card, View } from '../../web/src/types.js';
 
@@ -50,5 +51,15 @@ describe('whatHappened', () => {
   it('nothing to tell across games, or without a view before', () => {
     expect(whatHappened(null, view())).toBeNull();
     expect(whatHappened(view(), view({ game_id: 'g2' }))).toBeNull();
+  });
+});
+
+describe('statusText at the end of a hole and of the game', () => {
+  it('names the hole\'s winner, ties included, and the game\'s', () => {
+    const scored = (a: number, m: number) =>
+      view({ phase: 'round_over', players: view().players.map((p) => ({ ...p, round_score: p.id === 'p1' ? a : m })) });
+    expect(statusText(scored(12, 20), -1)).toBe('Hole 1: Ann wins it with 12');
+    expect(statusText(scored(9, 9), -1)).toBe('Hole 1: Ann and Maya share it with 9');
+    expect(statusText(view({ phase: 'game_over', winner_ids: ['c1'] }), -1)).toBe('Game over: Maya wins');
   });
 });

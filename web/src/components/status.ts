@@ -27,8 +27,16 @@ export function statusText(view: View, selected: number): string {
   }
   if (view.phase === 'lobby') return 'Waiting for the host to start';
   if (view.phase === 'initial_flip') return 'Waiting for everyone to flip…';
-  if (view.phase === 'round_over') return `Hole ${view.round} is over`;
-  if (view.phase === 'game_over') return 'Game over';
+  if (view.phase === 'round_over') {
+    // The status names the hole's winner (the line under it already says the hole is over).
+    const best = Math.min(...view.players.map((p) => p.round_score ?? Infinity));
+    const leaders = view.players.filter((p) => p.round_score === best).map((p) => p.name);
+    return leaders.length ? `Hole ${view.round}: ${leaders.join(' and ')} ${leaders.length > 1 ? 'share it' : 'wins it'} with ${best}` : `Hole ${view.round} is over`;
+  }
+  if (view.phase === 'game_over') {
+    const winners = view.players.filter((p) => view.winner_ids.includes(p.id)).map((p) => p.name);
+    return winners.length ? `Game over: ${winners.join(' and ')} ${winners.length > 1 ? 'win' : 'wins'}` : 'Game over';
+  }
   const holding = view.drawn_from ? ` (holding a card from the ${view.drawn_from === 'deck' ? 'deck' : 'discard pile'})` : '';
   const final = view.finisher_id ? ' · final turns' : '';
   return current ? `${current.name}’s turn${holding}${final}` : '';
