@@ -7,7 +7,9 @@
  *     store answering again);
  *   - each player whose socket the fault closed: the time from the fault until they are seated
  *     again (welcomed back on some node);
- *   - `none`: the same measure at a moment without a fault (the floor set by the bots' pace).
+ *   - each player of those rooms, over 3 s from the fault: their longest stall, the longest wait
+ *     from sending a command to its answer or from a frame to the next (the drain's target);
+ *   - `none`: the same measures at a moment without a fault (the floor set by the bots' pace).
  * A SIGSTOP lasts 5 s; a killed or drained node is started again at once; `rolling` drains and
  * restarts every node in turn.
  * Then the idle cost of rooms: one node process, `--idle-rooms` lobbies of 4 players each
@@ -61,6 +63,34 @@ interface Sample {
   /** When the fault was injected (players' seat times count from here). */
   at: number;
   rooms: string[];
+}
+
+/** The span after a fault (or a quiet moment) over which players' stalls are looked at. */
+const STALL_WINDOW_MS = 3000;
+/** Pauses the game makes on purpose (the view after the frame was in one): not a stall. */
+const RESTING = new Set(['round_over', 'game_over', 'lobby']);
+
+/**
+ * A player's longest stall over [from, to): the longest wait between sending a command and its
+ * answer (ack or refusal; a command resent after a reconnect counts from its first send), or
+ * between a frame and the next (but after one that left the game resting between rounds), for
+ * the waits that overlap the span. Out of its seat, a player gets no frame: that counts too.
+ */
+function longestStall(bot: ChaosBot, from: number, to: number): { command: number; frame: number } {
+  let command = 0;
+  for (const c of bot.commands) {
+    const end = c.answered ?? to;
+    if (c.sent < to && end > from) command = Math.max(command, end - c.sent);
+  }
+  let frame = 0;
+  const frames = bot.frames;
+  for (let i = 0; i < frames.length; i++) {
+    const start = frames[i]!;
+    const end = frames[i + 1]?.at ?? to;
+    if (start.at >= to || end <= from || RESTING.has(start.phase ?? 'lobby')) continue;
+    frame = Math.max(frame, end - start.at);
+  }
+  return { command, frame };
 }
 
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -167,6 +197,7 @@ async function faultRuns(): Promise<string> {
   }
   for (const list of acksByRoom.values()) list.sort((a, b) => a - b);
   const rows: Array<Array<string | number>> = [];
+  const stallRows: Array<Array<string | number>> = [];
   for (const kind of kinds) {
     const mine = samples.filter((s) => s.kind === kind);
     const moves: number[] = [];
@@ -192,6 +223,21 @@ async function faultRuns(): Promise<string> {
       }
     }
     rows.push([kind, mine.length, moves.length, stats(hosted), stats(moves), seats.length, stats(seats), never]);
+    // Each player of the affected rooms (bots; the CPU does not wait), over the stall window.
+    const commandStalls: number[] = [];
+    const frameStalls: number[] = [];
+    const stalls: number[] = [];
+    for (const s of mine) {
+      const affected = new Set(s.rooms);
+      for (const b of bots) {
+        if (!affected.has(b.room)) continue;
+        const { command, frame } = longestStall(b, s.at, s.at + STALL_WINDOW_MS);
+        commandStalls.push(command);
+        frameStalls.push(frame);
+        stalls.push(Math.max(command, frame));
+      }
+    }
+    stallRows.push([kind, stalls.length, stats(commandStalls), stats(frameStalls), stats(stalls)]);
   }
 
   // Nothing acknowledged lost, nothing applied twice.
@@ -221,6 +267,8 @@ async function faultRuns(): Promise<string> {
       rows,
     ),
     'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "never": a room with no move, or a player not seated again, by the end',
+    resultTable(['fault', 'players', 'command to answer, ms', 'frame to next frame, ms', 'longest stall, ms'], stallRows),
+    `each player of the affected rooms (the bots; for "none" every room), over ${STALL_WINDOW_MS} ms from the fault: their longest wait from sending a command to its answer, and from a frame to the next (not after one that leaves the game resting between rounds); p50 / p99 / max over players. "none" is the floor the bots' own pace sets (think ${think} ms on average, the CPU ${PACING.CPU_THINK_MS} ms)`,
     `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,
   ].join('\n');
 }

@@ -25,6 +25,24 @@ const origins = z
   )
   .transform((list) => list.map((origin) => originOf(origin)!));
 
+/** `redis://a:6379,redis://b:6379,redis://c:6379`: the independent masters of a Redlock quorum. */
+const lockUrls = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()).filter((part) => part !== ''))
+  .refine(
+    (list) =>
+      list.every((item) => {
+        try {
+          return ['redis:', 'rediss:'].includes(new URL(item).protocol);
+        } catch {
+          return false;
+        }
+      }),
+    'must be a comma-separated list of redis:// or rediss:// URLs',
+  )
+  .refine((list) => list.length === 3 || list.length === 5, 'must name 3 or 5 independent Redis masters')
+  .refine((list) => new Set(list).size === list.length, 'must name each master once');
+
 function originOf(text: string): string | null {
   try {
     const url = new URL(text);
@@ -46,6 +64,7 @@ export const envSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+  REDIS_LOCK_URLS: lockUrls.optional(),
   REDIS_PREFIX: z.string().regex(/^[\w:.-]*$/, 'letters, digits, _ - . : only').default('golf:'),
   DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'a lower-case SQL identifier').default('public'),
   CPU_THINK_MS: int(0, 60_000).default(1200),
@@ -117,6 +136,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // startup errors end up in logs that more people read than the environment.
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`invalid environment:\n${lines.join('\n')}`);
+  }
+  if (parsed.data.REDIS_LOCK_URLS && !parsed.data.REDIS_URL) {
+    throw new ConfigError('invalid environment:\n  REDIS_LOCK_URLS: needs REDIS_URL too (the cache, the bus and heartbeats stay on it)');
   }
   return { ...parsed.data, NODE_ID: parsed.data.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}` };
 }

@@ -147,7 +147,9 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       metrics.drains.inc();
       log.info({ rooms: runtime.roomCount, connections: gateway.connectionCount }, 'draining');
       await runtime.drain(config.DRAIN_TIMEOUT_MS);
+      const closing = Date.now();
       await gateway.closeAll(reason, Math.max(100, config.DRAIN_TIMEOUT_MS - (Date.now() - started)));
+      log.info({ ms: Date.now() - closing, since_drain_ms: Date.now() - started }, 'drain: clients told to go and closed');
       // Observed before /metrics closes: what is left (closing pools) is quick.
       metrics.drainMs.observe(Date.now() - started);
       server.closeAllConnections?.();

@@ -31,6 +31,26 @@ describe('configuration from the environment', () => {
     expect(message).toMatch(/^  METRICS_TOKEN: must be at least 16 characters/m);
     for (const value of ['eighty', 'localhost:6379', 's3cret-pw', 'mysql', '-5', 'short-secret']) expect(message).not.toContain(value);
   });
+  it('reads the Redlock quorum (3 or 5 masters, with REDIS_URL) and refuses anything else without echoing it', () => {
+    expect(loadConfig({}).REDIS_LOCK_URLS).toBeUndefined();
+    const three = 'redis://a:6379, redis://b:6379,redis://c:6379';
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_LOCK_URLS: three }).REDIS_LOCK_URLS).toEqual(['redis://a:6379', 'redis://b:6379', 'redis://c:6379']);
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(refused({ REDIS_URL: 'redis://r:6379', REDIS_LOCK_URLS: 'redis://a:1,redis://b:1' })).toMatch(/^  REDIS_LOCK_URLS: must name 3 or 5/m);
+    expect(refused({ REDIS_URL: 'redis://r:6379', REDIS_LOCK_URLS: 'redis://a:1,redis://a:1,redis://c:1' })).toMatch(/^  REDIS_LOCK_URLS: must name each master once/m);
+    const secret = refused({ REDIS_URL: 'redis://r:6379', REDIS_LOCK_URLS: 'redis://a:1,redis://b:1,http://:pw-s3cret@c:1' });
+    expect(secret).toMatch(/^  REDIS_LOCK_URLS: must be a comma-separated list of redis/m);
+    expect(secret).not.toContain('pw-s3cret');
+    expect(refused({ REDIS_LOCK_URLS: three })).toMatch(/REDIS_LOCK_URLS: needs REDIS_URL/);
+  });
   it('reads the limits, the proxy depth, the metrics listener and the allowed origins', () => {
     expect(loadConfig({})).toMatchObject({
       MAX_CONNECTIONS: 10_000,

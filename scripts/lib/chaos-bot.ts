@@ -34,8 +34,12 @@ export class ChaosBot {
   /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
   readonly closedAt: number[] = [];
   readonly seatedAt: number[] = [];
+  /** When each frame arrived, with the phase the player's view was in after it (a player's stalls: see bench-failover). */
+  readonly frames: Array<{ at: number; phase: string | undefined }> = [];
+  /** Each command: first sent, and when it was answered (ack or a final error); not yet answered while in flight. */
+  readonly commands: Array<{ sent: number; answered?: number }> = [];
   done = false;
-  private inflight: { id: string; type: string; text: string } | null = null;
+  private inflight: { id: string; type: string; text: string; record: { sent: number; answered?: number } } | null = null;
   private counter = 0;
   private readonly prefix = randomBytes(3).toString('hex');
   private resumeId: string | null = null;
@@ -101,7 +105,9 @@ export class ChaosBot {
   private send(message: Record<string, unknown>): string {
     const id = `${this.prefix}-${++this.counter}`;
     const text = JSON.stringify({ ...message, id });
-    this.inflight = { id, type: String(message.type), text };
+    const record: { sent: number; answered?: number } = { sent: Date.now() };
+    this.commands.push(record);
+    this.inflight = { id, type: String(message.type), text, record };
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
     return id;
   }
@@ -121,6 +127,7 @@ export class ChaosBot {
     }
     if (f.type === 'ack' && this.inflight && f.id === this.inflight.id) {
       this.acked.set(f.id, { type: this.inflight.type, seq: f.seq, at: Date.now() });
+      this.inflight.record.answered = Date.now();
       this.inflight = null;
     }
     if (f.type === 'error' && this.inflight && f.id === this.inflight.id) {
@@ -132,6 +139,7 @@ export class ChaosBot {
         }, 300);
         return;
       }
+      this.inflight.record.answered = Date.now();
       this.inflight = null; // refused for a reason (the game moved on): look at the next state
     }
     if (f.type === 'state' || f.type === 'welcome') {
@@ -141,6 +149,7 @@ export class ChaosBot {
       this.seq = f.seq;
       this.seen.set(`${view.game_id}|${f.seq}`, publicDigest(view));
     }
+    this.frames.push({ at: Date.now(), phase: this.view?.phase });
     this.act();
   }
 

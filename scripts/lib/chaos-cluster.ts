@@ -88,9 +88,12 @@ export class ChaosCluster {
     }
     for (let i = 0; i < nodes; i++) await cluster.startNode(i);
     let turn = 0;
-    // New connections go round the live nodes, so a room's players sit on different nodes.
+    // New connections go round the live nodes, so a room's players sit on different nodes; not
+    // to one being stopped: a draining node refuses new sockets (503), and the deployment's nginx
+    // (deploy/nginx.conf: proxy_next_upstream http_503) sends them on to another node at once,
+    // as Kubernetes' readiness does, while this TCP proxy would hand the refusal to the client.
     const front = await frontProxy(() => {
-      const alive = cluster.slots.filter((s) => s.node !== null).map((s) => s.port);
+      const alive = cluster.slots.filter((s) => s.node !== null && !s.stopping).map((s) => s.port);
       turn++;
       return alive.map((_, k) => alive[(k + turn) % alive.length]!);
     });

@@ -97,7 +97,8 @@ export class Lifecycle {
    */
   async drain(timeoutMs: number): Promise<void> {
     const { backends, options, log } = this.deps;
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     const handover = Math.min(2000, Math.floor(timeoutMs / 3));
     const left = (until: number) => Math.max(0, until - Date.now());
     this.placement.stopAccepting();
@@ -109,14 +110,21 @@ export class Lifecycle {
       Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
     );
     if (settled !== true) log.warn({ rooms: actors.length }, 'drain: rooms or appends still busy at the deadline; handing over anyway');
+    // How long each step took, logged at the end (where a drain's time goes: README, Operations).
+    const steps: Record<string, number> = { settle_ms: Date.now() - started };
     // Each step of the hand-over gets what is left, and at least a moment of its own.
-    const step = (work: Promise<unknown>) => within(Math.max(left(deadline), 250), work.catch(() => undefined));
+    const step = async (name: string, work: Promise<unknown>) => {
+      const at = Date.now();
+      await within(Math.max(left(deadline), 250), work.catch(() => undefined));
+      steps[name] = Date.now() - at;
+    };
     for (const actor of actors) this.placement.snapshots.mark(actor);
-    await step(this.placement.snapshots.flush());
-    await step(Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
+    await step('flush_ms', this.placement.snapshots.flush());
+    await step('release_ms', Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
-    await step(backends.cache.forgetNode(options.nodeId));
-    await step(this.peers.announceGone());
+    await step('forget_ms', backends.cache.forgetNode(options.nodeId));
+    await step('announce_ms', this.peers.announceGone());
+    log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
   }
 }
 

@@ -5,6 +5,7 @@ import { LocalBus, RedisBus, type Bus } from './bus.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { PgEventStore } from './event-store.js';
 import { MemoryLeases, RedisLeases, type Leases } from './leases.js';
+import { QuorumLeases } from './quorum-leases.js';
 import { MemoryStateCache } from './memory-state-cache.js';
 import { RedisStateCache } from './redis-state-cache.js';
 import type { StateCache } from './state-cache.js';
@@ -98,9 +99,26 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
     await embedded?.stop();
     throw new BackendUnavailable(`cannot reach Redis at ${redacted(config.REDIS_URL)}: ${(error as Error).message}`);
   }
+  // With REDIS_LOCK_URLS, leases are held on a majority of those masters (Redlock's quorum);
+  // the cache, the bus and heartbeats stay on REDIS_URL.
+  const lockMasters = (config.REDIS_LOCK_URLS ?? []).map((lockUrl) => redisClients(lockUrl).leases);
+  for (const master of lockMasters) master.on('error', () => {});
+  // A master down at startup is one vote fewer, not a reason to refuse to start: a majority is
+  // what counts, and the lease store finds out at each call (ioredis keeps reconnecting).
+  const reachable = await Promise.all(lockMasters.map((master) => master.connect().then(() => true, () => false)));
+  if (lockMasters.length > 0 && reachable.filter(Boolean).length < Math.floor(lockMasters.length / 2) + 1) {
+    for (const master of lockMasters) master.disconnect();
+    redis.commands.disconnect();
+    redis.leases.disconnect();
+    await events.close().catch(() => undefined);
+    await embedded?.stop();
+    const urls = config.REDIS_LOCK_URLS!.map(redacted).join(', ');
+    throw new BackendUnavailable(`cannot reach a majority of REDIS_LOCK_URLS (${urls}): ${reachable.filter(Boolean).length} of ${lockMasters.length} answer`);
+  }
   const cache = new RedisStateCache(redis.commands, { prefix: config.REDIS_PREFIX, ttlSeconds: config.ROOM_TTL_SECONDS });
   const bus = await RedisBus.open(redis.commands, config.REDIS_PREFIX, config.NODE_ID);
-  const leases = new RedisLeases(redis.leases, { prefix: config.REDIS_PREFIX, ttlMs: config.LEASE_TTL_MS, nodeId: config.NODE_ID });
+  const leaseOptions = { prefix: config.REDIS_PREFIX, ttlMs: config.LEASE_TTL_MS, nodeId: config.NODE_ID };
+  const leases = lockMasters.length > 0 ? new QuorumLeases(lockMasters, leaseOptions) : new RedisLeases(redis.leases, leaseOptions);
   return {
     events,
     cache,
@@ -114,6 +132,7 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
       await events.close();
       await cache.close();
       await redis.leases.quit().catch(() => redis.leases.disconnect());
+      await Promise.all(lockMasters.map((master) => master.quit().catch(() => master.disconnect())));
       await embedded?.stop();
     },
   };

@@ -32,13 +32,13 @@ export interface Leases {
 }
 
 /** Length of the random part of a lease's value: `<16 hex digits>:<node id>`. */
-const NONCE_HEX = 16;
+export const NONCE_HEX = 16;
 
 /**
  * Takes the lease if it is free, or (ARGV[3] not empty) if its value names that node: the
  * compare-and-set of a takeover. KEYS[1] lease; ARGV: value, ttl ms, orphaned node's id or ''.
  */
-const ACQUIRE = `
+export const ACQUIRE = `
 local v = redis.call('GET', KEYS[1])
 if v == false or (ARGV[3] ~= '' and string.sub(v, ${NONCE_HEX + 2}) == ARGV[3]) then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -53,7 +53,7 @@ return 0`;
  * taken it: it would hold another value); one that holds another value was taken over. Returns
  * the indexes (1-based) of those lost.
  */
-const RENEW = `
+export const RENEW = `
 local lost = {}
 for i, key in ipairs(KEYS) do
   local v = redis.call('GET', key)
@@ -63,12 +63,12 @@ for i, key in ipairs(KEYS) do
 end
 return lost`;
 
-const RELEASE = `
+export const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
 /** Leases renewed per script call (one round trip for all: they are pipelined). */
-const RENEW_CHUNK = 1000;
+export const RENEW_CHUNK = 1000;
 
 /**
  * Leases on one Redis, renewed in bulk: one timer per node, and at each tick one script over
@@ -80,7 +80,7 @@ const RENEW_CHUNK = 1000;
  * answered): a process that stalls stops acting for its rooms when that runs out, whatever it
  * missed; the PostgreSQL epoch fences what it may still try to write.
  */
-export class RedisLeases implements Leases {
+export class RedisLeases implements Leases, LeaseOwner {
   private readonly held = new Set<RedisLease>();
   private readonly timer: NodeJS.Timeout;
   private renewing = false;
@@ -181,7 +181,14 @@ export class RedisLeases implements Leases {
   }
 }
 
-class RedisLease implements Lease {
+/** What a lease asks of the store that granted it. */
+export interface LeaseOwner {
+  forget(lease: RedisLease): void;
+  drop(lease: RedisLease): Promise<void>;
+}
+
+/** A lease on Redis (one server, or a quorum of them), kept valid by its holder's clock. */
+export class RedisLease implements Lease {
   private readonly handlers: Array<(reason: string) => void> = [];
   private done = false;
   private lostReason: string | null = null;
@@ -191,7 +198,7 @@ class RedisLease implements Lease {
     readonly value: string,
     /** Until when the lease is ours, by this process's clock. */
     public expiresAt: number,
-    private readonly owner: RedisLeases,
+    private readonly owner: LeaseOwner,
   ) {}
 
   held(): boolean {

@@ -1,14 +1,37 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { MemoryLeases, RedisLeases, type Leases } from '../../src/stores/leases.js';
+import { QuorumLeases } from '../../src/stores/quorum-leases.js';
+import { redisClients } from '../../src/stores/index.js';
 import { REDIS_URL, uniqueName } from '../support/node.js';
 import { ThrowawayRedis } from '../support/throwaway.js';
 
 const redis = new Redis(REDIS_URL);
 afterAll(() => redis.disconnect());
 
-const impls: Array<{ name: string; make(): Leases }> = [
-  { name: 'Redis (bulk renewal)', make: () => new RedisLeases(redis, { prefix: `${uniqueName('lease')}:`, ttlMs: 1000, nodeId: 'node-a' }) },
+// Redlock's quorum: three independent masters (throwaway servers), reached the way a node does.
+let servers: ThrowawayRedis[] = [];
+let masters: Redis[] = [];
+beforeAll(async () => {
+  servers = await Promise.all([0, 1, 2].map(() => ThrowawayRedis.start()));
+  masters = servers.map((server) => redisClients(server.url).leases);
+  for (const master of masters) master.on('error', () => {});
+  await Promise.all(masters.map((master) => master.connect()));
+});
+afterAll(() => {
+  for (const master of masters) master.disconnect();
+  for (const server of servers) server.stop();
+});
+
+const impls: Array<{ name: string; make(prefix?: string, nodeId?: string): Leases }> = [
+  {
+    name: 'Redis (bulk renewal)',
+    make: (prefix = `${uniqueName('lease')}:`, nodeId = 'node-a') => new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId }),
+  },
+  {
+    name: 'Redis quorum (3 masters)',
+    make: (prefix = `${uniqueName('lease')}:`, nodeId = 'node-a') => new QuorumLeases(masters, { prefix, ttlMs: 1000, nodeId }),
+  },
   { name: 'memory', make: () => new MemoryLeases() },
 ];
 
@@ -66,32 +89,36 @@ describe('Redis leases by their holder\'s own clock', () => {
   });
 });
 
-describe('Redis leases taken over from a dead node', () => {
-  it('a node known dead has its lease taken by compare-and-set; a live holder other than the one named keeps it', async () => {
-    const prefix = `${uniqueName('lease')}:`;
-    const a = new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId: 'node-a' });
-    const b = new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId: 'node-b' });
-    const c = new RedisLeases(redis, { prefix, ttlMs: 1000, nodeId: 'node-c' });
-    const lease = await a.tryAcquire('DEAD');
-    const lost = new Promise<string>((resolve) => lease!.onLost(resolve));
-    // Naming another node (or none) takes nothing; naming the holder takes it over.
-    expect(await b.tryAcquire('DEAD', 'node-c')).toBeNull();
-    expect(await b.tryAcquire('DEAD')).toBeNull();
-    // A node whose id is a prefix of the holder's is not its holder.
-    expect(await b.tryAcquire('DEAD', 'node-')).toBeNull();
-    const taken = await b.tryAcquire('DEAD', 'node-a');
-    expect(taken).not.toBeNull();
-    // The old holder, should it live, hears at its next renewal that the lease is gone.
-    expect(await lost).toMatch(/taken over/);
-    expect(lease!.held()).toBe(false);
-    // Only the dead node's lease is taken that way: not b's, naming a.
-    expect(await c.tryAcquire('DEAD', 'node-a')).toBeNull();
-    // The old holder's release does not free what is now b's.
-    await lease!.release();
-    expect(await c.tryAcquire('DEAD')).toBeNull();
-    await Promise.all([a.close(), b.close(), c.close()]);
+for (const impl of impls.filter((i) => i.name !== 'memory')) {
+  describe(`leases taken over from a dead node: ${impl.name}`, () => {
+    it('a node known dead has its lease taken by compare-and-set; a live holder other than the one named keeps it', async () => {
+      const prefix = `${uniqueName('lease')}:`;
+      const a = impl.make(prefix, 'node-a');
+      const b = impl.make(prefix, 'node-b');
+      const c = impl.make(prefix, 'node-c');
+      const lease = await a.tryAcquire('DEAD');
+      const lost = new Promise<string>((resolve) => lease!.onLost(resolve));
+      // Naming another node (or none) takes nothing; naming the holder takes it over.
+      expect(await b.tryAcquire('DEAD', 'node-c')).toBeNull();
+      expect(await b.tryAcquire('DEAD')).toBeNull();
+      // A node whose id is a prefix of the holder's is not its holder.
+      expect(await b.tryAcquire('DEAD', 'node-')).toBeNull();
+      const taken = await b.tryAcquire('DEAD', 'node-a');
+      expect(taken).not.toBeNull();
+      // The old holder, should it live, hears at its next renewal that the lease is gone.
+      expect(await lost).toMatch(/taken over/);
+      expect(lease!.held()).toBe(false);
+      // Only the dead node's lease is taken that way: not b's, naming a.
+      expect(await c.tryAcquire('DEAD', 'node-a')).toBeNull();
+      // The old holder's release does not free what is now b's.
+      await lease!.release();
+      expect(await c.tryAcquire('DEAD')).toBeNull();
+      await Promise.all([a.close(), b.close(), c.close()]);
+    });
   });
+}
 
+describe('Redis leases renewed in bulk', () => {
   it('renews hundreds of leases in bulk, and writes back a lease Redis lost while its holder still holds it', async () => {
     const prefix = `${uniqueName('lease')}:`;
     const a = new RedisLeases(redis, { prefix, ttlMs: 800, nodeId: 'node-a' });
