@@ -183,7 +183,8 @@ export class RoomRuntime {
       const seat = await this.placement.whileTaking([code], () => this.createWithLease(code, lease, name, options));
       if (seat) return seat;
     }
-    return fail('unavailable', 'no free room code found; try again');
+    // Every try refused: codes all taken, or (more likely) the lease store gave no lease (no quorum).
+    return fail('unavailable', 'could not reserve a room code just now; try again');
   }
 
   /** A room under a lease just taken for `code`; null when the code turned out to be taken. */
