@@ -81,9 +81,6 @@ export class Session implements RoomListener {
   private closing = false;
   alive = true;
 
-  /** Whether this socket's writes are held until the current run ends (see write). */
-  private corked = false;
-
   constructor(
     private readonly ws: WebSocket,
     private readonly runtime: RoomRuntime,
@@ -335,7 +332,7 @@ export class Session implements RoomListener {
     const rev = ++this.rev;
     const patch = !whole && this.patches && update.patch !== null && this.held !== null && update.patch.prior === this.held ? update.patch : null;
     this.held = update.id;
-    this.write(
+    this.ws.send(
       patch
         ? `{"type":"patch","seq":${update.seq},"rev":${rev},"base":${base},"ops":${patch.ops}}`
         : `{"type":"state","seq":${update.seq},"rev":${rev},"state":${update.state}}`,
@@ -406,27 +403,7 @@ export class Session implements RoomListener {
 
   /** Replies and notices: never dropped (they are small and each one matters). */
   send(message: ServerMessage): void {
-    if (this.writable()) this.write(JSON.stringify(message));
-  }
-
-  /**
-   * Sends a frame, holding the socket's writes until the current synchronous run ends: a
-   * mover's ack and the patch it caused (sent one after the other at the commit point) leave
-   * in one write call rather than one each (a system call per frame was the node's largest
-   * cost per move). ws corks and uncorks around each frame; the cork taken here (the count
-   * nests) keeps them buffered until the microtask releases it.
-   */
-  private write(text: string): void {
-    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
-    if (socket && !this.corked) {
-      this.corked = true;
-      socket.cork();
-      queueMicrotask(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
-    this.ws.send(text);
+    if (this.writable()) this.ws.send(JSON.stringify(message));
   }
 
   /** Open, and not hopelessly behind: a client that does not read at all is dropped. */
