@@ -70,6 +70,8 @@ interface Stats {
   acks: number;
   errors: number;
   bytes: number;
+  /** Bytes the bots' sockets read (frame headers included, compressed when WS_DEFLATE=on). */
+  wire: number;
   frames: number;
 }
 
@@ -96,8 +98,12 @@ class Bot {
 
   open(): Promise<void> {
     this.ws = new WebSocket(this.url);
+    let read = 0;
     this.ws.on('message', (data: Buffer) => {
       this.stats.bytes += data.length;
+      const now = (this.ws as unknown as { _socket: { bytesRead: number } })._socket.bytesRead;
+      this.stats.wire += now - read;
+      read = now;
       this.stats.frames++;
       if (process.env.BENCH_DEBUG) {
         const t = /"type":"(\w+)"/.exec(data.toString())![1]!;
@@ -268,12 +274,14 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
     // Its PostgreSQL backends are told apart by their application name (pg_stat_activity).
     PGAPPNAME: name,
     LOG_LEVEL: 'warn',
+    // permessage-deflate, when the bench is run with WS_DEFLATE=on (the bots offer it, as ws does).
+    WS_DEFLATE: process.env.WS_DEFLATE ?? 'off',
     CPU_THINK_MS: '0',
     ROUND_PAUSE_MS: '0',
   });
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   const pgPids = async () => [...(await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${name}`).map((r) => r.pid), ...pgBackgroundPids()];
-  const stats: Stats = { rtt: createHistogram(), acks: 0, errors: 0, bytes: 0, frames: 0 };
+  const stats: Stats = { rtt: createHistogram(), acks: 0, errors: 0, bytes: 0, wire: 0, frames: 0 };
   const notes: string[] = [];
   let bots: Bot[] = [];
   try {
@@ -292,6 +300,7 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
         stats.acks = 0;
         stats.errors = 0;
         stats.bytes = 0;
+        stats.wire = 0;
         stats.frames = 0;
       },
       () => stats.acks,
@@ -299,6 +308,7 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
     );
     const measured = { moves: stats.acks, errors: stats.errors, rtt: stats.rtt, bytes: stats.bytes };
     notes.push(`frames a player receives per move: ${(stats.frames / Math.max(1, stats.acks) / 4).toFixed(2)} (acks and views)`);
+    notes.push(`bytes on the wire per player per move: ${(stats.wire / Math.max(1, stats.acks) / 4).toFixed(0)} (frame headers included; WS_DEFLATE=${process.env.WS_DEFLATE ?? 'off'})`);
     if (process.env.BENCH_DEBUG) notes.push(`debug: ${stats.frames} frames, ${stats.acks} acks, ${bots.length} bots ${bots.map((b) => JSON.stringify(b.counts) + b.sync.seq).join(' ')}`);
     if (extra) notes.push(...(await extra));
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

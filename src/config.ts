@@ -80,6 +80,8 @@ export const envSchema = z.object({
   PG_COMMIT_SLOTS: int(1, 8).default(COMMIT_SLOTS_DEFAULT),
   ROOM_MAILBOX_MAX: int(1, 100_000).default(64),
   WS_PING_MS: int(100, 600_000).default(10_000),
+  /** WebSocket permessage-deflate for clients that offer it (README "Cost per move": fewer bytes, more CPU and memory). */
+  WS_DEFLATE: z.enum(['off', 'on']).default('off'),
   RATE_LIMIT_PER_SECOND: int(1, 100_000).default(20),
   RATE_LIMIT_BURST: int(1, 100_000).default(40),
   SEAT_RATE_PER_SECOND: int(1, 100_000).default(10),

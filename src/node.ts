@@ -100,6 +100,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
     runtime,
     {
       pingMs: config.WS_PING_MS,
+      deflate: config.WS_DEFLATE === 'on',
       accepting: () => ready && !draining,
       limits: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, seatTimeoutMs: config.SEAT_TIMEOUT_MS },
       addresses: {

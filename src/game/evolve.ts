@@ -1,6 +1,6 @@
 import { buildShoe, cardKey, sameCard, type Card } from './cards.js';
 import { DEFAULT_OPTIONS } from './option-defaults.js';
-import { cloneState, faceDownCount, findPlayer } from './state.js';
+import { clonePlayer, cloneState, faceDownCount, findPlayer, ownPlayer } from './state.js';
 import type { GameEvent, GameState, PlayerState } from './types.js';
 
 /** An event that does not fit the state it is applied to: the log is corrupt. */
@@ -89,6 +89,7 @@ export function evolve(state: GameState, event: GameEvent): GameState {
     }
     case 'card_drawn': {
       requireCurrent(s, event);
+      if (event.data.source !== 'deck') s.discard = s.discard.slice();
       const card = event.data.source === 'deck' ? takeFromDeck(s, event) : s.discard.pop();
       if (!card || !sameCard(card, event.data.card)) fail(event, 'drawn card does not match the pile');
       s.drawn = { card, source: event.data.source };
@@ -99,14 +100,14 @@ export function evolve(state: GameState, event: GameEvent): GameState {
       if (!s.drawn) fail(event, 'no drawn card');
       const slot = slotAt(player, event.data.position, event);
       if (!sameCard(slot.card, event.data.replaced)) fail(event, 'replaced card does not match');
-      s.discard.push(slot.card);
+      s.discard = [...s.discard, slot.card];
       player.hand[event.data.position] = { card: s.drawn.card, face_up: true };
       return endTurn(s, player);
     }
     case 'card_discarded': {
       const player = requireCurrent(s, event);
       if (!s.drawn || s.drawn.source !== 'deck') fail(event, 'no card drawn from the deck');
-      s.discard.push(s.drawn.card);
+      s.discard = [...s.discard, s.drawn.card];
       s.drawn = null;
       s.pending_flip = flipAfterDiscard(s, player);
       return s.pending_flip ? s : endTurn(s, player);
@@ -127,6 +128,7 @@ export function evolve(state: GameState, event: GameEvent): GameState {
       return endTurn(s, player);
     }
     case 'round_ended':
+      s.players = s.players.map(clonePlayer);
       for (const player of s.players) {
         for (const slot of player.hand) slot.face_up = true;
         const score = event.data.scores[player.id];
@@ -165,7 +167,7 @@ function applyLeave(s: GameState, event: Extract<GameEvent, { type: 'player_left
     return s;
   }
   // Mid-game the seat stays (turn order, scores); a CPU plays it from now on.
-  const player = s.players[index] as PlayerState;
+  const player = ownPlayer(s, index);
   player.is_cpu = true;
   player.cpu_profile = event.data.cpu_profile;
   player.replaced = true;
@@ -191,6 +193,7 @@ function dealRound(s: GameState, event: Extract<GameEvent, { type: 'round_starte
   s.turn = 0;
   s.drawn = null;
   s.pending_flip = null;
+  s.players = s.players.map(clonePlayer);
   for (const player of s.players) {
     player.hand = [];
     player.round_score = null;
@@ -210,10 +213,12 @@ function dealRound(s: GameState, event: Extract<GameEvent, { type: 'round_starte
  * the deck in the order the event carries (shuffled by the decider).
  */
 function takeFromDeck(s: GameState, event: Extract<GameEvent, { type: 'card_drawn' }>): Card | undefined {
+  s.deck = s.deck.slice();
   const card = s.deck.pop();
   const reshuffled = event.data.reshuffled;
   if (s.deck.length === 0 && s.discard.length > 1) {
-    const top = s.discard.pop() as Card;
+    const top = s.discard[s.discard.length - 1] as Card;
+    s.discard = s.discard.slice(0, -1);
     if (!reshuffled || !samePile(reshuffled, s.discard)) fail(event, 'the reshuffled deck is not the discard pile');
     s.reshuffles += 1;
     s.deck = reshuffled.slice();
@@ -263,10 +268,11 @@ function endTurn(s: GameState, player: PlayerState): GameState {
   return s;
 }
 
+/** The event's seat, copied so that evolve may change it (see ownPlayer). */
 function requirePlayer(s: GameState, event: GameEvent): PlayerState {
-  const player = findPlayer(s, event.player_id);
-  if (!player) fail(event, 'no such seat');
-  return player;
+  const index = s.players.findIndex((p) => p.id === event.player_id);
+  if (index < 0) fail(event, 'no such seat');
+  return ownPlayer(s, index);
 }
 
 function requireCurrent(s: GameState, event: GameEvent): PlayerState {

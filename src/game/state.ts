@@ -1,19 +1,24 @@
 import type { GameState, PlayerState, Slot } from './types.js';
 
-/** Copies what evolve mutates; cards themselves are immutable and shared. */
+/**
+ * The start of evolve's copy-on-write: a new top level and seat list, everything else shared
+ * with the input (options, piles, the drawn card, winners and every player are replaced, never
+ * changed in place). evolve copies a player with ownPlayer and a pile before it changes it, so
+ * an event copies only what it touches: less garbage per move, and unchanged parts keep their
+ * identity (the snapshot encoder reuses their JSON).
+ */
 export function cloneState(state: GameState): GameState {
-  return {
-    ...state,
-    options: { ...state.options },
-    players: state.players.map(clonePlayer),
-    deck: state.deck.slice(),
-    discard: state.discard.slice(),
-    drawn: state.drawn ? { ...state.drawn } : null,
-    winner_ids: state.winner_ids.slice(),
-  };
+  return { ...state, players: state.players.slice() };
 }
 
-function clonePlayer(player: PlayerState): PlayerState {
+/** A copy of the seat at `index` (and its hand) that evolve may change, put in its place. */
+export function ownPlayer(state: GameState, index: number): PlayerState {
+  const copy = clonePlayer(state.players[index] as PlayerState);
+  state.players[index] = copy;
+  return copy;
+}
+
+export function clonePlayer(player: PlayerState): PlayerState {
   return { ...player, hand: player.hand.map((slot): Slot => ({ ...slot })) };
 }
 

@@ -13,6 +13,11 @@ import { DEFAULT_LIMITS, Session, type SessionLimits } from './session.js';
 
 export interface GatewayOptions {
   pingMs: number;
+  /**
+   * permessage-deflate with clients that offer it (off by default: it costs CPU per frame and a
+   * zlib context per socket; see README "Cost per move").
+   */
+  deflate?: boolean;
   limits?: Partial<SessionLimits>;
   accepting(): boolean;
   /** Caps and rates per client address (see limits.ts). */
@@ -22,6 +27,19 @@ export interface GatewayOptions {
   /** Origins a browser may open a socket from; null: any. */
   allowedOrigins: readonly string[] | null;
 }
+
+/**
+ * Compression when WS_DEFLATE is on: every frame (a patch is ~300 bytes, under ws's default
+ * 1 KB threshold), with the context kept between frames (a patch repeats the previous one's
+ * paths and keys, which is what makes it shrink), in a small window and at a low level to
+ * bound the memory and CPU each socket costs.
+ */
+const DEFLATE = {
+  threshold: 0,
+  serverMaxWindowBits: 11,
+  clientMaxWindowBits: 11,
+  zlibDeflateOptions: { level: 1, memLevel: 4 },
+} as const;
 
 /** How often idle per-address state is swept away. */
 const SWEEP_MS = 60_000;
@@ -42,7 +60,7 @@ export class Gateway {
     private readonly metrics?: Metrics,
   ) {
     // ws refuses a bigger frame by the length in its header (close 1009), before reading it.
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: options.deflate ? DEFLATE : false });
     this.addresses = new AddressLimits({ maxTracked: DEFAULT_MAX_TRACKED, ...options.addresses });
     server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.heartbeat = setInterval(() => this.beat(), options.pingMs);

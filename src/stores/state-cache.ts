@@ -4,6 +4,8 @@
  * implementations (Redis for a cluster, memory for the embedded single node), one contract
  * test suite.
  */
+import { snapshotJson } from './snapshot-json.js';
+
 export interface RoomMeta {
   game_id: string;
   host_id: string;
@@ -170,7 +172,7 @@ export function keyNames(prefix: string): KeyNames {
  * them without decoding the whole document.
  */
 export function encodeSnapshot(record: SnapshotRecord): string {
-  return `{"seq":${record.seq},"epoch":${record.epoch},"snapshot":${JSON.stringify(record.snapshot)}}`;
+  return `{"seq":${record.seq},"epoch":${record.epoch},"snapshot":${snapshotJson(record.snapshot)}}`;
 }
 
 export function decodeSnapshot(text: string | null): SnapshotRecord | null {

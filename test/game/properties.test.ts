@@ -103,6 +103,24 @@ describe('random legal games (property)', () => {
     );
   });
 
+  it('evolve never changes a state it was given (it shares what an event does not touch)', () => {
+    fc.assert(
+      fc.property(gameArb, ({ options, players, seed, moveSeed }) => {
+        const played = playRandom(options, players, seed, moveSeed);
+        const states = [emptyState()];
+        const texts = [JSON.stringify(states[0])];
+        for (const event of played.events) {
+          const next = evolve(states[states.length - 1]!, event);
+          states.push(next);
+          texts.push(JSON.stringify(next));
+        }
+        // Every earlier state still reads as it did when it was made, after all later events.
+        states.forEach((state, i) => expect(JSON.stringify(state)).toBe(texts[i]));
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it('the serialised state frames equal each seat\'s view', () => {
     fc.assert(
       fc.property(gameArb, ({ options, players, seed, moveSeed }) => {

@@ -1,0 +1,62 @@
+/**
+ * JSON for a room snapshot (`{ value, context }`) after every transition, without serialising
+ * again what did not change. A room's state is immutable once made (evolve copies on write:
+ * see game/state.ts ownPlayer; command ids are remembered in new lists), so the parts a move
+ * leaves alone keep their identity from one snapshot to the next: the options, the timing,
+ * three seats of four, the piles between draws, every other player's command ids. Their JSON
+ * is kept by identity (a WeakMap: it goes with the state that holds them) and reused.
+ *
+ * The text is exactly JSON.stringify's (same keys, same order; test/stores/snapshot-json.test.ts),
+ * so a reader needs nothing new and restore is unchanged.
+ */
+const memo = new WeakMap<object, string>();
+
+/** JSON of a part that is never changed in place once made, from the memo when seen before. */
+function frozen(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  let text = memo.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    memo.set(value, text);
+  }
+  return text;
+}
+
+/** An object's JSON with each property's text from `part` (undefined leaves it out, as JSON.stringify does). */
+function objectJson(object: Record<string, unknown>, part: (key: string, value: unknown) => string | undefined): string {
+  let out = '{';
+  for (const key of Object.keys(object)) {
+    const text = part(key, object[key]);
+    if (text === undefined) continue;
+    out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + text;
+  }
+  return out + '}';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const GAME_FROZEN = new Set(['options', 'deck', 'discard', 'drawn', 'winner_ids']);
+
+function gameJson(game: Record<string, unknown>): string {
+  return objectJson(game, (key, value) => {
+    if (key === 'players' && Array.isArray(value)) return '[' + value.map((player) => frozen(player) ?? 'null').join(',') + ']';
+    return GAME_FROZEN.has(key) ? frozen(value) : JSON.stringify(value);
+  });
+}
+
+function contextJson(context: Record<string, unknown>): string {
+  return objectJson(context, (key, value) => {
+    if (key === 'game' && isRecord(value)) return gameJson(value);
+    if (key === 'applied' && isRecord(value)) return objectJson(value, (_, list) => frozen(list));
+    if (key === 'timing') return frozen(value);
+    return JSON.stringify(value);
+  });
+}
+
+/** JSON.stringify(snapshot), reusing the text of the parts of a room's state a move left alone. */
+export function snapshotJson(snapshot: unknown): string {
+  if (!isRecord(snapshot) || !isRecord(snapshot.context)) return JSON.stringify(snapshot);
+  return objectJson(snapshot, (key, value) => (key === 'context' && isRecord(value) ? contextJson(value) : JSON.stringify(value)));
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { initialRoomContext, plan, rememberCommand, stateValueFor, type RoomContext, type Timing } from '../../actors/room-machine.js';
+import { playCpuGame, randomOptions } from '../../src/ai/selfplay.js';
+import { decodeSnapshot, encodeSnapshot } from '../../src/stores/state-cache.js';
+
+const timing: Timing = { cpu_think_ms: 800, round_pause_ms: 3000, disconnect_grace_ms: 30000 };
+
+describe('snapshot JSON (memoised by identity)', () => {
+  it('is byte for byte JSON.stringify after every transition of whole games, and decodes to the same context', () => {
+    for (let seed = 1; seed <= 6; seed++) {
+      let context: RoomContext = initialRoomContext(timing);
+      let n = 0;
+      playCpuGame(seed, 2 + (seed % 4), randomOptions(seed), {
+        afterEvents: (state) => {
+          n += 1;
+          // As the room does: a command id remembered per move (a new list for the mover only).
+          const mover = state.players[n % state.players.length]?.id ?? 'nobody';
+          const applied = rememberCommand(context.applied, mover, `c-${n}`, state.seq, n % 3 ? `fp${n}` : undefined);
+          context = plan({ ...context, game: state, applied }, 1_000 * n);
+          const record = { seq: state.seq, epoch: 3, snapshot: { value: stateValueFor(state.phase, true), context: { ...context, connected: [] } } };
+          const text = encodeSnapshot(record);
+          expect(text).toBe(`{"seq":${record.seq},"epoch":3,"snapshot":${JSON.stringify(record.snapshot)}}`);
+          expect(decodeSnapshot(text)).toEqual(JSON.parse(JSON.stringify(record)));
+        },
+      });
+      expect(n).toBeGreaterThan(20);
+    }
+  });
+
+  it('leaves out undefined fields and encodes anything else as JSON.stringify does', () => {
+    const odd = { value: 'x', context: { game: { players: [{ a: 1, b: undefined }], deck: [], options: { z: undefined } }, applied: { p: [['i', 1]] }, extra: undefined } };
+    expect(encodeSnapshot({ seq: 1, epoch: 1, snapshot: odd })).toBe(`{"seq":1,"epoch":1,"snapshot":${JSON.stringify(odd)}}`);
+    expect(encodeSnapshot({ seq: 1, epoch: 1, snapshot: [1, 'two'] })).toBe('{"seq":1,"epoch":1,"snapshot":[1,"two"]}');
+  });
+});
