@@ -11,7 +11,8 @@
  * is part of what the players feel. With `--peer`, the spectators connect to a second node process, so
  * the room's owner sends each change once over Redis to that node, which fans it out.
  *
- *   npx tsx scripts/bench-spectators.ts [--spectators 200] [--moves 600] [--think-ms 0] [--peer]
+ *   npx tsx scripts/bench-spectators.ts [--spectators 200] [--moves 600] [--think-ms 0] [--peer] [--patches]
+ * With `--patches` the spectators say `hello` with `accept: ["patch"]` first (as the web client does).
  * Uses DATABASE_URL and REDIS_URL (default: the local servers) with a fresh schema and prefix.
  */
 import { fork } from 'node:child_process';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     moves: { type: 'string', default: '600' },
     'think-ms': { type: 'string', default: '0' },
     peer: { type: 'boolean', default: false },
+    patches: { type: 'boolean', default: false },
     // Internal: run as the spectators' child process.
     'spectate-child': { type: 'string' },
   },
@@ -51,7 +53,7 @@ const open = (url: string) =>
 
 /** The child: N spectators of one room; reports when all watch, and its totals when asked. */
 async function spectateChild(arg: string): Promise<void> {
-  const [url, room, countText] = arg.split(',') as [string, string, string];
+  const [url, room, countText, frameKind] = arg.split(',') as [string, string, string, string];
   const count = Number(countText);
   let frames = 0;
   let bytes = 0;
@@ -67,7 +69,7 @@ async function spectateChild(arg: string): Promise<void> {
           // parsing here would take CPU from the node under test on the same host.
           ws.on('message', (data: Buffer) => {
             const head = data.subarray(0, 24).toString();
-            if (head.startsWith('{"type":"state"')) {
+            if (head.startsWith('{"type":"state"') || head.startsWith('{"type":"patch"')) {
               frames++;
               bytes += data.length;
             } else if (head.startsWith('{"type":"welcome"')) resolve();
@@ -76,6 +78,7 @@ async function spectateChild(arg: string): Promise<void> {
               resolve();
             }
           });
+          if (frameKind === 'patch') ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
           ws.send(JSON.stringify({ type: 'watch', room }));
         });
       }),
@@ -166,7 +169,7 @@ async function run(playerUrl: string, spectatorUrl: string, spectators: number, 
   for (const [i, g] of guests.entries()) await g.request({ type: 'join_room', room: host.room, name: `P${i + 1}` });
   let child: ReturnType<typeof fork> | null = null;
   if (spectators > 0) {
-    child = fork(fileURLToPath(import.meta.url), ['--spectate-child', `${spectatorUrl},${host.room},${spectators}`], { execArgv: ['--import', 'tsx'] });
+    child = fork(fileURLToPath(import.meta.url), ['--spectate-child', `${spectatorUrl},${host.room},${spectators},${values.patches ? 'patch' : 'state'}`], { execArgv: ['--import', 'tsx'] });
     const ready = await new Promise<{ refused: number }>((resolve) => child!.once('message', (m) => resolve(m as { refused: number })));
     if (ready.refused > 0) throw new Error(`${ready.refused} spectators were refused`);
     // Until every player's view counts them (the count reaches the views shortly after).
@@ -229,7 +232,7 @@ async function main(): Promise<void> {
     await run(playerUrl, spectatorUrl, 0, Math.min(200, moves), think);
     const rows = [await run(playerUrl, spectatorUrl, 0, moves, think), await run(playerUrl, spectatorUrl, spectators, moves, think), await run(playerUrl, spectatorUrl, 0, moves, think)];
     console.log(
-      `One table, 4 bot players (think ${think} ms), ${moves} moves each run; spectators ${values.peer ? 'on a second node (frames over Redis)' : 'on the same node'}; times in ms (p50 / p99 / max)`,
+      `One table, 4 bot players (think ${think} ms), ${moves} moves each run; spectators ${values.peer ? 'on a second node (frames over Redis)' : 'on the same node'}, taking ${values.patches ? 'patches' : 'whole state frames'}; times in ms (p50 / p99 / max)`,
     );
     console.log(resultTable(['spectators', 'moves', 'move → ack', 'move → own view', 'spectators received', 'errors'], rows));
   } finally {
