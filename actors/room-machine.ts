@@ -247,11 +247,15 @@ function onNextGame(context: RoomContext, event: Extract<RoomEvent, { type: 'com
   for (const player of game.players) {
     for (const [id, , fp] of context.applied[player.id] ?? []) applied = rememberCommand(applied, player.id, id, game.seq, fp);
   }
+  // They travel in the new game's first event too: a restore from its events alone (its
+  // snapshot lost) remembers them as this context does (restore.ts).
+  const carried = Object.keys(applied).length ? applied : null;
+  const events = decision.events.map((e, i) => (i === 0 && e.type === 'game_created' && carried ? { ...e, data: { ...e.data, carried_ids: carried } } : e));
   if (event.command_id && fingerprint) applied = rememberCommand(applied, event.player_id, event.command_id, game.seq, fingerprint);
   const fresh = plan({ ...initialRoomContext(context.timing), game, connected: context.connected, applied }, event.now);
   return {
     context,
-    emitted: [{ type: 'next_game', game_id: gameId, events: decision.events, context: fresh, command_id: event.command_id, player_id: event.player_id, fingerprint }],
+    emitted: [{ type: 'next_game', game_id: gameId, events, context: fresh, command_id: event.command_id, player_id: event.player_id, fingerprint }],
   };
 }
 

@@ -63,7 +63,16 @@ export type DrawSource = 'deck' | 'discard';
 
 /** Domain events, as stored in the event log (DESIGN.md's event types). */
 export type GameEvent =
-  | { type: 'game_created'; player_id: string; data: { game_id: string; room: string; options: Options } }
+  | {
+      type: 'game_created';
+      player_id: string;
+      /**
+       * `carried_ids`: in a game started with `next_game`, the command ids each seat used in the
+       * game before, as the room remembers them (`[id, seq, fingerprint]`): not game state, but
+       * stored here so that a restore from the events alone still knows a retry from before.
+       */
+      data: { game_id: string; room: string; options: Options; carried_ids?: Record<string, Array<[string, number, string?]>> };
+    }
   | {
       type: 'player_joined';
       player_id: string;

@@ -41,7 +41,13 @@ export function rebuildContext(
     }
     // The id is the sender's (older rows have no sender_id: then the event's player, as before).
     const sender = record.sender_id ?? record.player_id;
-    const applied = sender && record.command_id ? rememberCommand(context.applied, sender, record.command_id, record.seq, record.command_fp ?? undefined) : context.applied;
+    let applied = context.applied;
+    // A game started with next_game carries the seats' ids of the game before (see onNextGame).
+    const carried = record.type === 'game_created' ? (record.data as Extract<GameEvent, { type: 'game_created' }>['data']).carried_ids : undefined;
+    for (const [playerId, ids] of Object.entries(carried ?? {})) {
+      for (const [id, seq, fp] of ids) applied = rememberCommand(applied, playerId, id, seq, fp);
+    }
+    if (sender && record.command_id) applied = rememberCommand(applied, sender, record.command_id, record.seq, record.command_fp ?? undefined);
     context = { ...context, game, applied };
     lastAt = new Date(record.created_at).getTime();
   }

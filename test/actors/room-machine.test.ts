@@ -4,6 +4,8 @@ import { newRoomSnapshot, restoreRoomSnapshot, roomMachine, stateValueFor, stepR
 import type { RoomCommand } from '../../actors/room-commands.js';
 import { replay, type GameEvent } from '../../src/game/index.js';
 import { testEntropy } from '../support/game.js';
+import { rebuildContext } from '../../src/runtime/restore.js';
+import type { EventRecord } from '../../src/stores/event-store.js';
 
 const timing = { cpu_think_ms: 100, round_pause_ms: 1000, disconnect_grace_ms: 5000 };
 
@@ -176,8 +178,26 @@ describe('next_game and command ids', () => {
     expect(room.snap.value).toBe('gameOver');
     const [next] = room.cmd('h', { type: 'next_game', game_id: 'g2' }, now, 'next-1');
     expect(next).toMatchObject({ type: 'next_game', game_id: 'g2' });
+    const started = next as Extract<RoomEmitted, { type: 'next_game' }>;
+    // Restored from the new game's events alone (its snapshot lost), as the runtime stores them
+    // (placement.ts: every opening event under the host's command id), the room remembers the
+    // same ids as the context the machine computed: the carried ones travel in game_created.
+    const records: EventRecord[] = started.events.map((event, i) => ({
+      game_id: 'g2',
+      seq: i + 1,
+      type: event.type,
+      player_id: event.player_id,
+      command_id: started.command_id,
+      sender_id: started.command_id ? started.player_id : null,
+      command_fp: started.fingerprint,
+      data: JSON.parse(JSON.stringify(event.data)),
+      created_at: new Date(now),
+    }));
+    const rebuilt = rebuildContext(null, records.length, records, started.context.timing).context;
+    expect(rebuilt.applied).toEqual(started.context.applied);
+    expect(rebuilt.applied.h?.map(([id]) => id)).toContain('add-1');
     // The runtime hosts the new game from the context the machine computed for it.
-    room.snap = restoreRoomSnapshot((next as Extract<RoomEmitted, { type: 'next_game' }>).context);
+    room.snap = restoreRoomSnapshot(started.context);
     const seq = room.ctx.game.seq;
     // The host's retries, of the command that started this game and of one from the game before (its ack lost).
     expect(room.cmd('h', { type: 'next_game', game_id: 'g3' }, now, 'next-1')).toEqual([{ type: 'duplicate', seq }]);
