@@ -130,20 +130,3 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     replay_id,
   };
 }
-
-/**
- * The `state` frames of one change, for every seat: everything but `you`, `must`,
- * `drawn_card` and `replay_id` is the same for all viewers, so it is serialised once and each
- * seat's frame only adds its own fields (PROTOCOL.md: `{ type: 'state', seq, state }`).
- * `null` asks for the public frame (spectators'), built once however many ask for it.
- */
-export function stateFrames(state: GameState, seq: number, connected: ReadonlySet<string>, timers: RoomTimers = NO_TIMERS, spectators = 0): (viewerId: string | null) => string {
-  const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(state, null, connected, timers, spectators);
-  const head = `{"type":"state","seq":${seq},"state":${JSON.stringify(shared).slice(0, -1)}`;
-  const frameOf = (viewerId: string | null) => {
-    const { you, must, drawn_card, replay_id } = personalView(state, viewerId);
-    return `${head},"you":${JSON.stringify(you)},"must":${JSON.stringify(must)},"drawn_card":${JSON.stringify(drawn_card)},"replay_id":${JSON.stringify(replay_id)}}}`;
-  };
-  let publicFrame: string | null = null;
-  return (viewerId) => (viewerId === null ? (publicFrame ??= frameOf(null)) : frameOf(viewerId));
-}

@@ -23,11 +23,8 @@ export interface ViewUpdate {
 }
 
 type Shared = Omit<GameView, keyof PersonalView>;
-type Personal = PersonalView;
 
 let lastId = 0;
-
-const personal = personalView;
 
 function publicPart(game: GameState, connected: ReadonlySet<string>, timers: RoomTimers, spectators: number): Shared {
   const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(game, null, connected, timers, spectators);
@@ -61,7 +58,7 @@ export class Views {
   }
 
   /** The view of `viewerId` as JSON (built when first asked: a patch is often all that goes out). */
-  stateOf(viewerId: string | null, mine: Personal = personal(this.game, viewerId)): string {
+  stateOf(viewerId: string | null, mine: PersonalView = personalView(this.game, viewerId)): string {
     this.head ??= JSON.stringify(this.shared).slice(0, -1);
     return `${this.head},"you":${JSON.stringify(mine.you)},"must":${JSON.stringify(mine.must)},"drawn_card":${JSON.stringify(mine.drawn_card)},"replay_id":${JSON.stringify(mine.replay_id)}}`;
   }
@@ -69,10 +66,10 @@ export class Views {
   for(viewerId: string | null): ViewUpdate {
     let update = this.byViewer.get(viewerId);
     if (update) return update;
-    const mine = personal(this.game, viewerId);
+    const mine = personalView(this.game, viewerId);
     let patch: ViewUpdate['patch'] = null;
     if (this.before && this.sharedOps !== null) {
-      const theirs = personal(this.before.views.game, viewerId);
+      const theirs = personalView(this.before.views.game, viewerId);
       let ops = this.sharedOps;
       for (const key of PERSONAL_KEYS) {
         const value = JSON.stringify(mine[key]);

@@ -70,6 +70,16 @@ return 0`;
 /** Leases renewed per script call (one round trip for all: they are pipelined). */
 export const RENEW_CHUNK = 1000;
 
+/** The leases still valid at `now` by this node's clock; the others are lost (with `reason`). */
+export function stillValid(held: Iterable<RedisLease>, now: number, reason: string): RedisLease[] {
+  const live: RedisLease[] = [];
+  for (const lease of held) {
+    if (lease.expiresAt <= now) lease.lose(reason);
+    else live.push(lease);
+  }
+  return live;
+}
+
 /**
  * Leases on one Redis, renewed in bulk: one timer per node, and at each tick one script over
  * every lease the node holds (so 10,000 rooms cost about what 10 do), every quarter of the TTL.
@@ -122,11 +132,7 @@ export class RedisLeases implements Leases, LeaseOwner {
     this.renewing = true;
     try {
       const now = Date.now();
-      const live: RedisLease[] = [];
-      for (const lease of this.held) {
-        if (lease.expiresAt <= now) lease.lose('lease expired by this node’s clock before it could be renewed');
-        else live.push(lease);
-      }
+      const live = stillValid(this.held, now, 'lease expired by this node’s clock before it could be renewed');
       if (live.length === 0) return;
       const ttl = String(this.options.ttlMs);
       const pipeline = this.redis.pipeline();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ACQUIRE, NONCE_HEX, RELEASE, RENEW, RENEW_CHUNK, RedisLease, type Lease, type LeaseOwner, type Leases } from './leases.js';
+import { ACQUIRE, NONCE_HEX, RELEASE, RENEW, RENEW_CHUNK, RedisLease, stillValid, type Lease, type LeaseOwner, type Leases } from './leases.js';
 
 /** What one master answered for a call: its reply, or why it did not answer in time. */
 type Answer<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -91,11 +91,7 @@ export class QuorumLeases implements Leases, LeaseOwner {
     this.renewing = true;
     try {
       const now = Date.now();
-      const live: RedisLease[] = [];
-      for (const lease of this.held) {
-        if (lease.expiresAt <= now) lease.lose('lease expired by this node’s clock before a majority renewed it');
-        else live.push(lease);
-      }
+      const live = stillValid(this.held, now, 'lease expired by this node’s clock before a majority renewed it');
       if (live.length === 0) return;
       const ttl = String(this.options.ttlMs);
       const chunks: RedisLease[][] = [];

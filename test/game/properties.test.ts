@@ -1,3 +1,4 @@
+import { ViewFanout } from '../../src/runtime/view-fanout.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,7 +7,6 @@ import {
   decide,
   emptyState,
   evolve,
-  stateFrames,
   viewFor,
   type GameEvent,
   type GameState,
@@ -121,15 +121,15 @@ describe('random legal games (property)', () => {
     );
   });
 
-  it('the serialised state frames equal each seat\'s view', () => {
+  it('the views the room sends (built once per change) equal each seat\'s view and the public one', () => {
     fc.assert(
       fc.property(gameArb, ({ options, players, seed, moveSeed }) => {
         const played = playRandom(options, players, seed, moveSeed);
         for (const state of played.states.filter((_, i) => i % 7 === 0)) {
           const connected = new Set([state.players[0]!.id]);
-          const frameFor = stateFrames(state, state.seq, connected);
-          for (const p of state.players) {
-            expect(JSON.parse(frameFor(p.id))).toEqual({ type: 'state', seq: state.seq, state: viewFor(state, p.id, connected) });
+          const views = new ViewFanout().views(state, state.seq, [...connected]);
+          for (const viewer of [...state.players.map((p) => p.id), null]) {
+            expect(JSON.parse(views.for(viewer).state)).toEqual(viewFor(state, viewer, connected));
           }
         }
       }),
