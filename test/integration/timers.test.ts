@@ -22,10 +22,12 @@ describe('timers', () => {
     await host.ok({ type: 'start_game' });
     await host.waitForState((v) => v.must === 'draw');
     await host.ok({ type: 'draw', source: 'deck' });
-    await host.ok({ type: 'discard' });
+    // Timed from before the turn-ending command is sent: the server's think timer starts after
+    // that, so this is a true lower bound however slow the ack is (a shared, loaded machine).
     const turnEnded = Date.now();
+    await host.ok({ type: 'discard' });
     await host.waitForState((v) => v.drawn_from !== null || v.current_player_id === host.playerId);
-    expect(Date.now() - turnEnded).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - turnEnded).toBeGreaterThanOrEqual(148);
     await host.close();
   });
 
@@ -57,9 +59,11 @@ describe('timers', () => {
     // Nobody presses "next round": only the timer advances it.
     const over = (v: Frame) => v.phase === 'round_over';
     await Promise.all([playUntil(guest, over, 1), playUntil(host, (v) => over(v) || v.must === null && v.phase === 'round_over')]);
+    // Timed from when the client saw the hole end, which is after the server's pause began: the
+    // margin absorbs that delivery delay on a loaded machine; a round started at once still fails.
     const endedAt = Date.now();
     const next = await host.waitForState((v) => v.round === 2, 5000);
-    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(200);
     expect(next.phase).not.toBe('round_over');
   });
 });
