@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
 import { simulationRng } from '../../src/ai/selfplay.js';
 import type { GameView } from '../../src/game/view.js';
+import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from '../../web/src/liveness.js';
 
 /** The table as everyone sees it: the view without what is the viewer's own or per-node presence. */
 export function publicDigest(view: GameView): string {
@@ -46,6 +47,11 @@ export class ChaosBot {
   private toldToGo = false;
   private waiters: Array<(f: Record<string, any>) => boolean> = [];
   private thinking: NodeJS.Timeout | null = null;
+  /** As the web client: a quiet node is asked, one that does not answer is left (web/src/liveness.ts). */
+  private readonly liveness = new Liveness();
+  private livenessTimer: NodeJS.Timeout | null = null;
+  /** Times this player left a node that did not answer (hung). */
+  leftHung = 0;
 
   constructor(
     private readonly port: () => number,
@@ -57,9 +63,11 @@ export class ChaosBot {
     return new Promise((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
       this.ws = ws;
-      const opened = setTimeout(() => ws.terminate(), 3000);
+      const opened = setTimeout(() => ws.terminate(), OPEN_TIMEOUT_MS);
       ws.on('open', () => {
         clearTimeout(opened);
+        this.liveness.heard(Date.now());
+        this.livenessTimer ??= setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
         if (this.token) {
           this.resumeId = `${this.prefix}-r${++this.counter}`;
           ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
@@ -98,6 +106,7 @@ export class ChaosBot {
 
   stop(): void {
     this.done = true;
+    if (this.livenessTimer) clearInterval(this.livenessTimer);
     if (this.thinking) clearTimeout(this.thinking);
     this.ws?.close();
   }
@@ -108,11 +117,26 @@ export class ChaosBot {
     const record: { sent: number; answered?: number } = { sent: Date.now() };
     this.commands.push(record);
     this.inflight = { id, type: String(message.type), text, record };
+    this.liveness.awaitingAnswer(true, record.sent);
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
     return id;
   }
 
+  private checkLiveness(): void {
+    const ws = this.ws;
+    if (this.done || !ws || ws.readyState !== WebSocket.OPEN || !this.token) return;
+    this.liveness.awaitingAnswer(this.inflight !== null, Date.now());
+    const action = this.liveness.check(Date.now());
+    if (action === 'ping') ws.send(JSON.stringify({ type: 'ping', id: `${this.prefix}-p${++this.counter}` }));
+    else if (action === 'leave') {
+      this.leftHung++;
+      this.toldToGo = true; // nothing to wait for: another node at once
+      ws.terminate(); // its close reconnects, like any dropped socket
+    }
+  }
+
   private onFrame(f: Record<string, any>): void {
+    this.liveness.heard(Date.now());
     this.waiters = this.waiters.filter((w) => !w(f));
     if (f.type === 'welcome') {
       this.seatedAt.push(Date.now());
@@ -146,6 +170,7 @@ export class ChaosBot {
       const view = f.state as GameView;
       if (this.view && view.game_id === this.view.game_id && f.seq < this.seq) this.backwards++;
       this.view = view;
+      this.liveness.phase(view.phase);
       this.seq = f.seq;
       this.seen.set(`${view.game_id}|${f.seq}`, publicDigest(view));
     }

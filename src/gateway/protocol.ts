@@ -59,6 +59,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   // What the client takes besides `state` frames (PROTOCOL.md, "Patches"); unknown names are ignored.
   z.object({ type: z.literal('hello'), accept: z.array(z.string().max(32)).max(16) }),
   z.object({ type: z.literal('sync') }),
+  // A liveness probe, answered with an `ack` by the gateway alone (no room, no store): a client
+  // that hears nothing for a while asks, and a node that does not answer is hung (README, "A
+  // hung node's players").
+  z.object({ type: z.literal('ping') }),
 ]);
 
 export type ClientMessage = z.infer<typeof clientMessageSchema>;

@@ -18,7 +18,7 @@ import { SeatRetries } from './seat-retries.js';
 type HeldSeat = { room: string; playerId: string | null; gameId: string };
 
 /** What a spectator may send (PROTOCOL.md "Spectators"); anything else is `unauthorized`. */
-const SPECTATOR_MESSAGES: ReadonlySet<string> = new Set(['watch', 'hello', 'sync', 'leave']);
+const SPECTATOR_MESSAGES: ReadonlySet<string> = new Set(['watch', 'hello', 'sync', 'leave', 'ping']);
 
 export interface SessionLimits {
   /** Messages a client may send in a burst, and per second after it. */
@@ -143,6 +143,8 @@ export class Session implements RoomListener {
         this.patches = message.accept.includes('patch');
         this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
         return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest?.seq ?? 0 });
+      case 'ping':
+        return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latestSeq });
       case 'sync':
         if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
         // A client out of step: the whole view, and patches from it on. Each answer is a whole
@@ -178,7 +180,7 @@ export class Session implements RoomListener {
       return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latestSeq });
     }
     const playerId = seat.playerId;
-    const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' }>);
+    const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' | 'ping' }>);
     if (message.type === 'leave') this.leaving = seat;
     await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
       if (!outcome.ok) {
@@ -472,7 +474,7 @@ export class Session implements RoomListener {
   }
 }
 
-function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' }>): RoomCommand {
+function toRoomCommand(message: Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' | 'ping' }>): RoomCommand {
   switch (message.type) {
     case 'add_cpu':
       return { type: 'add_cpu', profile: message.profile ?? null, new_player_id: newPlayerId('cpu') };

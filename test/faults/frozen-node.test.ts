@@ -5,6 +5,7 @@
  * game again and count as connected, instead of getting acks and no views.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { ChaosBot } from '../../scripts/lib/chaos-bot.js';
 import { spawnNode } from '../../scripts/lib/node-process.js';
 import { TestClient, type Frame } from '../support/client.js';
 import { cleanup, processEnv, startTestNode, testConfig } from '../support/node.js';
@@ -104,6 +105,53 @@ describe('a node frozen, then woken', () => {
       expect(nonDecreasing(seqs(guest))).toBe(true);
       process.stdout.write(`frozen owner woken: its player saw seq ${target} after ${sees.toFixed(0)} ms, connected again after ${back.toFixed(0)} ms\n`);
     } finally {
+      owner.child.kill('SIGCONT');
+      owner.child.kill('SIGKILL');
+      await owner.exited;
+      await survivor.drain();
+      await third.drain();
+    }
+  });
+
+  it('the owner, frozen for good: its own players notice (ping unanswered), leave it and play on elsewhere while it stays frozen', async () => {
+    const base = setup();
+    const survivor = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}survivor` });
+    const third = await startTestNode({ ...base, NODE_ID: `${base.REDIS_PREFIX}third` });
+    const owner = await spawnNode(processEnv(base, await freePort(), { ...timing, NODE_ID: `${base.REDIS_PREFIX}owner` }));
+    // Sockets go to the nodes in turn, the frozen one included (a load balancer does not know
+    // it hangs: its kernel still accepts connections).
+    const ports = [owner.port, survivor.port, third.port];
+    let turn = 0;
+    const port = () => ports[turn++ % ports.length]!;
+    const host = new ChaosBot(port, 0, 40);
+    const guest = new ChaosBot(port, 3, 40);
+    try {
+      await host.connect();
+      await guest.connect();
+      await host.request({ type: 'create_room', name: 'Host', options: { rounds: 18, initial_flips: 0 } });
+      await guest.request({ type: 'join_room', room: host.room, name: 'Guest' });
+      await host.request({ type: 'start_game' });
+      const nudger = setInterval(() => [host, guest].forEach((b) => b.tick()), 500);
+      try {
+        while (host.acked.size < 6) await sleep(50);
+        const frozenAt = Date.now();
+        owner.child.kill('SIGSTOP');
+        const hostMoves = () => [...host.acked.values()].filter((a) => a.at > frozenAt).length;
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline && hostMoves() < 4) await sleep(50);
+        // Still frozen: the host is not waiting for it to wake.
+        expect(owner.child.exitCode).toBeNull();
+        expect(host.leftHung).toBeGreaterThanOrEqual(1);
+        expect(hostMoves()).toBeGreaterThanOrEqual(4);
+        const seated = host.seatedAt.find((t) => t > frozenAt)!;
+        const firstMove = Math.min(...[...host.acked.values()].filter((a) => a.at > frozenAt).map((a) => a.at));
+        process.stdout.write(`frozen owner, for good: its player seated elsewhere after ${seated - frozenAt} ms, its first move there after ${firstMove - frozenAt} ms\n`);
+      } finally {
+        clearInterval(nudger);
+      }
+    } finally {
+      host.stop();
+      guest.stop();
       owner.child.kill('SIGCONT');
       owner.child.kill('SIGKILL');
       await owner.exited;

@@ -137,6 +137,24 @@ describe('protocol errors: each code, and nothing changes', () => {
 });
 
 describe('seats and delivery', () => {
+  it('ping: answered with an ack of its id and the latest seq, seated or not, and changes nothing', async () => {
+    const idle = await TestClient.connect(node.port);
+    expect(await idle.request({ type: 'ping' })).toMatchObject({ type: 'ack', id: expect.any(String), seq: 0 });
+    const host = await hostWithRoom();
+    const before = host.frames.length;
+    const seq = host.seq;
+    expect(await host.request({ type: 'ping' })).toMatchObject({ type: 'ack', seq });
+    // Only the ack: no view, no room touched.
+    expect(host.frames.slice(before).map((f) => f.type)).toEqual(['ack']);
+    const watcher = await TestClient.connect(node.port);
+    await watcher.ok({ type: 'watch', room: host.room });
+    expect(await watcher.request({ type: 'ping' })).toMatchObject({ type: 'ack', seq: watcher.seq });
+    // A ping is a message like any other: a flood of them is rated and closed.
+    for (let i = 0; i < 200; i++) idle.sendRaw(JSON.stringify({ type: 'ping' }));
+    expect(await idle.waitFor((f) => f.type === 'error' && f.code === 'rate_limited')).toBeTruthy();
+    await Promise.all([host.close(), watcher.close()]);
+  });
+
   it('resume after a dropped socket restores the seat and its view', async () => {
     const host = await hostWithRoom();
     const guest = await TestClient.connect(node.port);

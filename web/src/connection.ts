@@ -3,8 +3,11 @@
  * and jitter after a dropped socket or a node's `reconnect` message, and resumes the seat
  * with the stored token. Commands wait in a queue while disconnected. It asks for patch frames
  * and hands on the `state` each one stands for (view-sync.ts), so the screens see whole views.
+ * A seated page that hears nothing for a while asks the node (`ping`), and one that gets no
+ * answer goes elsewhere (liveness.ts), as does a socket that does not open.
  */
-import { ViewSync } from './view-sync';
+import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from './liveness.js';
+import { ViewSync } from './view-sync.js';
 
 export type ServerMessage = Record<string, any> & { type: string };
 
@@ -40,6 +43,10 @@ export class Connection {
   /** Closed by the server for sitting without a seat: nothing to recover, nothing to show. */
   private idle = false;
   private readonly views = new ViewSync();
+  private readonly liveness = new Liveness();
+  /** Commands sent and not yet answered (ack or error): a node sitting on one is asked sooner. */
+  private readonly unanswered = new Set<string>();
+  private livenessTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly url: string,
@@ -54,6 +61,8 @@ export class Connection {
   send(message: Record<string, unknown>): string {
     const id = `${this.idPrefix}-${++this.counter}`;
     const text = JSON.stringify({ ...message, id });
+    this.unanswered.add(id);
+    this.liveness.awaitingAnswer(true, Date.now());
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
     else this.queue.push(text);
     if (this.idle) {
@@ -85,7 +94,13 @@ export class Connection {
     this.events.status(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    const opening = setTimeout(() => {
+      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.retry();
+    }, OPEN_TIMEOUT_MS);
     ws.onopen = () => {
+      clearTimeout(opening);
+      this.liveness.heard(Date.now());
+      this.watchLiveness();
       this.attempt = 0;
       this.events.status('open');
       // A new connection numbers its views anew: patches follow its own first view.
@@ -100,11 +115,15 @@ export class Connection {
       for (const text of this.queue.splice(0)) ws.send(text);
     };
     ws.onmessage = (event) => {
+      if (this.ws !== ws) return;
+      this.liveness.heard(Date.now());
       const taken = this.views.take(JSON.parse(String(event.data)) as ServerMessage);
       // A patch that does not follow the view held: ask for the whole view.
       if (taken.sync) ws.send(JSON.stringify({ type: 'sync' }));
       if (!taken.frame || taken.frame.type === 'hello') return;
       const message = taken.frame as ServerMessage;
+      if ((message.type === 'ack' || message.type === 'error') && typeof message.id === 'string') this.unanswered.delete(message.id);
+      if (message.type === 'state' || message.type === 'welcome') this.liveness.phase(message.state?.phase);
       if (message.type === 'error' && (message.id === this.resumeId || message.id === this.watchId) && message.code === 'unavailable') {
         // The room is still moving to this node (its old node just died): try again shortly.
         this.retry();
@@ -118,6 +137,7 @@ export class Connection {
       this.events.message(message);
     };
     ws.onclose = (event) => {
+      clearTimeout(opening);
       if (this.ws !== ws || this.closedByUs) return;
       if (event.code === SEAT_TIMEOUT_CLOSE && !storedToken() && !this.watching) {
         this.ws = null;
@@ -129,6 +149,19 @@ export class Connection {
     ws.onerror = () => ws.close();
   }
 
+  /** One timer per page: pings a quiet node, and leaves one that does not answer. */
+  private watchLiveness(): void {
+    this.livenessTimer ??= setInterval(() => {
+      const ws = this.ws;
+      if (!ws || ws.readyState !== WebSocket.OPEN || (!storedToken() && !this.watching)) return;
+      const now = Date.now();
+      this.liveness.awaitingAnswer(this.unanswered.size > 0, now);
+      const action = this.liveness.check(now);
+      if (action === 'ping') ws.send(JSON.stringify({ type: 'ping', id: `${this.idPrefix}-ping-${++this.counter}` }));
+      else if (action === 'leave') this.retry(Math.random() * 200);
+    }, LIVENESS_TICK_MS);
+  }
+
   private retry(delay?: number): void {
     const ws = this.ws;
     this.ws = null;
@@ -136,6 +169,8 @@ export class Connection {
       ws.onclose = null;
       ws.close();
     }
+    // What was sent on that socket is not sent again by this page: no answer is coming.
+    this.unanswered.clear();
     this.attempt += 1;
     this.events.status('reconnecting');
     const backoff = delay ?? Math.min(8000, 250 * 2 ** Math.min(this.attempt, 6)) * (0.5 + Math.random());

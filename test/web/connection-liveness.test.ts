@@ -1,0 +1,137 @@
+/**
+ * The page's connection against a node that hangs (SIGSTOP, a partition): its socket stays open
+ * and says nothing, so only the page can tell. It must ask (`ping`) after a quiet spell and go
+ * elsewhere when nothing answers, and drop a socket that never opens. A fake WebSocket and fake
+ * timers: what is sent and when the page reconnects, not the network.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Connection } from '../../web/src/connection.js';
+
+class FakeSocket {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  static all: FakeSocket[] = [];
+  readyState = FakeSocket.CONNECTING;
+  sent: Array<Record<string, unknown>> = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((event: { data: string }) => void) | null = null;
+  onclose: ((event: { code: number }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.all.push(this);
+  }
+  send(text: string): void {
+    this.sent.push(JSON.parse(text));
+  }
+  close(): void {
+    this.readyState = FakeSocket.CLOSED;
+  }
+  open(): void {
+    this.readyState = FakeSocket.OPEN;
+    this.onopen?.();
+  }
+  receive(frame: Record<string, unknown>): void {
+    this.onmessage?.({ data: JSON.stringify(frame) });
+  }
+  pings(): number {
+    return this.sent.filter((m) => m.type === 'ping').length;
+  }
+}
+
+const store = new Map<string, string>();
+const playing = { game_id: 'g', phase: 'playing', players: [] };
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  FakeSocket.all = [];
+  store.clear();
+  vi.stubGlobal('WebSocket', FakeSocket);
+  vi.stubGlobal('localStorage', { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v), removeItem: (k: string) => store.delete(k) });
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+});
+
+function seated(): { connection: Connection; socket: FakeSocket } {
+  store.set('golf:token', 'T');
+  const connection = new Connection('ws://x/ws', { message: () => {}, status: () => {} });
+  connection.start();
+  const socket = FakeSocket.all[0]!;
+  socket.open();
+  socket.receive({ type: 'welcome', room: 'ABCD', player_id: 'p', token: 'T', seq: 3, rev: 1, state: playing });
+  return { connection, socket };
+}
+
+describe('the page against a hung node', () => {
+  it('pings after 2 s without a frame during a hole, and leaves a node that does not answer, resuming elsewhere', () => {
+    const { socket } = seated();
+    vi.advanceTimersByTime(1500);
+    expect(socket.pings()).toBe(0);
+    vi.advanceTimersByTime(1000);
+    expect(socket.pings()).toBe(1);
+    // No answer for a second: the node is taken for hung; a new socket resumes the seat.
+    vi.advanceTimersByTime(1200);
+    expect(socket.readyState).toBe(FakeSocket.CLOSED);
+    expect(FakeSocket.all).toHaveLength(2);
+    const next = FakeSocket.all[1]!;
+    next.open();
+    expect(next.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
+  });
+
+  it('asks after 1 s when a move of its own goes unanswered', () => {
+    const { connection, socket } = seated();
+    vi.advanceTimersByTime(1500);
+    const id = connection.send({ type: 'draw', source: 'deck' });
+    vi.advanceTimersByTime(600);
+    expect(socket.pings()).toBe(0);
+    vi.advanceTimersByTime(500);
+    expect(socket.pings()).toBe(1);
+    socket.receive({ type: 'ack', id, seq: 4 });
+    // Answered: back to the in-play quiet.
+    vi.advanceTimersByTime(1500);
+    expect(socket.pings()).toBe(1);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('stays while the node answers its pings, and while frames come', () => {
+    const { socket } = seated();
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(2500);
+      const ping = socket.sent.filter((m) => m.type === 'ping').at(-1);
+      if (ping) socket.receive({ type: 'ack', id: ping.id, seq: 3 });
+    }
+    expect(socket.pings()).toBeGreaterThan(3);
+    expect(FakeSocket.all).toHaveLength(1);
+    // Frames every second: nothing to ask.
+    const before = socket.pings();
+    for (let i = 0; i < 10; i++) {
+      vi.advanceTimersByTime(1000);
+      socket.receive({ type: 'state', seq: 4 + i, rev: 2 + i, state: playing });
+    }
+    expect(socket.pings()).toBe(before);
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
+  it('asks rarely while the game rests (lobby, between holes)', () => {
+    const { socket } = seated();
+    socket.receive({ type: 'state', seq: 4, rev: 2, state: { ...playing, phase: 'lobby' } });
+    vi.advanceTimersByTime(10_000);
+    expect(socket.pings()).toBe(0);
+    vi.advanceTimersByTime(6000);
+    expect(socket.pings()).toBe(1);
+  });
+
+  it('drops a socket that does not open (a hung node accepts TCP and never answers)', () => {
+    store.set('golf:token', 'T');
+    new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
+    vi.advanceTimersByTime(2400);
+    expect(FakeSocket.all).toHaveLength(1);
+    vi.advanceTimersByTime(200);
+    expect(FakeSocket.all[0]!.readyState).toBe(FakeSocket.CLOSED);
+    vi.advanceTimersByTime(2000);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+});

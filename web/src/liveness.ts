@@ -1,0 +1,57 @@
+/**
+ * Telling a hung node from a quiet one, on the client's side. A node can hang without closing
+ * anything (SIGSTOP, a long pause, a partition): its sockets stay open and silent while its
+ * rooms move to other nodes, and only the client can notice. Quiet for a while, the client asks
+ * (`ping`, answered by the node's gateway alone); nothing at all within PONG_WAIT_MS after it,
+ * the node is taken for hung and the client goes elsewhere (reconnect, resume by token).
+ * The web client (connection.ts) and the benchmarks' bots (scripts/lib/chaos-bot.ts) share it.
+ */
+
+/** During a hole frames come with every move, so a quiet 2 s is already unusual. */
+export const QUIET_IN_PLAY_MS = 2000;
+/** A command of this client's own unanswered (its move, stuck on a hung node): ask sooner. */
+export const QUIET_AWAITING_MS = 1000;
+/** Resting (lobby, between holes, game over) nothing is expected: ask rarely. */
+export const QUIET_RESTING_MS = 15_000;
+/** The gateway answers a ping without touching a room or a store: a second is already long. */
+export const PONG_WAIT_MS = 1000;
+/** How often the client looks. */
+export const LIVENESS_TICK_MS = 500;
+/** A socket that has not opened by then (a hung node's kernel accepts TCP, nobody answers) is dropped. */
+export const OPEN_TIMEOUT_MS = 2500;
+
+const RESTING_PHASES: ReadonlySet<string> = new Set(['lobby', 'round_over', 'game_over']);
+
+export class Liveness {
+  private lastHeard = 0;
+  private pingSentAt: number | null = null;
+  private resting = true;
+  /** Since when a command of this client's own has been waiting for its answer (null: none waits). */
+  private awaitingSince: number | null = null;
+
+  /** Anything from the node (a frame, an ack, an error) counts as life. */
+  heard(now: number): void {
+    this.lastHeard = now;
+    this.pingSentAt = null;
+  }
+
+  /** The phase of the latest view: how quiet the node may be. */
+  phase(phase: string | undefined): void {
+    this.resting = phase === undefined || RESTING_PHASES.has(phase);
+  }
+
+  /** Whether a command this client sent is still unanswered. */
+  awaitingAnswer(awaiting: boolean, now: number): void {
+    if (!awaiting) this.awaitingSince = null;
+    else this.awaitingSince ??= now;
+  }
+
+  /** What to do now: ask the node, leave it, or nothing. */
+  check(now: number): 'ping' | 'leave' | null {
+    if (this.pingSentAt !== null) return now - this.pingSentAt >= PONG_WAIT_MS ? 'leave' : null;
+    const quiet = this.awaitingSince !== null ? QUIET_AWAITING_MS : this.resting ? QUIET_RESTING_MS : QUIET_IN_PLAY_MS;
+    if (now - Math.max(this.lastHeard, this.awaitingSince ?? 0) < quiet) return null;
+    this.pingSentAt = now;
+    return 'ping';
+  }
+}
