@@ -1,7 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
+import { cleanup, processEnv, testConfig } from '../support/node.js';
+import { freePort } from '../support/throwaway.js';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -64,4 +68,38 @@ export async function axe(page: Page, screen: string): Promise<void> {
     return result.violations.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => JSON.stringify(n.target)).join(' ')}`);
   });
   expect(violations, `axe on ${screen}`).toEqual([]);
+}
+
+/**
+ * One node process and one Chromium for a browser test file: started before its tests (with the
+ * web client built), stopped and cleaned up after. `respawn()` starts the node again on the same
+ * port and schema, for tests that kill it.
+ */
+export function browserNode(env: Record<string, string>) {
+  const fx = {
+    config: testConfig(),
+    port: 0,
+    node: null as unknown as NodeProcess,
+    browser: null as unknown as Browser,
+    url: () => `http://127.0.0.1:${fx.port}/`,
+    env: () => processEnv(fx.config, fx.port, env),
+    async respawn(): Promise<void> {
+      fx.node = await spawnNode(fx.env());
+    },
+  };
+  beforeAll(async () => {
+    execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
+    fx.port = await freePort();
+    await fx.respawn();
+    fx.browser = await launch();
+  }, 120_000);
+  afterAll(async () => {
+    await fx.browser?.close();
+    if (fx.node && fx.node.child.exitCode === null) {
+      fx.node.child.kill('SIGTERM');
+      await fx.node.exited;
+    }
+    await cleanup(fx.config);
+  });
+  return fx;
 }

@@ -3,48 +3,24 @@
  * server processes on PostgreSQL and Redis. Screenshots of the main screens go to
  * test-results/screenshots.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
-import { cleanup, processEnv, testConfig } from '../support/node.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ROOT, spawnNode } from '../../scripts/lib/node-process.js';
 import { freePort } from '../support/throwaway.js';
-import { frontProxy, launch, playThroughUi } from './browser.js';
+import { browserNode, frontProxy, playThroughUi } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'test-results', 'screenshots');
-const config = testConfig();
-let port = 0;
-let node: NodeProcess;
-let browser: Browser;
-
+mkdirSync(SHOTS, { recursive: true });
 // Real people do not click 20 times a second, but the browser test does: default rate limits.
-const env = () => processEnv(config, port, { CPU_THINK_MS: '60', ROUND_PAUSE_MS: '1500', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
+const fx = browserNode({ CPU_THINK_MS: '60', ROUND_PAUSE_MS: '1500', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
 
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
-  port = await freePort();
-  node = await spawnNode(env());
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (node && node.child.exitCode === null) {
-    node.child.kill('SIGTERM');
-    await node.exited;
-  }
-  await cleanup(config);
-});
-
-const url = () => `http://127.0.0.1:${port}/`;
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
 
 async function createRoom(page: Page, name: string, rounds: number): Promise<string> {
-  await page.goto(url());
+  await page.goto(fx.url());
   await page.fill('#name', name);
   await page.locator('summary').first().click();
   await page.selectOption('[data-option="rounds"]', String(rounds));
@@ -56,8 +32,8 @@ async function createRoom(page: Page, name: string, rounds: number): Promise<str
 
 describe('browser client', () => {
   it('a person creates a room, adds CPUs, plays a whole game to the final standings', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-    await page.goto(url());
+    const page = await fx.browser.newPage({ viewport: { width: 1200, height: 900 } });
+    await page.goto(fx.url());
     await shot(page, '01-home');
     await createRoom(page, 'Alice', 2);
     await page.selectOption('#cpu', 'Maya');
@@ -90,8 +66,8 @@ describe('browser client', () => {
   }, 180_000);
 
   it('two browser players share a room through the invite link and play it out', async () => {
-    const host = await browser.newPage({ viewport: { width: 1100, height: 850 } });
-    const guest = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+    const host = await fx.browser.newPage({ viewport: { width: 1100, height: 850 } });
+    const guest = await (await fx.browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
     await createRoom(host, 'Host', 1);
     const invite = (await host.locator('[data-testid="invite"]').getAttribute('href'))!;
     await guest.goto(invite);
@@ -113,7 +89,7 @@ describe('browser client', () => {
   }, 180_000);
 
   it('the server is killed mid-game and restarted: the page reconnects and carries on by itself', async () => {
-    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    const page = await fx.browser.newPage({ viewport: { width: 1200, height: 900 } });
     await createRoom(page, 'Survivor', 1);
     await page.click('[data-testid="add-cpu"]');
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
@@ -122,11 +98,11 @@ describe('browser client', () => {
     const room = await page.locator('.code').first().textContent();
     const upBefore = await page.locator('[data-testid="my-card"][data-face="up"]').count();
 
-    node.child.kill('SIGKILL');
-    await node.exited;
+    fx.node.child.kill('SIGKILL');
+    await fx.node.exited;
     await page.waitForSelector('#banner:not([hidden])');
     await shot(page, '09-reconnecting');
-    node = await spawnNode(env());
+    await fx.respawn();
     await page.waitForSelector('#banner[hidden]', { state: 'attached', timeout: 30_000 });
     await expect.poll(() => page.evaluate(() => document.body.dataset.must), { timeout: 30_000 }).toBe('draw');
     expect(await page.locator('.code').first().textContent()).toBe(room);
@@ -139,11 +115,11 @@ describe('browser client', () => {
   it('in a cluster behind a load balancer, the node hosting the game is killed: the page moves to another node and carries on', async () => {
     // Node "a" is the one above; node "b" joins the same stores. The proxy prefers a, then b.
     const portB = await freePort();
-    const b = await spawnNode({ ...env(), PORT: String(portB) });
-    const alive = new Set([port, portB]);
-    const proxy = await frontProxy(() => [port, portB].filter((p) => alive.has(p)));
+    const b = await spawnNode({ ...fx.env(), PORT: String(portB) });
+    const alive = new Set([fx.port, portB]);
+    const proxy = await frontProxy(() => [fx.port, portB].filter((p) => alive.has(p)));
     try {
-      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const page = await fx.browser.newPage({ viewport: { width: 1200, height: 900 } });
       await page.goto(`http://127.0.0.1:${proxy.port}/`);
       await page.fill('#name', 'Clustered');
       await page.click('[data-testid="create"]');
@@ -155,9 +131,9 @@ describe('browser client', () => {
       const upBefore = await page.locator('[data-testid="my-card"][data-face="up"]').count();
       const welcomes = await page.evaluate(() => Number(document.body.dataset.welcomes));
       const killedAt = Date.now();
-      node.child.kill('SIGKILL');
-      await node.exited;
-      alive.delete(port);
+      fx.node.child.kill('SIGKILL');
+      await fx.node.exited;
+      alive.delete(fx.port);
       await page.waitForSelector('#banner:not([hidden])');
       await page.waitForSelector('#banner[hidden]', { state: 'attached', timeout: 60_000 });
       // Seated again (a fresh welcome from the surviving node), at the same point of the game.

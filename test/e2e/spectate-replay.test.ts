@@ -4,54 +4,31 @@
  * standings and steps through it. Screenshots go to web/screenshots/.
  */
 import { applyPatch } from 'fast-json-patch';
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ROOT } from '../../scripts/lib/node-process.js';
 import { TestClient } from '../support/client.js';
-import { cleanup, processEnv, testConfig } from '../support/node.js';
 import { assertNoSecrets, playUntil } from '../support/play.js';
-import { freePort } from '../support/throwaway.js';
-import { axe, launch, playThroughUi } from './browser.js';
+import { axe, browserNode, playThroughUi } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
-const config = testConfig();
-let port = 0;
-let node: NodeProcess;
-let browser: Browser;
+mkdirSync(SHOTS, { recursive: true });
+const fx = browserNode({ CPU_THINK_MS: '40', ROUND_PAUSE_MS: '800' });
 
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
-  port = await freePort();
-  node = await spawnNode(processEnv(config, port, { CPU_THINK_MS: '40', ROUND_PAUSE_MS: '800' }));
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (node && node.child.exitCode === null) {
-    node.child.kill('SIGTERM');
-    await node.exited;
-  }
-  await cleanup(config);
-});
-
-const url = () => `http://127.0.0.1:${port}/`;
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.jpg`), type: 'jpeg', quality: 80, fullPage: true });
 const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
 
 describe('spectators and replays in the browser', () => {
   it('a spectator opens a watch link and watches a game to the end: read-only, the count shown, no hidden card on the page', async () => {
-    const host = await TestClient.connect(port);
+    const host = await TestClient.connect(fx.port);
     await host.ok({ type: 'create_room', name: 'Hana', options: { rounds: 2, initial_flips: 1 } });
     await host.ok({ type: 'add_cpu', profile: 'Kenji' });
-    const page = await (await browser.newContext({ viewport: { width: 1200, height: 900 }, bypassCSP: true })).newPage();
+    const page = await (await fx.browser.newContext({ viewport: { width: 1200, height: 900 }, bypassCSP: true })).newPage();
     const frames: string[] = [];
     page.on('websocket', (ws) => ws.on('framereceived', (f) => frames.push(String(f.payload))));
-    await page.goto(`${url()}?watch=${host.room.toLowerCase()}`);
+    await page.goto(`${fx.url()}?watch=${host.room.toLowerCase()}`);
     await page.waitForSelector('[data-testid="spectating"]');
     await host.waitForState((v) => v.spectators === 1);
     await host.ok({ type: 'start_game' });
@@ -92,8 +69,8 @@ describe('spectators and replays in the browser', () => {
   });
 
   it('a player opens the replay from the final standings and steps through it, every hand shown', async () => {
-    const page = await (await browser.newContext({ viewport: { width: 1200, height: 900 }, bypassCSP: true })).newPage();
-    await page.goto(url());
+    const page = await (await fx.browser.newContext({ viewport: { width: 1200, height: 900 }, bypassCSP: true })).newPage();
+    await page.goto(fx.url());
     await page.fill('#name', 'Rui');
     await page.locator('summary').first().click();
     await page.selectOption('[data-option="rounds"]', '1');
@@ -150,12 +127,12 @@ describe('spectators and replays in the browser', () => {
     await shot(page, '23-replay-final');
     await axe(page, '23-replay-final');
     // The link works for anyone: a fresh page (no seat, no token) opens it too.
-    const other = await browser.newPage({ viewport: { width: 420, height: 900 } });
+    const other = await fx.browser.newPage({ viewport: { width: 420, height: 900 } });
     await other.goto(page.url());
     await other.waitForSelector('[data-testid="scrubber"]');
     await other.close();
     // A made-up link is refused in words.
-    await page.goto(`${url()}?replay=${'0'.repeat(32)}`);
+    await page.goto(`${fx.url()}?replay=${'0'.repeat(32)}`);
     await expect.poll(() => page.locator('[data-testid="error"]').textContent()).toContain('no finished game');
     await page.close();
   });

@@ -5,50 +5,25 @@
  * your own grid, nothing playable while reconnecting, and "Play again" keeping the table.
  * Screenshots of every screen at 1280×800 and 390×844 go to web/screenshots/.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { ROOT, spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
-import { cleanup, processEnv, testConfig } from '../support/node.js';
-import { freePort } from '../support/throwaway.js';
-import { axe, launch, playThroughUi } from './browser.js';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { ROOT } from '../../scripts/lib/node-process.js';
+import { axe, browserNode, playThroughUi } from './browser.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
-const config = testConfig();
-let port = 0;
-let node: NodeProcess;
-let browser: Browser;
+mkdirSync(SHOTS, { recursive: true });
+const fx = browserNode({ CPU_THINK_MS: '40', ROUND_PAUSE_MS: '10000', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
 
-const env = () => processEnv(config, port, { CPU_THINK_MS: '40', ROUND_PAUSE_MS: '10000', RATE_LIMIT_PER_SECOND: '20', RATE_LIMIT_BURST: '40' });
-
-beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
-  execFileSync('npm', ['run', '-s', 'build:web'], { cwd: ROOT, stdio: 'pipe' });
-  port = await freePort();
-  node = await spawnNode(env());
-  browser = await launch();
-}, 120_000);
-
-afterAll(async () => {
-  await browser?.close();
-  if (node && node.child.exitCode === null) {
-    node.child.kill('SIGTERM');
-    await node.exited;
-  }
-  await cleanup(config);
-});
-
-const url = () => `http://127.0.0.1:${port}/`;
 const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
 const must = (page: Page) => page.evaluate(() => document.body.dataset.must);
 
 /** A page whose context lets the test inject axe-core (the node's CSP allows only its own scripts). */
 async function newPage(viewport = LAPTOP): Promise<Page> {
-  const context = await browser.newContext({ viewport, bypassCSP: true });
+  const context = await fx.browser.newContext({ viewport, bypassCSP: true });
   return context.newPage();
 }
 
@@ -81,7 +56,7 @@ async function inViewport(page: Page, selector: string): Promise<void> {
 }
 
 async function createRoom(page: Page, name: string, rounds: number): Promise<string> {
-  await page.goto(url());
+  await page.goto(fx.url());
   await page.fill('#name', name);
   await page.locator('summary', { hasText: 'House rules' }).click();
   await page.selectOption('[data-option="rounds"]', String(rounds));
@@ -147,7 +122,7 @@ async function playByKeyboard(page: Page, until: () => Promise<boolean>, timeout
 describe('the table (issue 14)', () => {
   it('start screen: friendly errors next to the field, the form keeps what was typed; axe finds nothing', async () => {
     const page = await newPage();
-    await page.goto(url());
+    await page.goto(fx.url());
     await axe(page, 'start');
     await shots(page, '01-start');
     // A 25-character name is not cut silently: it is refused, saying so, and kept as typed.
@@ -180,7 +155,7 @@ describe('the table (issue 14)', () => {
 
   it('a whole game by keyboard alone: focus stays where it was across every update; the selection stays in your own grid', async () => {
     const page = await newPage();
-    await page.goto(url());
+    await page.goto(fx.url());
     await tabTo(page, '#name');
     await page.keyboard.type('Keys');
     await tabTo(page, 'summary');
@@ -246,7 +221,7 @@ describe('the table (issue 14)', () => {
     await createRoom(page, name, 2);
     await noSidewaysScroll(page, 'lobby');
     const code = (await page.locator('[data-testid="room-code"]').textContent())!;
-    await guest.goto(`${url()}?room=${code}`);
+    await guest.goto(`${fx.url()}?room=${code}`);
     await guest.fill('#name', 'Wilhelmina Clementine-Ox');
     await guest.click('[data-testid="join"]');
     await page.selectOption('#cpu', 'Sofia');
@@ -324,8 +299,8 @@ describe('the table (issue 14)', () => {
     await playThroughUi(page, async () => (await must(page)) === 'draw');
     const upBefore = await page.locator('[data-face="up"]').count();
     const top = await page.locator('main').boundingBox();
-    node.child.kill('SIGKILL');
-    await node.exited;
+    fx.node.child.kill('SIGKILL');
+    await fx.node.exited;
     await page.waitForSelector('#banner:not([hidden])');
     // The banner floats: the page did not move down.
     expect((await page.locator('main').boundingBox())!.y).toBe(top!.y);
@@ -335,7 +310,7 @@ describe('the table (issue 14)', () => {
     await page.click('[data-testid="deck"]', { force: true });
     await axe(page, 'reconnecting');
     await shots(page, '13-reconnecting');
-    node = await spawnNode(env());
+    await fx.respawn();
     await page.waitForSelector('#banner[hidden]', { state: 'attached', timeout: 30_000 });
     await expect.poll(() => must(page), { timeout: 30_000 }).toBe('draw');
     await page.waitForTimeout(500);
