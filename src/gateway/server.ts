@@ -95,7 +95,7 @@ export class Gateway {
     if (admission === 'address_full') return this.refuse(socket, 429, 'address_full');
     // The slot is the socket's until it closes, whatever happens to the handshake.
     socket.once('close', () => this.addresses.release(key));
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, key));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, key, socket));
   }
 
   /** Browsers always send Origin; programs need not, and could write any, so none is fine. */
@@ -124,8 +124,8 @@ export class Gateway {
     socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${head}\r\n${body}`);
   }
 
-  private accept(ws: WebSocket, key: string): void {
-    const session = new Session(ws, this.runtime, this.log, { ...DEFAULT_LIMITS, ...this.options.limits }, this.addresses.gate(key));
+  private accept(ws: WebSocket, key: string, socket: Duplex): void {
+    const session = new Session(ws, this.runtime, this.log, { ...DEFAULT_LIMITS, ...this.options.limits }, this.addresses.gate(key), socket);
     this.sessions.set(ws, session);
     this.metrics?.connections.set(this.sessions.size);
     ws.on('pong', () => {

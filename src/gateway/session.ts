@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { RoomCommand } from '../../actors/room-machine.js';
 import type { GameView } from '../game/view.js';
@@ -83,6 +84,8 @@ export class Session implements RoomListener {
   private closing = false;
   alive = true;
 
+  private corked = false;
+
   constructor(
     private readonly ws: WebSocket,
     private readonly runtime: RoomRuntime,
@@ -90,6 +93,8 @@ export class Session implements RoomListener {
     private readonly limits: SessionLimits = DEFAULT_LIMITS,
     /** The per-address limits on creating and joining rooms of this client's address. */
     private readonly gate: RoomGate = OPEN_GATE,
+    /** The connection under `ws` (absent in tests that hand a bare WebSocket): see `write`. */
+    private readonly socket?: Pick<Duplex, 'cork' | 'uncork'>,
   ) {
     this.tokens = limits.burst;
     this.lastRefill = Date.now();
@@ -355,7 +360,7 @@ export class Session implements RoomListener {
     const patch = !whole && this.patches && update.patch !== null && this.held !== null && update.patch.prior === this.held ? update.patch : null;
     this.held = update.id;
     this.wholeLatest = patch === null && update === this.latest;
-    this.ws.send(
+    this.write(
       patch
         ? `{"type":"patch","seq":${update.seq},"rev":${rev},"base":${base},"ops":${patch.ops}}`
         : `{"type":"state","seq":${update.seq},"rev":${rev},"state":${update.state}}`,
@@ -426,7 +431,24 @@ export class Session implements RoomListener {
 
   /** Replies and notices: never dropped (they are small and each one matters). */
   send(message: ServerMessage): void {
-    if (this.writable()) this.ws.send(JSON.stringify(message));
+    if (this.writable()) this.write(JSON.stringify(message));
+  }
+
+  /**
+   * Frames sent to this socket within one turn of the event loop (an ack and the view it
+   * produced, say) leave in one write: a system call per socket per turn instead of one per frame.
+   */
+  private write(text: string): void {
+    const socket = this.socket;
+    if (socket && !this.corked) {
+      this.corked = true;
+      socket.cork();
+      setImmediate(() => {
+        this.corked = false;
+        socket.uncork();
+      });
+    }
+    this.ws.send(text);
   }
 
   /** Open, and not hopelessly behind: a client that does not read at all is dropped. */

@@ -43,6 +43,30 @@ describe('a slow consumer', () => {
   });
 });
 
+describe('writes', () => {
+  it('frames sent to one socket in one turn of the event loop leave in one write (corked until the turn ends), in order', async () => {
+    const ws = new SlowSocket();
+    const calls: string[] = [];
+    const socket = { cork: () => calls.push('cork'), uncork: () => calls.push('uncork') };
+    const send = ws.send.bind(ws);
+    ws.send = (text: string) => {
+      calls.push(JSON.parse(text).type);
+      send(text);
+    };
+    const session = new Session(ws as unknown as WebSocket, {} as RoomRuntime, createLogger('silent'), DEFAULT_LIMITS, undefined, socket);
+    session.send({ type: 'ack', seq: 1 });
+    session.state(1, frame(1));
+    expect(calls).toEqual(['cork', 'ack', 'state']);
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toEqual(['cork', 'ack', 'state', 'uncork']);
+    // The next turn corks again.
+    session.state(2, frame(2));
+    await new Promise((r) => setImmediate(r));
+    expect(calls.slice(4)).toEqual(['cork', 'state', 'uncork']);
+    session.onClose();
+  });
+});
+
 describe('a slow consumer that takes patches', () => {
   it('gets the whole latest view when it catches up (the patches between are skipped), then patches again', async () => {
     const ws = new SlowSocket();
