@@ -52,7 +52,12 @@ export class Views {
     this.sharedOps = before ? JSON.stringify(before.ops).slice(0, -1) : null;
   }
 
-  /** Superseded: forgets the change before (so that only two changes are ever held). */
+  /**
+   * Forgets the change before (so that only two changes are ever held, and an idle room only
+   * one): when superseded, and once every watcher has been sent its update. A viewer asked for
+   * after that (a second connection of a seat, a resend) gets no patch: it is sent the view
+   * whole, as it would be anyway since it holds no view of this connection's numbering.
+   */
   drop(): void {
     this.before = null;
   }
@@ -78,18 +83,34 @@ export class Views {
       }
       patch = { prior: this.before.views.id, ops: `${ops}]` };
     }
-    let state: string | null = null;
-    const views = this;
-    update = {
-      seq: this.seq,
-      id: this.id,
-      get state() {
-        return (state ??= views.stateOf(viewerId, mine));
-      },
-      patch,
-    };
+    update = new LazyUpdate(this, viewerId, mine, patch);
     this.byViewer.set(viewerId, update);
     return update;
+  }
+}
+
+/**
+ * A viewer's update whose whole view is serialised only when asked for. A class rather than an
+ * object literal with a getter and a closure: an idle room keeps one per seat, and this shape is
+ * a few fields, not a dictionary-mode object and a closure context.
+ */
+class LazyUpdate implements ViewUpdate {
+  readonly seq: number;
+  readonly id: number;
+  private text: string | null = null;
+
+  constructor(
+    private readonly views: Views,
+    private readonly viewerId: string | null,
+    private readonly mine: PersonalView,
+    readonly patch: ViewUpdate['patch'],
+  ) {
+    this.seq = views.seq;
+    this.id = views.id;
+  }
+
+  get state(): string {
+    return (this.text ??= this.views.stateOf(this.viewerId, this.mine));
   }
 }
 
