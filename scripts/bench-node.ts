@@ -11,7 +11,8 @@
  * background writer and checkpointer), bytes a player receives per move, RSS per room (the
  * server's RSS after seating, less before, per room), and the ratio ours / Colyseus.
  *
- *   idle:      rooms seated and nothing played: what a room of 4 connected players holds.
+ *   idle:      rooms seated, their games started, and nobody plays: what a room of 4
+ *              connected players holds (read after a full GC through the node's inspector).
  *
  *   npx tsx scripts/bench-node.ts [--quick] [--rooms 100,1000] [--mode both|paced|saturated|idle]
  *       [--seconds 20] [--think-ms 1000] [--frames patch|state] [--only ours|colyseus] [--tsx]
@@ -345,14 +346,21 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
  */
 async function idleOurs(pid: number, inspectPort: number, wsUrl: string, rooms: number, stats: Stats, keep: (bots: Bot[]) => void): Promise<Measured> {
   const settle = () => new Promise((r) => setTimeout(r, 2000));
+  // Games started, every player thinking (for ~12 days): a room in play, the first flips awaited.
+  const seatAndStart = async (count: number) => {
+    const bots = await seatOurs(wsUrl, count, 1e9, stats);
+    await Promise.all(bots.filter((_, i) => i % 4 === 0).map((host) => host.request({ type: 'start_game' })));
+    return bots;
+  };
   const start = await memoryAfterGc(inspectPort);
-  const first = await seatOurs(wsUrl, Math.floor(rooms / 2), 0, stats);
+  const first = await seatAndStart(Math.floor(rooms / 2));
   keep(first);
   await settle();
   const half = await memoryAfterGc(inspectPort);
-  const second = await seatOurs(wsUrl, rooms - first.length / 4, 0, stats);
+  const second = await seatAndStart(rooms - first.length / 4);
   keep([...first, ...second]);
   await settle();
+  const found = await memoryAfterGc(inspectPort, false);
   const full = await memoryAfterGc(inspectPort);
   const added = rooms - first.length / 4;
   const per = (key: keyof Memory) => `${((full[key] - half[key]) / added / 1024).toFixed(1)}`;
@@ -367,7 +375,7 @@ async function idleOurs(pid: number, inspectPort: number, wsUrl: string, rooms: 
     rssPerRoom: (full.rss - half.rss) / added,
     notes: [
       `idle, per room of 4 (the second ${added} rooms, after a full GC, KB): RSS ${per('rss')}, heap used ${per('heapUsed')}, external ${per('external')} (array buffers ${per('arrayBuffers')})`,
-      `idle, all ${rooms} rooms over the empty node (KB a room): RSS ${((full.rss - start.rss) / rooms / 1024).toFixed(1)}, heap used ${((full.heapUsed - start.heapUsed) / rooms / 1024).toFixed(1)}`,
+      `idle, all ${rooms} rooms over the empty node (KB a room): RSS ${((full.rss - start.rss) / rooms / 1024).toFixed(1)} (${((found.rss - start.rss) / rooms / 1024).toFixed(1)} as found, before the GC: heap ${(found.heapTotal / 2 ** 20).toFixed(0)} MB of which ${(found.heapUsed / 2 ** 20).toFixed(0)} used), heap used ${((full.heapUsed - start.heapUsed) / rooms / 1024).toFixed(1)}`,
       `node totals (MB): empty ${(start.rss / 2 ** 20).toFixed(0)} RSS / ${(start.heapUsed / 2 ** 20).toFixed(1)} heap; seated ${(rssNow / 2 ** 20).toFixed(0)} RSS / ${(full.heapUsed / 2 ** 20).toFixed(1)} heap`,
     ],
   };

@@ -13,8 +13,8 @@ export interface Memory {
   arrayBuffers: number;
 }
 
-/** A full GC in the node whose inspector listens on `port`, then its memory usage. */
-export async function memoryAfterGc(port: number): Promise<Memory> {
+/** A full GC in the node whose inspector listens on `port`, then its memory usage (`gc` false: as it is, without the GC). */
+export async function memoryAfterGc(port: number, gc = true): Promise<Memory> {
   const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
   const ws = new WebSocket(target!.webSocketDebuggerUrl);
   await new Promise((resolve, reject) => {
@@ -36,7 +36,7 @@ export async function memoryAfterGc(port: number): Promise<Memory> {
       ws.send(JSON.stringify({ id, method, params }));
     });
   try {
-    await call('HeapProfiler.collectGarbage');
+    if (gc) await call('HeapProfiler.collectGarbage');
     const result = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
     return JSON.parse(result.result.value) as Memory;
   } finally {
