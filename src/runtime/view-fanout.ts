@@ -9,7 +9,7 @@
  * show (PROTOCOL.md, "Patches").
  */
 import { personalView, viewFor, type GameState, type GameView, type PersonalView, type RoomTimers } from '../game/index.js';
-import { diff, type ReplaceOp } from './json-diff.js';
+import { diff, type SetOp } from './json-diff.js';
 
 /** One viewer's view after a change, ready to send. */
 export interface ViewUpdate {
@@ -47,7 +47,7 @@ export class Views {
     readonly connected: readonly string[],
     readonly shared: Shared,
     /** The change before (null: none), and the public part's operations from it. */
-    private before: { views: Views; ops: ReplaceOp[] } | null,
+    private before: { views: Views; ops: SetOp[] } | null,
   ) {
     this.sharedOps = before ? JSON.stringify(before.ops).slice(0, -1) : null;
   }
@@ -79,7 +79,7 @@ export class Views {
       for (const key of PERSONAL_KEYS) {
         const value = JSON.stringify(mine[key]);
         if (JSON.stringify(theirs[key]) === value) continue;
-        ops += `${ops.length > 1 ? ',' : ''}{"op":"replace","path":"/${key}","value":${value}}`;
+        ops += `${ops.length > 1 ? ',' : ''}{"op":"add","path":"/${key}","value":${value}}`;
       }
       patch = { prior: this.before.views.id, ops: `${ops}]` };
     }
