@@ -38,7 +38,7 @@ export class Views {
   readonly id = ++lastId;
   private head: string | null = null;
   /** The public part's operations from the change before, as JSON less its closing bracket. */
-  private readonly sharedOps: string | null;
+  private sharedOps: string | null;
   private readonly byViewer = new Map<string | null, ViewUpdate>();
 
   constructor(
@@ -60,6 +60,8 @@ export class Views {
    */
   drop(): void {
     this.before = null;
+    // The public part's operations serve only patches from the change before.
+    this.sharedOps = null;
   }
 
   /** The view of `viewerId` as JSON (built when first asked: a patch is often all that goes out). */

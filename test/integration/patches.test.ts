@@ -131,9 +131,10 @@ describe('patch frames', () => {
     await c.ok({ type: 'add_cpu' });
     await c.waitForState((v) => v.players.length === 2);
     const actor = node.runtime.hosted().find((x) => x.code === c.room)!;
-    const latest = (actor as unknown as { fanout: { latest: { before: unknown } | null } }).fanout.latest;
+    const latest = (actor as unknown as { fanout: { latest: { before: unknown; sharedOps: unknown } | null } }).fanout.latest;
     expect(latest).not.toBeNull();
     expect(latest!.before).toBeNull();
+    expect(latest!.sharedOps).toBeNull();
     // The patches still went out: the add_cpu's view came as one.
     expect(c.raw.filter((f) => f.type === 'patch').length).toBeGreaterThan(0);
     await c.close();
