@@ -11,9 +11,14 @@
  * background writer and checkpointer), bytes a player receives per move, RSS per room (the
  * server's RSS after seating, less before, per room), and the ratio ours / Colyseus.
  *
- *   npx tsx scripts/bench-node.ts [--quick] [--rooms 100,1000] [--mode both|paced|saturated]
- *       [--seconds 20] [--think-ms 1000] [--frames patch|state] [--only ours|colyseus]
- * --quick: 100 rooms saturated, 8 s: a fast look. Redis and PostgreSQL are shared with
+ *   idle:      rooms seated, their games started, and nobody plays: what a room of 4
+ *              connected players holds (read after a full GC through the node's inspector).
+ *
+ *   npx tsx scripts/bench-node.ts [--quick] [--rooms 100,1000] [--mode both|paced|saturated|idle]
+ *       [--seconds 20] [--think-ms 1000] [--frames patch|state] [--only ours|colyseus] [--tsx]
+ * --quick: 100 rooms saturated, 8 s: a fast look. Our node runs from the production build
+ * (compiled to dist/ first, as the image runs it); --tsx runs src/ under tsx instead (whose
+ * sources and transform caches then count in its memory). Redis and PostgreSQL are shared with
  * whatever else runs on the machine: their figures are upper bounds on a busy one.
  * Uses DATABASE_URL and REDIS_URL (default: the local servers) with a fresh schema and prefix.
  */
@@ -32,7 +37,8 @@ import { simulationRng } from '../src/ai/selfplay.js';
 import { RedisStateCache } from '../src/stores/redis-state-cache.js';
 import type { GameView } from '../src/game/view.js';
 import { ViewSync } from '../web/src/view-sync.js';
-import { ROOT, spawnNode } from './lib/node-process.js';
+import { ROOT, buildServer, spawnNode } from './lib/node-process.js';
+import { memoryAfterGc, type Memory } from './lib/inspector.js';
 import { cpuMeter, pidsByCommand, rssBytes } from './lib/proc-stat.js';
 import { progress, resultTable, timedProgress } from './lib/report.js';
 import { freePort } from '../test/support/throwaway.js';
@@ -49,6 +55,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     'cache-latency': { type: 'boolean', default: false },
     'probe-cache': { type: 'string' },
+    tsx: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick!;
@@ -254,6 +261,7 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
   const name = `bench_${randomBytes(3).toString('hex')}`;
   const port = await freePort();
   const metricsPort = await freePort();
+  const inspectPort = await freePort();
   const node = await spawnNode({
     PORT: String(port),
     METRICS_PORT: String(metricsPort),
@@ -278,7 +286,8 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
     WS_DEFLATE: process.env.WS_DEFLATE ?? 'off',
     CPU_THINK_MS: '0',
     ROUND_PAUSE_MS: '0',
-  });
+    // The inspector: a full GC before each memory reading (see memoryAfterGc).
+  }, 60_000, { built: !values.tsx, nodeArgs: [`--inspect=127.0.0.1:${inspectPort}`] });
   const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {} });
   const pgPids = async () => [...(await sql<{ pid: number }[]>`select pid from pg_stat_activity where application_name = ${name}`).map((r) => r.pid), ...pgBackgroundPids()];
   const stats: Stats = { rtt: createHistogram(), acks: 0, errors: 0, bytes: 0, wire: 0, frames: 0 };
@@ -286,6 +295,7 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
   let bots: Bot[] = [];
   try {
     const rssBefore = rssBytes(node.child.pid!);
+    if (mode === 'idle') return await idleOurs(node.child.pid!, inspectPort, `ws://127.0.0.1:${port}/ws`, rooms, stats, (seated) => (bots = seated));
     bots = await seatOurs(`ws://127.0.0.1:${port}/ws`, rooms, think, stats);
     await new Promise((r) => setTimeout(r, 1000));
     const rssPerRoom = (rssBytes(node.child.pid!) - rssBefore) / rooms;
@@ -327,6 +337,48 @@ async function runOurs(rooms: number, think: number, mode: string): Promise<Meas
     for (let k = 0; k < keys.length; k += 500) await redis.del(...keys.slice(k, k + 500));
     redis.disconnect();
   }
+}
+
+/**
+ * Memory of idle rooms: half the rooms seated, a reading, the other half, another (each after a
+ * full GC). The second half's cost per room is the figure: the first rooms also pay one-time
+ * costs (compiled code, pools, buffers that grow once).
+ */
+async function idleOurs(pid: number, inspectPort: number, wsUrl: string, rooms: number, stats: Stats, keep: (bots: Bot[]) => void): Promise<Measured> {
+  const settle = () => new Promise((r) => setTimeout(r, 2000));
+  // Games started, every player thinking (for ~12 days): a room in play, the first flips awaited.
+  const seatAndStart = async (count: number) => {
+    const bots = await seatOurs(wsUrl, count, 1e9, stats);
+    await Promise.all(bots.filter((_, i) => i % 4 === 0).map((host) => host.request({ type: 'start_game' })));
+    return bots;
+  };
+  const start = await memoryAfterGc(inspectPort);
+  const first = await seatAndStart(Math.floor(rooms / 2));
+  keep(first);
+  await settle();
+  const half = await memoryAfterGc(inspectPort);
+  const second = await seatAndStart(rooms - first.length / 4);
+  keep([...first, ...second]);
+  await settle();
+  const found = await memoryAfterGc(inspectPort, false);
+  const full = await memoryAfterGc(inspectPort);
+  const added = rooms - first.length / 4;
+  const per = (key: keyof Memory) => `${((full[key] - half[key]) / added / 1024).toFixed(1)}`;
+  const rssNow = rssBytes(pid);
+  return {
+    moves: 0,
+    elapsed: 1,
+    errors: 0,
+    rtt: createHistogram(),
+    bytes: 0,
+    cpu: {},
+    rssPerRoom: (full.rss - half.rss) / added,
+    notes: [
+      `idle, per room of 4 (the second ${added} rooms, after a full GC, KB): RSS ${per('rss')}, heap used ${per('heapUsed')}, external ${per('external')} (array buffers ${per('arrayBuffers')})`,
+      `idle, all ${rooms} rooms over the empty node (KB a room): RSS ${((full.rss - start.rss) / rooms / 1024).toFixed(1)} (${((found.rss - start.rss) / rooms / 1024).toFixed(1)} as found, before the GC: heap ${(found.heapTotal / 2 ** 20).toFixed(0)} MB of which ${(found.heapUsed / 2 ** 20).toFixed(0)} used), heap used ${((full.heapUsed - start.heapUsed) / rooms / 1024).toFixed(1)}`,
+      `node totals (MB): empty ${(start.rss / 2 ** 20).toFixed(0)} RSS / ${(start.heapUsed / 2 ** 20).toFixed(1)} heap; seated ${(rssNow / 2 ** 20).toFixed(0)} RSS / ${(full.heapUsed / 2 ** 20).toFixed(1)} heap`,
+    ],
+  };
 }
 
 async function runColyseus(rooms: number, think: number, mode: string): Promise<Measured> {
@@ -457,6 +509,7 @@ async function main() {
   }
   const rows: string[][] = [];
   const failures: string[] = [];
+  if (values.only !== 'colyseus' && !values.tsx) buildServer();
   for (const mode of modes) {
     for (const rooms of roomCounts) {
       const think = mode === 'paced' ? thinkMs : 0;
@@ -469,13 +522,14 @@ async function main() {
           return null;
         }
       };
-      const c = values.only === 'ours' ? null : await attempt(() => runColyseus(rooms, think, mode), 'Colyseus');
+      // Idle: our memory only (Colyseus's RSS per room is in the other modes' rows).
+      const c = values.only === 'ours' || mode === 'idle' ? null : await attempt(() => runColyseus(rooms, think, mode), 'Colyseus');
       const o = values.only === 'colyseus' ? null : await attempt(() => runOurs(rooms, think, mode), 'ours');
       rows.push(...rowsOf(`${mode}, ${rooms} rooms x 4${think ? `, think ${think} ms` : ''}`, c, o));
       process.stderr.write(resultTable(['measure', 'Colyseus', 'ours', 'ours / Colyseus'], rows.slice(-(rowsOf('', c, o).length))));
     }
   }
-  if (!quick) rows.push([await pgbenchInsertRate(), '', '', '']);
+  if (!quick && !modes.every((m) => m === 'idle')) rows.push([await pgbenchInsertRate(), '', '', '']);
   for (const failure of failures) rows.push([`failed: ${failure}`.slice(0, 160), '', '', '']);
   process.stdout.write(`${seconds} s measured after a ${warmupSeconds} s warm-up per run; ours with ${usePatches ? 'patch' : 'state'} frames\n`);
   process.stdout.write(resultTable(['measure', 'Colyseus', 'ours', 'ours / Colyseus'], rows));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -12,9 +12,22 @@ export interface NodeProcess {
   logs: string[];
 }
 
-/** Starts `src/main.ts` in a child process and waits until /readyz answers 200. */
-export async function spawnNode(env: Record<string, string>, timeoutMs = 60_000): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [...(process.env.GOLF_NODE_ARGS ? process.env.GOLF_NODE_ARGS.split(' ') : []), '--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
+/**
+ * Compiles the server to `dist/` as `npm run build` does (not the web client): what the image
+ * runs. A benchmark measuring a node's memory runs this build, since a node under tsx also holds
+ * the sources and transform caches, which are not what a room costs.
+ */
+export function buildServer(): void {
+  execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/**
+ * Starts the node in a child process and waits until /readyz answers 200: `src/main.ts` under
+ * tsx, or with `built` the compiled `dist/src/main.js` (see `buildServer`).
+ */
+export async function spawnNode(env: Record<string, string>, timeoutMs = 60_000, { built = false, nodeArgs = [] as string[] } = {}): Promise<NodeProcess> {
+  const entry = built ? [path.join(ROOT, 'dist', 'src', 'main.js')] : ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')];
+  const child = spawn(process.execPath, [...(process.env.GOLF_NODE_ARGS ? process.env.GOLF_NODE_ARGS.split(' ') : []), ...nodeArgs, ...entry], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -78,16 +78,7 @@ export class AddressLimits {
   }
 
   gate(key: string): RoomGate {
-    return {
-      takeRoom: () => this.takeRoom(key),
-      takeGuess: () => {
-        if (this.guessBlocked(key)) return false;
-        this.missed(key);
-        return true;
-      },
-      refundGuess: () => this.refundGuess(key),
-      missed: () => this.missed(key),
-    };
+    return new AddressGate(this, key);
   }
 
   takeRoom(key: string): boolean {
@@ -155,5 +146,34 @@ export class AddressLimits {
   private forgetOldMisses(state: RateState): void {
     const since = this.now() - this.config.guessWindowMs;
     while (state.misses.length > 0 && state.misses[0]! <= since) state.misses.shift();
+  }
+}
+
+/**
+ * One address's gate, held by each of its sockets: a class (two fields, methods shared) rather
+ * than an object of four closures, since every connection keeps one for its life.
+ */
+class AddressGate implements RoomGate {
+  constructor(
+    private readonly limits: AddressLimits,
+    private readonly key: string,
+  ) {}
+
+  takeRoom(): boolean {
+    return this.limits.takeRoom(this.key);
+  }
+
+  takeGuess(): boolean {
+    if (this.limits.guessBlocked(this.key)) return false;
+    this.limits.missed(this.key);
+    return true;
+  }
+
+  refundGuess(): void {
+    this.limits.refundGuess(this.key);
+  }
+
+  missed(): void {
+    this.limits.missed(this.key);
   }
 }

@@ -51,6 +51,8 @@ export class Gateway {
   private readonly heartbeat: NodeJS.Timeout;
   private readonly sweeper: NodeJS.Timeout;
   readonly addresses: AddressLimits;
+  /** Every session's limits (one object for all: each connection keeps a reference to it). */
+  private readonly sessionLimits: SessionLimits;
 
   constructor(
     server: Server,
@@ -62,6 +64,7 @@ export class Gateway {
     // ws refuses a bigger frame by the length in its header (close 1009), before reading it.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: options.deflate ? DEFLATE : false });
     this.addresses = new AddressLimits({ maxTracked: DEFAULT_MAX_TRACKED, ...options.addresses });
+    this.sessionLimits = { ...DEFAULT_LIMITS, ...options.limits };
     server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
     this.heartbeat = setInterval(() => this.beat(), options.pingMs);
     this.heartbeat.unref();
@@ -125,7 +128,7 @@ export class Gateway {
   }
 
   private accept(ws: WebSocket, key: string, socket: Duplex): void {
-    const session = new Session(ws, this.runtime, this.log, { ...DEFAULT_LIMITS, ...this.options.limits }, this.addresses.gate(key), socket);
+    const session = new Session(ws, this.runtime, this.log, this.sessionLimits, this.addresses.gate(key), socket);
     this.sessions.set(ws, session);
     this.metrics?.connections.set(this.sessions.size);
     ws.on('pong', () => {

@@ -10,7 +10,7 @@ import { newPlayerId } from '../runtime/tokens.js';
 import { OPEN_GATE, type RoomGate } from './limits.js';
 import type { ViewUpdate } from '../runtime/view-fanout.js';
 import { FRAME_KINDS, frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
-import { SeatRetries } from './seat-retries.js';
+import { SeatRetries, type SeatTaken } from './seat-retries.js';
 
 /**
  * The seat a connection holds: its room, its player, and the game (named in the logs). A
@@ -218,10 +218,11 @@ export class Session implements RoomListener {
     const result = await earlier;
     if (!result.ok) return this.seatWith(result, id);
     const seat = this.seat;
-    if (!seat || seat.room !== result.room || seat.playerId !== result.player_id) return this.seatWith(result, id);
+    const latest = this.latest;
+    // The connection has moved to another seat since: it takes this one back, as a resume would.
+    if (!seat || seat.room !== result.room || seat.playerId !== result.player_id || !latest) return this.seatWith(await this.runtime.resume(result.token), id);
     // The same seat, welcomed again with its latest view (the room may have moved on since).
-    const latest = this.latest ? { seq: this.latest.seq, state: JSON.parse(this.latest.state) as GameView } : { seq: result.seq, state: result.view };
-    this.welcome(result, latest.seq, latest.state);
+    this.welcome(result, latest.seq, JSON.parse(latest.state) as GameView);
     this.send({ type: 'ack', id, seq: result.seq });
   }
 
@@ -281,7 +282,7 @@ export class Session implements RoomListener {
   }
 
   /** A `welcome`: a full view, so the client holds no view a patch could follow until the next one. */
-  private welcome(seat: Seat | Spectating, seq: number, view: GameView): void {
+  private welcome(seat: SeatTaken | Spectating, seq: number, view: GameView): void {
     this.latest = { seq, id: null, state: JSON.stringify(view), patch: null };
     this.held = null;
     this.wholeLatest = true;

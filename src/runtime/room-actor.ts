@@ -652,6 +652,8 @@ export class RoomActor {
       this.spectatorFrames.push(views.for(null));
       this.spectatorFlush ??= setImmediate(() => this.flushSpectators());
     }
+    // Every watcher's update is built (with its patch): the change before is not needed again.
+    views.drop();
   }
 
   /** Sends the spectators every public frame waiting for them, in order. */

@@ -9,7 +9,7 @@
  * show (PROTOCOL.md, "Patches").
  */
 import { personalView, viewFor, type GameState, type GameView, type PersonalView, type RoomTimers } from '../game/index.js';
-import { diff, type ReplaceOp } from './json-diff.js';
+import { diff, type SetOp } from './json-diff.js';
 
 /** One viewer's view after a change, ready to send. */
 export interface ViewUpdate {
@@ -38,7 +38,7 @@ export class Views {
   readonly id = ++lastId;
   private head: string | null = null;
   /** The public part's operations from the change before, as JSON less its closing bracket. */
-  private readonly sharedOps: string | null;
+  private sharedOps: string | null;
   private readonly byViewer = new Map<string | null, ViewUpdate>();
 
   constructor(
@@ -47,14 +47,21 @@ export class Views {
     readonly connected: readonly string[],
     readonly shared: Shared,
     /** The change before (null: none), and the public part's operations from it. */
-    private before: { views: Views; ops: ReplaceOp[] } | null,
+    private before: { views: Views; ops: SetOp[] } | null,
   ) {
     this.sharedOps = before ? JSON.stringify(before.ops).slice(0, -1) : null;
   }
 
-  /** Superseded: forgets the change before (so that only two changes are ever held). */
+  /**
+   * Forgets the change before (so that only two changes are ever held, and an idle room only
+   * one): when superseded, and once every watcher has been sent its update. A viewer asked for
+   * after that (a second connection of a seat, a resend) gets no patch: it is sent the view
+   * whole, as it would be anyway since it holds no view of this connection's numbering.
+   */
   drop(): void {
     this.before = null;
+    // The public part's operations serve only patches from the change before.
+    this.sharedOps = null;
   }
 
   /** The view of `viewerId` as JSON (built when first asked: a patch is often all that goes out). */
@@ -74,22 +81,38 @@ export class Views {
       for (const key of PERSONAL_KEYS) {
         const value = JSON.stringify(mine[key]);
         if (JSON.stringify(theirs[key]) === value) continue;
-        ops += `${ops.length > 1 ? ',' : ''}{"op":"replace","path":"/${key}","value":${value}}`;
+        ops += `${ops.length > 1 ? ',' : ''}{"op":"add","path":"/${key}","value":${value}}`;
       }
       patch = { prior: this.before.views.id, ops: `${ops}]` };
     }
-    let state: string | null = null;
-    const views = this;
-    update = {
-      seq: this.seq,
-      id: this.id,
-      get state() {
-        return (state ??= views.stateOf(viewerId, mine));
-      },
-      patch,
-    };
+    update = new LazyUpdate(this, viewerId, mine, patch);
     this.byViewer.set(viewerId, update);
     return update;
+  }
+}
+
+/**
+ * A viewer's update whose whole view is serialised only when asked for. A class rather than an
+ * object literal with a getter and a closure: an idle room keeps one per seat, and this shape is
+ * a few fields, not a dictionary-mode object and a closure context.
+ */
+class LazyUpdate implements ViewUpdate {
+  readonly seq: number;
+  readonly id: number;
+  private text: string | null = null;
+
+  constructor(
+    private readonly views: Views,
+    private readonly viewerId: string | null,
+    private readonly mine: PersonalView,
+    readonly patch: ViewUpdate['patch'],
+  ) {
+    this.seq = views.seq;
+    this.id = views.id;
+  }
+
+  get state(): string {
+    return (this.text ??= this.views.stateOf(this.viewerId, this.mine));
   }
 }
 

@@ -124,4 +124,19 @@ describe('patch frames', () => {
     const mine = viewsBySeq(a);
     for (const [seq, view] of viewsBySeq(aState)) if (mine.has(seq)) expect(mine.get(seq)).toEqual(view);
   });
+
+  it('a room keeps the views of its latest change only, once its watchers were sent it (an idle room holds one generation)', async () => {
+    const c = await TestClient.connect(node.port, { patches: true });
+    await c.ok({ type: 'create_room', name: 'Idle', options: { rounds: 1 } });
+    await c.ok({ type: 'add_cpu' });
+    await c.waitForState((v) => v.players.length === 2);
+    const actor = node.runtime.hosted().find((x) => x.code === c.room)!;
+    const latest = (actor as unknown as { fanout: { latest: { before: unknown; sharedOps: unknown } | null } }).fanout.latest;
+    expect(latest).not.toBeNull();
+    expect(latest!.before).toBeNull();
+    expect(latest!.sharedOps).toBeNull();
+    // The patches still went out: the add_cpu's view came as one.
+    expect(c.raw.filter((f) => f.type === 'patch').length).toBeGreaterThan(0);
+    await c.close();
+  });
 });

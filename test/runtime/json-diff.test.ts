@@ -16,7 +16,14 @@ describe('json diff', () => {
         const keyed = (d: Record<string, unknown>) => ({ x: d.x, y: d.y, z: d.z });
         const [from, to] = [keyed(a), keyed(b)];
         const ops = diff(from, to);
-        expect(ops.every((op) => op.op === 'replace')).toBe(true);
+        // A member is set with add (on a member that is there: RFC 6902 replaces its value), an
+        // array element with replace (add would insert): nothing is created or shifted.
+        for (const op of ops) {
+          const parent = op.path.split('/').slice(1, -1).reduce<any>((n, k) => n[k.replace(/~1/g, '/').replace(/~0/g, '~')], from);
+          const key = op.path.split('/').at(-1)!.replace(/~1/g, '/').replace(/~0/g, '~');
+          expect(op.op).toBe(Array.isArray(parent) ? 'replace' : 'add');
+          expect(Object.hasOwn(parent, key)).toBe(true);
+        }
         expect(jsonPatch.applyPatch(structuredClone(from), ops, true, true).newDocument).toEqual(to);
         if (JSON.stringify(from) === JSON.stringify(to)) expect(ops).toEqual([]);
       }),
@@ -24,12 +31,15 @@ describe('json diff', () => {
     );
   });
 
-  it('replaces a changed card whole, in one operation', () => {
-    const before = { players: [{ cards: [{ face_up: false, deck: 0 }, { face_up: false, deck: 1 }] }], turn: 1 };
-    const after = { players: [{ cards: [{ face_up: false, deck: 0 }, { rank: '7', suit: 'clubs', deck: 1, face_up: true }] }], turn: 2 };
+  it('replaces a changed card whole, in one operation; a changed member is set with add, the shorter op', () => {
+    const before = { players: [{ cards: [{ face_up: false, deck: 0 }, { face_up: false, deck: 1 }] }], turn: 1, discard_top: null };
+    const after = { players: [{ cards: [{ face_up: false, deck: 0 }, { rank: '7', suit: 'clubs', deck: 1, face_up: true }] }], turn: 2, discard_top: { rank: '7', suit: 'clubs', deck: 0 } };
     expect(diff(before, after)).toEqual([
       { op: 'replace', path: '/players/0/cards/1', value: { rank: '7', suit: 'clubs', deck: 1, face_up: true } },
-      { op: 'replace', path: '/turn', value: 2 },
+      { op: 'add', path: '/turn', value: 2 },
+      { op: 'add', path: '/discard_top', value: { rank: '7', suit: 'clubs', deck: 0 } },
     ]);
+    // A strict RFC 6902 application (validated) gives the same document.
+    expect(jsonPatch.applyPatch(structuredClone(before), diff(before, after), true, false).newDocument).toEqual(after);
   });
 });
