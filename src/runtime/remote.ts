@@ -310,9 +310,17 @@ export class RemoteRooms {
 
   /**
    * After this node's subscription came back: everything sent here meanwhile is lost, the
-   * answers to checks in flight included, so every owner is asked at once, those too.
+   * answers to checks in flight included, so every owner is asked at once, those too. So are
+   * the replies to requests in flight: each is answered now as if it had timed out (a command
+   * in doubt, retried by id; an attach tried again by its session), instead of waiting out the
+   * timeout (seconds) while its seat, still attaching, gets no views and no check.
    */
   resync(): Promise<void> {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      this.pending.delete(id);
+      pending.resolve(pending.gone);
+    }
     this.checking.clear();
     return this.verify();
   }
