@@ -176,6 +176,11 @@ export class RemoteRooms {
     }
   }
 
+  /** The owners whose answers requests here are waiting for. */
+  waitingOn(): Set<string> {
+    return new Set([...this.pending.values()].map((p) => p.owner));
+  }
+
   /** Watches a seat of a room hosted elsewhere; the first watcher of a seat attaches it there. */
   async watch(owner: string, room: string, listener: RoomListener): Promise<boolean> {
     let entry = this.watched.get(room);
