@@ -12,11 +12,24 @@ import { simulationRng } from '../../src/ai/selfplay.js';
 import type { GameView } from '../../src/game/view.js';
 import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from '../../web/src/liveness.js';
 
-/** The table as everyone sees it: the view without what is the viewer's own or per-node presence. */
+/**
+ * The table as everyone sees it: the view without what is the viewer's own or per-node presence.
+ * Keys are sorted: a room restored from its events has its options and cards in PostgreSQL's
+ * jsonb key order, the same table written differently (not two tables).
+ */
 export function publicDigest(view: GameView): string {
   const { you: _you, must: _must, drawn_card: _drawn, players, ...rest } = view as GameView & Record<string, unknown>;
   const table = { ...rest, players: players.map(({ connected: _c, ...p }) => p) };
-  return createHash('sha1').update(JSON.stringify(table)).digest('base64').slice(0, 16);
+  return createHash('sha1').update(canonical(table)).digest('base64').slice(0, 16);
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    return `{${entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 export class ChaosBot {

@@ -74,6 +74,12 @@ export class Peers {
    * gone are dropped (their players are disconnected).
    */
   async checkPeers(): Promise<void> {
+    // Requests sent to a peer while it was presumed alive (its heartbeat lost a moment ago)
+    // that it will never answer: no crash sign is seen across a Redis restart, so the failure
+    // detector may never name it, and they would wait out their timeout (seconds).
+    for (const owner of this.remote.waitingOn()) {
+      if (!(await this.placement.liveness.presumedAlive(owner))) this.remote.ownerGone(owner);
+    }
     for (const { room, owner } of this.remote.rooms()) {
       const current = await this.placement.liveOwner(room);
       if (current !== owner) this.remote.evictRoom(room, 'the room’s server is gone');

@@ -176,6 +176,11 @@ export class RemoteRooms {
     }
   }
 
+  /** The owners whose answers requests here are waiting for. */
+  waitingOn(): Set<string> {
+    return new Set([...this.pending.values()].map((p) => p.owner));
+  }
+
   /** Watches a seat of a room hosted elsewhere; the first watcher of a seat attaches it there. */
   async watch(owner: string, room: string, listener: RoomListener): Promise<boolean> {
     let entry = this.watched.get(room);
@@ -310,9 +315,17 @@ export class RemoteRooms {
 
   /**
    * After this node's subscription came back: everything sent here meanwhile is lost, the
-   * answers to checks in flight included, so every owner is asked at once, those too.
+   * answers to checks in flight included, so every owner is asked at once, those too. So are
+   * the replies to requests in flight: each is answered now as if it had timed out (a command
+   * in doubt, retried by id; an attach tried again by its session), instead of waiting out the
+   * timeout (seconds) while its seat, still attaching, gets no views and no check.
    */
   resync(): Promise<void> {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      this.pending.delete(id);
+      pending.resolve(pending.gone);
+    }
     this.checking.clear();
     return this.verify();
   }

@@ -74,6 +74,44 @@ describe('a socket that takes no seat', () => {
   });
 });
 
+describe('ping, the client liveness probe', () => {
+  it('does not keep a socket without a seat open: one that only pings is closed after SEAT_TIMEOUT_MS all the same', async () => {
+    const node = await nodeWith({ SEAT_TIMEOUT_MS: '600' });
+    const pinger = await TestClient.connect(node.port);
+    const opened = Date.now();
+    const timer = setInterval(() => pinger.closed === null && pinger.sendRaw(JSON.stringify({ type: 'ping', id: `p${Date.now()}` })), 50);
+    try {
+      await until(() => pinger.closed !== null, 3000, 'the pinging socket to be closed');
+    } finally {
+      clearInterval(timer);
+    }
+    expect(pinger.closed?.code).toBe(SEAT_TIMEOUT_CLOSE);
+    expect(Date.now() - opened).toBeLessThan(2000);
+    expect(pinger.frames.filter((f) => f.type === 'ack').length).toBeGreaterThan(3);
+  });
+
+  it('with an id that breaks the rules (too long, not ASCII, not a string): refused as a bad request, the id not echoed', async () => {
+    const node = await nodeWith({});
+    const client = await TestClient.connect(node.port);
+    const bad = ['x'.repeat(65), 'é', '', 'a\u0000b'];
+    for (const id of bad) {
+      client.sendRaw(JSON.stringify({ type: 'ping', id }));
+      const answer = await client.waitFor((f) => f.type === 'error' || f.type === 'ack', 3000, client.frames.length);
+      expect(answer).toMatchObject({ type: 'error', code: 'bad_request' });
+      expect(answer.id).toBeUndefined();
+    }
+    for (const id of [12, { a: 1 }, ['x'], null]) {
+      client.sendRaw(JSON.stringify({ type: 'ping', id }));
+      const answer = await client.waitFor((f) => f.type === 'error' || f.type === 'ack', 3000, client.frames.length);
+      expect(answer).toMatchObject({ type: 'error', code: 'bad_request' });
+    }
+    // Extra fields or a huge one: the frame cap (16 KiB) closes it before it is read.
+    client.sendRaw(JSON.stringify({ type: 'ping', id: 'ok', pad: 'x'.repeat(20_000) }));
+    await until(() => client.closed !== null, 3000, 'the oversized ping to close the socket');
+    expect(client.closed?.code).toBe(1009);
+  });
+});
+
 describe('slow request headers', () => {
   it('a client that trickles its headers is cut off after HEADERS_TIMEOUT_MS (upgrades too)', async () => {
     const node = await nodeWith({ HEADERS_TIMEOUT_MS: '400', REQUEST_TIMEOUT_MS: '1000' });
