@@ -45,6 +45,9 @@ export const DEFAULT_LIMITS: SessionLimits = {
   seatTimeoutMs: 30_000,
 };
 
+/** How long a seat follows its room while PostgreSQL does not answer, before the client is told to reconnect. */
+const FOLLOW_STORE_WAIT_MS = 60_000;
+
 /** Close code for a socket that took no seat in time (the web client reopens on demand). */
 export const SEAT_TIMEOUT_CLOSE = 4000;
 
@@ -290,12 +293,18 @@ export class Session implements RoomListener {
     });
   }
 
-  /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
+  /**
+   * Watches the seat's room (here or on its node), retrying for a while if it is moving; while
+   * PostgreSQL does not answer, for as long as that lasts (up to a minute, not counted), and
+   * again the moment it answers.
+   */
   private async follow(seat: HeldSeat): Promise<void> {
+    const started = Date.now();
     for (let attempt = 0; attempt < 20; attempt++) {
       if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
       if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
-      await new Promise((r) => setTimeout(r, 250));
+      if (!this.runtime.storeAnswering && Date.now() - started < FOLLOW_STORE_WAIT_MS) attempt--;
+      await this.runtime.pause(250);
     }
     if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
   }

@@ -33,6 +33,13 @@ export function randomRoomCode(): string {
  */
 const COMMAND_ATTEMPTS = 6;
 const RETRY_STEP_MS = 75;
+/**
+ * While PostgreSQL does not answer, a command (or a resume) that found its room unplayable
+ * waits for it, up to this long, without using up its attempts, and goes again the moment it
+ * answers (see PgReachability): the player gets the answer as soon as the room is back, not a
+ * refusal to retry on their own timer.
+ */
+const STORE_WAIT_MS = 5000;
 
 /**
  * The runtime of a node, as players and the node see it: the player-facing verbs (create,
@@ -81,6 +88,31 @@ export class RoomRuntime {
 
   get snapshots(): SnapshotWriter {
     return this.placement.snapshots;
+  }
+
+  /** Whether PostgreSQL answers, as this node last saw it. */
+  get storeAnswering(): boolean {
+    return this.deps.backends.events.reachability.answering;
+  }
+
+  /** Resolves after `ms`, or as soon as PostgreSQL answers again if it does not now (a retry's wait). */
+  pause(ms: number): Promise<void> {
+    return this.deps.backends.events.reachability.wait(ms);
+  }
+
+  /**
+   * The wait before trying again something that found its room unplayable: while PostgreSQL
+   * does not answer (and `since` is less than STORE_WAIT_MS ago), until it answers, and the
+   * attempt is not counted (false); else `ms`, or less if PostgreSQL answers meanwhile (true).
+   */
+  private async retryWait(ms: number, since: number): Promise<boolean> {
+    const waited = this.deps.now() - since;
+    if (!this.storeAnswering && waited < STORE_WAIT_MS) {
+      await this.pause(STORE_WAIT_MS - waited);
+      return false;
+    }
+    await this.pause(ms);
+    return true;
   }
 
   /** Rooms currently hosted here (for tests and inspection). */
@@ -253,10 +285,12 @@ export class RoomRuntime {
     const parsed = parseToken(token);
     if (!parsed) return fail('unauthorized', 'that token is not valid');
     let where = await this.placement.locate(parsed.room);
-    // A room being taken over (its lease changing hands) is hosted again in a moment: the seat
-    // is looked for again a few times before the player is told to come back.
-    for (let attempt = 1; 'ok' in where && where.moving && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
+    // A room being taken over (its lease changing hands) is hosted again in a moment, and one
+    // PostgreSQL's outage stopped as soon as it answers: the seat is looked for again before
+    // the player is told to come back.
+    const since = this.deps.now();
+    for (let attempt = 1; 'ok' in where && where.code === 'unavailable' && (where.moving || !this.storeAnswering) && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
+      if (!(await this.retryWait(RETRY_STEP_MS * attempt, since))) attempt--;
       where = await this.placement.locate(parsed.room);
     }
     if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
@@ -293,6 +327,7 @@ export class RoomRuntime {
   }
 
   private async serveCommand(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    const since = this.deps.now();
     let doubt = false;
     // A refusal after an attempt in doubt keeps the doubt: that attempt may have been applied.
     const answer = (outcome: Outcome) => reply(!outcome.ok && outcome.code === 'unavailable' && doubt && !outcome.in_doubt ? IN_DOUBT : outcome);
@@ -332,7 +367,7 @@ export class RoomRuntime {
         if (!retry) answer(outcome);
       }
       if (!retry) return;
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
+      if (!(await this.retryWait(RETRY_STEP_MS * attempt, since))) attempt--;
     }
   }
 
