@@ -17,6 +17,9 @@ import { SeatRetries } from './seat-retries.js';
  */
 type HeldSeat = { room: string; playerId: string | null; gameId: string };
 
+/** Requests that take a seat (or a spectator's place). */
+const TAKES_SEAT: ReadonlySet<string> = new Set(['resume', 'create_room', 'join_room', 'watch']);
+
 /** What a spectator may send (PROTOCOL.md "Spectators"); anything else is `unauthorized`. */
 const SPECTATOR_MESSAGES: ReadonlySet<string> = new Set(['watch', 'hello', 'sync', 'leave']);
 
@@ -72,6 +75,8 @@ export class Session implements RoomListener {
   private leaving: HeldSeat | null = null;
   /** The current seat's latest view (a retried seat-taking command and a `sync` get it). */
   private latest: ViewUpdate | null = null;
+  /** A seat-taking request (resume, create, join, watch) being served: what comes after it waits for it. */
+  private seating: Promise<void> | null = null;
   /** The client asked for patches (`hello`). */
   private patches = false;
   /** The number of the last view sent on this connection (welcome, state, patch). */
@@ -124,10 +129,23 @@ export class Session implements RoomListener {
       this.strike('bad requests');
       return;
     }
-    void this.dispatch(parsed.message, parsed.id).catch((error) => {
-      this.log.error({ room: this.seat?.room, game_id: this.seat?.gameId, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
-      this.error(parsed.id, 'unavailable', 'internal error');
-    });
+    const { message, id } = parsed;
+    const go = () =>
+      this.dispatch(message, id).catch((error) => {
+        this.log.error({ room: this.seat?.room, game_id: this.seat?.gameId, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
+        this.error(id, 'unavailable', 'internal error');
+      });
+    if (TAKES_SEAT.has(message.type)) {
+      const taking = go();
+      this.seating = taking;
+      void taking.then(() => {
+        if (this.seating === taking) this.seating = null;
+      });
+    } else if (this.seating && message.type !== 'hello') {
+      // A client sends what it had queued right after its resume (a move the socket's close
+      // left unanswered, say): it acts for the seat the resume takes, so it waits for it.
+      void this.seating.then(go);
+    } else void go();
   }
 
   private async dispatch(message: ClientMessage, id: string | undefined): Promise<void> {
@@ -304,7 +322,7 @@ export class Session implements RoomListener {
       if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
       if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
       if (!this.runtime.storeAnswering && Date.now() - started < FOLLOW_STORE_WAIT_MS) attempt--;
-      await this.runtime.pause(250);
+      await this.runtime.nextChance(seat.room, 250);
     }
     if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
   }

@@ -6,7 +6,7 @@ import type { RoomMeta } from '../stores/state-cache.js';
 import { AppendBatcher } from './append-batcher.js';
 import { EndedGames, type SeatClaim } from './ended-games.js';
 import { Liveness } from './liveness.js';
-import type { RemoteReply } from './remote.js';
+import type { BusMessage, RemoteReply } from './remote.js';
 import { CorruptGameError, rebuildContext, type RestoreSource } from './restore.js';
 import { RoomActor, summaryOf } from './room-actor.js';
 import { RoomIndex } from './room-index.js';
@@ -22,6 +22,9 @@ class LeaseHeldElsewhere extends Error {
 /** Rooms activated at once when PostgreSQL answers again (each takes a few statements; the pool has 10 connections). */
 const REACTIVATE_PARALLEL = 8;
 
+/** Rooms named in one `hosted` message at most. */
+const ANNOUNCE_CHUNK = 1000;
+
 /** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
 export type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } | Failure;
 
@@ -36,6 +39,10 @@ export class Placement {
   /** Rooms whose lease this node holds and that it is restoring or creating (not hosted yet). */
   private readonly taking = new Map<string, number>();
   private accepting = true;
+  /** Waits that end when their room is hosted (see nextChance), by room code. */
+  private readonly waiting = new Map<string, Set<() => void>>();
+  /** Rooms hosted here since the last turn of the event loop, told to peers at its end (see announce). */
+  private announcing: string[] | null = null;
   /** Rooms stopped by an append in doubt, to be activated again (see reactivate), with their attempts so far. */
   private readonly comingBack = new Map<string, { attempt: number; timer: NodeJS.Timeout | null }>();
   /** Which peers are dead (their rooms may be taken) and which may still run theirs. */
@@ -258,7 +265,55 @@ export class Placement {
     actor.log.debug({ epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
     // A cache that was behind or empty catches up (write-behind; the events are the truth).
     if (source !== 'snapshot') this.snapshots.mark(actor);
+    this.announce(code);
     return actor;
+  }
+
+  /**
+   * Resolves after `ms`, or sooner: when the room is hosted here, or a peer says it hosts it now
+   * (it adopted or re-activated it), or PostgreSQL answers again if it does not now. The wait of
+   * a command, resume or follower that found its room moving or unplayable: it goes again the
+   * moment the room is back, not at its next retry step.
+   */
+  nextChance(code: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiting.get(code);
+      if (!set) this.waiting.set(code, (set = new Set()));
+      const waiters = set;
+      const done = () => {
+        if (!waiters.delete(done)) return;
+        if (waiters.size === 0 && this.waiting.get(code) === waiters) this.waiting.delete(code);
+        resolve();
+      };
+      waiters.add(done);
+      void this.deps.backends.events.reachability.wait(ms).then(done);
+    });
+  }
+
+  /** These rooms are hosted now (here, or on the peer that says so): whatever waits for them goes. */
+  wake(codes: readonly string[]): void {
+    for (const code of codes) for (const done of [...(this.waiting.get(code) ?? [])]) done();
+  }
+
+  /**
+   * A room restored here: its waiters here go at once, and peers are told (one message per turn
+   * of the event loop for all the rooms restored in it), so that theirs go too.
+   */
+  private announce(code: string): void {
+    this.wake([code]);
+    if (this.announcing) {
+      this.announcing.push(code);
+      return;
+    }
+    this.announcing = [code];
+    setImmediate(() => {
+      const codes = this.announcing ?? [];
+      this.announcing = null;
+      for (let i = 0; i < codes.length; i += ANNOUNCE_CHUNK) {
+        const rooms = codes.slice(i, i + ANNOUNCE_CHUNK);
+        void this.deps.backends.bus.broadcast({ kind: 'hosted', node: this.deps.options.nodeId, rooms } satisfies BusMessage).catch(() => undefined);
+      }
+    });
   }
 
   /** Starts hosting a room here: its actor, wired to the batcher, the snapshot writer and the cache. */
