@@ -13,7 +13,7 @@
  * the old backoff's tries at about 3.2 and 5.2 s. The node must say that the room came back on
  * PostgreSQL answering (brought back, or its move retried), and the CPU's move must be stored
  * within a second of that (the old backoff: about 1.5 s, and a restored CPU thought again for
- * 700 ms); the times are printed.
+ * its whole second); the times are printed.
  */
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,7 @@ describe('PostgreSQL answers again', () => {
     proxy = await FaultProxy.start(pg.port);
     config = testConfig({ DATABASE_URL: pg.url });
     // The CPU thinks long enough for the test to hold the link before it moves.
-    node = await spawnNode(processEnv(config, await freePort(), { DATABASE_URL: proxy.url(pg.url), CPU_THINK_MS: '700', LOG_LEVEL: 'info' }));
+    node = await spawnNode(processEnv(config, await freePort(), { DATABASE_URL: proxy.url(pg.url), CPU_THINK_MS: '1000', LOG_LEVEL: 'info' }));
     const direct = postgres(pg.url, { max: 1, onnotice: () => {} });
     try {
       // Rooms created all at once open several of the pool's connections: the CPU's move then
@@ -61,19 +61,19 @@ describe('PostgreSQL answers again', () => {
       const code = host.room;
       // The host plays until it is the CPU's turn (the host's move that ended its turn is stored).
       await playUntil(host, (view) => view.phase === 'playing' && view.current_player_id !== view.you);
-      // Nobody watches the room; the CPU's move, due in about 700 ms, will wait on the link.
+      // Nobody watches the room; the CPU's move, due in about a second, will wait on the link
+      // (held now: the pool's other open connections take whatever else the node asks meanwhile).
       await host.close();
-      await sleep(450);
       proxy.hold();
       const lastSeq = async () => ((await direct.unsafe(`select last_seq from "${config!.DATABASE_SCHEMA}".games where game_id = $1`, [gameId]))[0] as unknown as { last_seq: number }).last_seq;
       const before = await lastSeq();
-      await sleep(800);
+      await sleep(1300);
       pg.stop();
       const stopped = performance.now();
       proxy.heal();
       await sleep(200);
       const failed = node.logs.find((line) => /append in doubt|append failed/.test(line) && line.includes(`"room":"${code}"`));
-      expect(failed).toBeDefined();
+      expect(failed, 'the CPU moved before the link was held (a very slow machine?)').toBeDefined();
       await sleep(Math.max(0, stopped + 3600 - performance.now()));
       pg.startServer();
       const answering = performance.now();
