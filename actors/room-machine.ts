@@ -335,9 +335,19 @@ function outcomeOf(context: RoomContext, event: RoomEvent): Outcome {
       return onTick(context, event);
     case 'presence':
       return onPresence(context, event);
-    case 'configure':
-      // The timing may change across a restart; the deadline is re-planned from now.
-      return { context: plan({ ...context, timing: event.timing, deadline: null }, event.now), emitted: [] };
+    case 'configure': {
+      // The timing may change across a restart; the deadline is re-planned from now. But a
+      // CPU's move or a round's start that was due sooner keeps its time: a room restored after
+      // its node died, or after PostgreSQL came back, does not make its players wait a whole
+      // think or pause again (a disconnected player's grace, though, starts afresh).
+      const replanned = plan({ ...context, timing: event.timing, deadline: null }, event.now);
+      const before = context.deadline;
+      const after = replanned.deadline;
+      if (before && after && before.kind !== 'grace' && before.key === after.key && before.at < after.at) {
+        return { context: { ...replanned, deadline: { ...after, at: before.at } }, emitted: [] };
+      }
+      return { context: replanned, emitted: [] };
+    }
   }
 }
 

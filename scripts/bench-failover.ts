@@ -17,7 +17,7 @@
  *
  *   npx tsx scripts/bench-failover.ts [--nodes 3] [--rooms 120] [--repeat 2] [--think-ms 150]
  *     [--faults none,sigkill,sigterm,sigstop,redis-restart,postgres-restart,rolling]
- *     [--idle-rooms 1000] [--idle-seconds 20] [--skip-idle] [--skip-faults]
+ *     [--idle-rooms 1000] [--idle-seconds 20] [--skip-idle] [--skip-faults] [--log-dir DIR] [--trace FILE]
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     'skip-faults': { type: 'boolean', default: false },
     /** Keeps the nodes' logs (info level) in this folder, one file per node. */
     'log-dir': { type: 'string' },
+    /** Writes to this file, for each affected room, what its players saw from just before each fault to 4 s after (times from the fault). */
+    trace: { type: 'string' },
   },
 });
 const kinds = values.faults.split(',') as Kind[];
@@ -203,6 +205,7 @@ async function faultRuns(): Promise<string> {
     const moves: number[] = [];
     const seats: number[] = [];
     const hosted: number[] = [];
+    const moving: number[] = [];
     let never = 0;
     for (const s of mine) {
       for (const t of s.moved?.values() ?? []) hosted.push(t - s.at);
@@ -211,6 +214,12 @@ async function faultRuns(): Promise<string> {
         const next = acksByRoom.get(room)?.find((t) => t >= s.from);
         if (next === undefined) never++;
         else moves.push(next - s.from);
+        // The room moving again: the first frame any of its players gets, from `from` on, of a
+        // sequence past every one they saw before it (a CPU's move, a round starting, a move).
+        const players = bots.filter((b) => b.room === room);
+        const before = Math.max(0, ...players.flatMap((b) => b.frames.filter((f) => f.at < s.from).map((f) => f.seq)));
+        const firsts = players.map((b) => b.frames.find((f) => f.at >= s.from && f.seq > before)?.at).filter((t): t is number => t !== undefined);
+        if (firsts.length > 0) moving.push(Math.min(...firsts) - s.from);
       }
       // Players of those rooms whose socket the fault closed (within 3 s of it), back in a seat.
       for (const b of bots) {
@@ -222,7 +231,7 @@ async function faultRuns(): Promise<string> {
         else seats.push(seated - s.at);
       }
     }
-    rows.push([kind, mine.length, moves.length, stats(hosted), stats(moves), seats.length, stats(seats), never]);
+    rows.push([kind, mine.length, moves.length, stats(hosted), stats(moving), stats(moves), seats.length, stats(seats), never]);
     // Each player of the affected rooms (bots; the CPU does not wait), over the stall window.
     const commandStalls: number[] = [];
     const frameStalls: number[] = [];
@@ -257,16 +266,30 @@ async function faultRuns(): Promise<string> {
       else if (n > 1) doubled++;
     }
   }
+  if (values.trace) {
+    const lines: string[] = [];
+    for (const s of samples.filter((x) => x.kind !== 'none')) {
+      for (const room of s.rooms) {
+        const next = acksByRoom.get(room)?.find((t) => t >= s.from);
+        lines.push(`== ${s.kind} at ${new Date(s.at).toISOString().slice(11, 23)} room ${room} next ${next === undefined ? 'never' : next - s.from} hosted ${s.moved?.get(room) ? s.moved.get(room)! - s.at : '-'}`);
+        for (const b of bots.filter((x) => x.room === room)) {
+          lines.push(`  bot ${b.view?.you ?? ''}`);
+          for (const [t, what] of b.trace) if (t >= s.at - 300 && t < s.at + 4000) lines.push(`    ${t - s.at} ${what}`);
+        }
+      }
+    }
+    appendFileSync(values.trace, `${lines.join('\n')}\n`);
+  }
   const crashes = cluster.crashes.length;
   keepLogs();
   await cluster.close();
   return [
     `${values.nodes} nodes, ${rooms} rooms (2 bots + 1 CPU each, bots think ${think} ms on average), each fault ${values.repeat}x, on the node holding the most rooms`,
     resultTable(
-      ['fault', 'runs', 'rooms', 'hosted elsewhere, ms', 'to next accepted move, ms', 'players out', 'back in seat, ms', 'never'],
+      ['fault', 'runs', 'rooms', 'hosted elsewhere, ms', 'moving again, ms', 'to next accepted move, ms', 'players out', 'back in seat, ms', 'never'],
       rows,
     ),
-    'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "never": a room with no move, or a player not seated again, by the end',
+    'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "moving again": until a player of the room sees it change (a CPU\'s move, a round starting, a move: the game\'s own pauses count, as in "next accepted move", which waits for a bot\'s move); "never": a room with no move, or a player not seated again, by the end',
     resultTable(['fault', 'players', 'command to answer, ms', 'frame to next frame, ms', 'longest stall, ms'], stallRows),
     `each player of the affected rooms (the bots; for "none" every room), over ${STALL_WINDOW_MS} ms from the fault: their longest wait from sending a command to its answer, and from a frame to the next (not after one that leaves the game resting between rounds); p50 / p99 / max over players. "none" is the floor the bots' own pace sets (think ${think} ms on average, the CPU ${PACING.CPU_THINK_MS} ms)`,
     `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,

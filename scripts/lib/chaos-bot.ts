@@ -48,11 +48,13 @@ export class ChaosBot {
   /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
   readonly closedAt: number[] = [];
   readonly seatedAt: number[] = [];
-  /** When each frame arrived, with the phase the player's view was in after it (a player's stalls: see bench-failover). */
-  readonly frames: Array<{ at: number; phase: string | undefined }> = [];
+  /** When each frame arrived, with the phase and sequence of the player's view after it (stalls, rooms moving again: see bench-failover). */
+  readonly frames: Array<{ at: number; phase: string | undefined; seq: number }> = [];
   /** Each command: first sent, and when it was answered (ack or a final error); not yet answered while in flight. */
   readonly commands: Array<{ sent: number; answered?: number }> = [];
   done = false;
+  /** What happened to this player, with times (bench-failover --trace prints it around each fault). */
+  readonly trace: Array<[number, string]> = [];
   private inflight: { id: string; type: string; text: string; record: { sent: number; answered?: number } } | null = null;
   private counter = 0;
   private readonly prefix = randomBytes(3).toString('hex');
@@ -81,6 +83,7 @@ export class ChaosBot {
         clearTimeout(opened);
         this.liveness.heard(Date.now());
         this.livenessTimer ??= setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
+        this.trace.push([Date.now(), `open${this.token ? ' resume' : ''}${this.inflight ? ' +inflight ' + this.inflight.type : ''}`]);
         if (this.token) {
           this.resumeId = `${this.prefix}-r${++this.counter}`;
           ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
@@ -95,6 +98,7 @@ export class ChaosBot {
         if (this.ws !== ws || this.done) return;
         this.reconnects++;
         this.closedAt.push(Date.now());
+        this.trace.push([Date.now(), 'closed']);
         // Told where to go (a draining node says so): at once; otherwise after a short, random wait.
         const told = this.toldToGo;
         this.toldToGo = false;
@@ -150,6 +154,7 @@ export class ChaosBot {
 
   private onFrame(f: Record<string, any>): void {
     this.liveness.heard(Date.now());
+    this.trace.push([Date.now(), `${f.type}${f.code ? ' ' + f.code : ''}${f.id && f.id === this.resumeId ? ' (resume)' : ''}${f.seq !== undefined ? ' seq ' + f.seq : ''}${f.type === 'error' ? ' ' + String(f.message).slice(0, 60) : ''}`]);
     this.waiters = this.waiters.filter((w) => !w(f));
     if (f.type === 'welcome') {
       this.seatedAt.push(Date.now());
@@ -187,7 +192,7 @@ export class ChaosBot {
       this.seq = f.seq;
       this.seen.set(`${view.game_id}|${f.seq}`, publicDigest(view));
     }
-    this.frames.push({ at: Date.now(), phase: this.view?.phase });
+    this.frames.push({ at: Date.now(), phase: this.view?.phase, seq: this.seq });
     this.act();
   }
 
@@ -197,7 +202,10 @@ export class ChaosBot {
       this.thinking = null;
       if (this.done || this.inflight || !this.view?.must) return;
       const move = chooseCpuMove(this.view, CPU_PROFILES[this.profile % 8]!, simulationRng('chaos-bot', this.prefix, this.seq, this.counter));
-      if (move) this.send(move);
+      if (move) {
+        this.trace.push([Date.now(), `send ${move.type}`]);
+        this.send(move);
+      }
     }, this.thinkMs * (0.5 + Math.random()));
   }
 }

@@ -18,6 +18,9 @@ import { SeatRetries, type SeatTaken } from './seat-retries.js';
  */
 type HeldSeat = { room: string; playerId: string | null; gameId: string };
 
+/** Requests that take a seat (or a spectator's place). */
+const TAKES_SEAT: ReadonlySet<string> = new Set(['resume', 'create_room', 'join_room', 'watch']);
+
 /** What a spectator may send (PROTOCOL.md "Spectators"); anything else is `unauthorized`. */
 const SPECTATOR_MESSAGES: ReadonlySet<string> = new Set(['watch', 'hello', 'sync', 'leave', 'ping']);
 
@@ -46,6 +49,9 @@ export const DEFAULT_LIMITS: SessionLimits = {
   seatTimeoutMs: 30_000,
 };
 
+/** How long a seat follows its room while PostgreSQL does not answer, before the client is told to reconnect. */
+const FOLLOW_STORE_WAIT_MS = 60_000;
+
 /** Close code for a socket that took no seat in time (the web client reopens on demand). */
 export const SEAT_TIMEOUT_CLOSE = 4000;
 
@@ -70,6 +76,8 @@ export class Session implements RoomListener {
   private leaving: HeldSeat | null = null;
   /** The current seat's latest view (a retried seat-taking command and a `sync` get it). */
   private latest: ViewUpdate | null = null;
+  /** A seat-taking request (resume, create, join, watch) being served: what comes after it waits for it. */
+  private seating: Promise<void> | null = null;
   /** The client asked for patches (`hello`). */
   private patches = false;
   /** The number of the last view sent on this connection (welcome, state, patch). */
@@ -126,10 +134,23 @@ export class Session implements RoomListener {
       this.strike('bad requests');
       return;
     }
-    void this.dispatch(parsed.message, parsed.id).catch((error) => {
-      this.log.error({ room: this.seat?.room, game_id: this.seat?.gameId, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
-      this.error(parsed.id, 'unavailable', 'internal error');
-    });
+    const { message, id } = parsed;
+    const go = () =>
+      this.dispatch(message, id).catch((error) => {
+        this.log.error({ room: this.seat?.room, game_id: this.seat?.gameId, player_id: this.seat?.playerId, err: (error as Error).message, stack: (error as Error).stack }, 'command failed');
+        this.error(id, 'unavailable', 'internal error');
+      });
+    if (TAKES_SEAT.has(message.type)) {
+      const taking = go();
+      this.seating = taking;
+      void taking.then(() => {
+        if (this.seating === taking) this.seating = null;
+      });
+    } else if (this.seating && message.type !== 'hello') {
+      // A client sends what it had queued right after its resume (a move the socket's close
+      // left unanswered, say): it acts for the seat the resume takes, so it waits for it.
+      void this.seating.then(go);
+    } else void go();
   }
 
   private async dispatch(message: ClientMessage, id: string | undefined): Promise<void> {
@@ -298,12 +319,18 @@ export class Session implements RoomListener {
     });
   }
 
-  /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
+  /**
+   * Watches the seat's room (here or on its node), retrying for a while if it is moving; while
+   * PostgreSQL does not answer, for as long as that lasts (up to a minute, not counted), and
+   * again the moment it answers.
+   */
   private async follow(seat: HeldSeat): Promise<void> {
+    const started = Date.now();
     for (let attempt = 0; attempt < 20; attempt++) {
       if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
       if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
-      await new Promise((r) => setTimeout(r, 250));
+      if (!this.runtime.storeAnswering && Date.now() - started < FOLLOW_STORE_WAIT_MS) attempt--;
+      await this.runtime.nextChance(seat.room, 250);
     }
     if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
   }

@@ -10,7 +10,9 @@ const ABSENT_LOOKS = 2;
  *
  * - a crash (SIGKILL, OOM, the host gone): the dead process's connections close at once, and
  *   Redis drops its inbox subscription (PUBSUB CHANNELS no longer lists it). Taken for dead
- *   when missing from two looks in a row.
+ *   when missing from two looks in a row, or at the first if no connection of it is left
+ *   either (CLIENT LIST, asked only then: its connections carry its name) and its heartbeat
+ *   did not move.
  * - a hang (SIGSTOP, a long GC pause, a partition from Redis): its heartbeat mark, rewritten
  *   every third of the TTL, has not changed for a whole TTL by this node's clock.
  *
@@ -34,7 +36,7 @@ export class FailureDetector {
   private looking = false;
 
   constructor(
-    private readonly bus: Pick<Bus, 'listening' | 'breaks'>,
+    private readonly bus: Pick<Bus, 'listening' | 'breaks' | 'connected'>,
     private readonly cache: Pick<StateCache, 'heartbeatMarks'>,
     private readonly nodeId: string,
     private readonly ttlMs: number,
@@ -69,6 +71,7 @@ export class FailureDetector {
       for (const id of this.absent.keys()) this.marks.set(id, { mark: marks.get(id) ?? null, since: now });
       return;
     }
+    const firstMissed: string[] = [];
     for (const id of peers) {
       const mark = marks.get(id) ?? null;
       const seen = this.marks.get(id);
@@ -95,6 +98,18 @@ export class FailureDetector {
       }
       if (!subscribed && this.absent.get(id)! >= ABSENT_LOOKS) this.declare(id, 'its connections closed (its bus subscription vanished)');
       else if (now - this.marks.get(id)!.since > this.ttlMs) this.declare(id, 'its heartbeat was not renewed for a lease TTL');
+      else if (!subscribed && this.absent.get(id) === 1 && !changed) firstMissed.push(id);
+    }
+    // Missing for the first time: if none of its connections is left either (and its heartbeat
+    // did not move), its process is gone; a subscription alone vanishes when that one
+    // connection breaks and comes back, and then the second look decides.
+    if (firstMissed.length > 0 && this.bus.connected) {
+      const connected = await this.bus.connected(firstMissed);
+      if (connected && breaks === this.bus.breaks) {
+        for (const id of firstMissed) {
+          if (!connected.has(id) && !this.declared.has(id) && this.absent.get(id) === 1) this.declare(id, 'its connections closed (its bus subscription and every connection of it vanished)');
+        }
+      }
     }
   }
 

@@ -120,6 +120,9 @@ export class Peers {
         return;
       case 'node_gone':
         return this.nodeGone(message.node);
+      case 'hosted':
+        if (message.node !== options.nodeId && Array.isArray(message.rooms)) this.placement.wake(message.rooms);
+        return;
       default:
         this.remote.deliver(message);
     }

@@ -6,7 +6,7 @@ import type { RoomMeta } from '../stores/state-cache.js';
 import { AppendBatcher } from './append-batcher.js';
 import { EndedGames, type SeatClaim } from './ended-games.js';
 import { Liveness } from './liveness.js';
-import type { RemoteReply } from './remote.js';
+import type { BusMessage, RemoteReply } from './remote.js';
 import { CorruptGameError, rebuildContext, type RestoreSource } from './restore.js';
 import { RoomActor, summaryOf } from './room-actor.js';
 import { RoomIndex } from './room-index.js';
@@ -18,6 +18,12 @@ import { fail, type Failure, type RuntimeDeps } from './types.js';
 class LeaseHeldElsewhere extends Error {
   override name = 'LeaseHeldElsewhere';
 }
+
+/** Rooms activated at once when PostgreSQL answers again (each takes a few statements; the pool has 10 connections). */
+const REACTIVATE_PARALLEL = 8;
+
+/** Rooms named in one `hosted` message at most. */
+const ANNOUNCE_CHUNK = 1000;
 
 /** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
 export type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } | Failure;
@@ -33,6 +39,12 @@ export class Placement {
   /** Rooms whose lease this node holds and that it is restoring or creating (not hosted yet). */
   private readonly taking = new Map<string, number>();
   private accepting = true;
+  /** Waits that end when their room is hosted (see nextChance), by room code. */
+  private readonly waiting = new Map<string, Set<() => void>>();
+  /** Rooms hosted here since the last turn of the event loop, told to peers at its end (see announce). */
+  private announcing: string[] | null = null;
+  /** Rooms stopped by an append in doubt, to be activated again (see reactivate), with their attempts so far. */
+  private readonly comingBack = new Map<string, { attempt: number; timer: NodeJS.Timeout | null }>();
   /** Which peers are dead (their rooms may be taken) and which may still run theirs. */
   readonly liveness: Liveness;
   readonly batcher: AppendBatcher;
@@ -47,6 +59,7 @@ export class Placement {
     this.index = new RoomIndex(backends.cache, backends.events, { nodeId: options.nodeId, ttlSeconds: options.roomTtlSeconds }, log, now);
     this.ended = new EndedGames(backends.cache, backends.events, options.timing, log);
     this.liveness = new Liveness(backends.cache, options.leaseTtlMs, now);
+    backends.events.reachability.onAnswering((downMs) => void this.storeBack(downMs).catch((error) => log.warn({ err: (error as Error).message }, 'bringing rooms back failed')));
   }
 
   get roomCount(): number {
@@ -252,7 +265,55 @@ export class Placement {
     actor.log.debug({ epoch: game.epoch, seq: context.game.seq, source }, 'room restored');
     // A cache that was behind or empty catches up (write-behind; the events are the truth).
     if (source !== 'snapshot') this.snapshots.mark(actor);
+    this.announce(code);
     return actor;
+  }
+
+  /**
+   * Resolves after `ms`, or sooner: when the room is hosted here, or a peer says it hosts it now
+   * (it adopted or re-activated it), or PostgreSQL answers again if it does not now. The wait of
+   * a command, resume or follower that found its room moving or unplayable: it goes again the
+   * moment the room is back, not at its next retry step.
+   */
+  nextChance(code: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiting.get(code);
+      if (!set) this.waiting.set(code, (set = new Set()));
+      const waiters = set;
+      const done = () => {
+        if (!waiters.delete(done)) return;
+        if (waiters.size === 0 && this.waiting.get(code) === waiters) this.waiting.delete(code);
+        resolve();
+      };
+      waiters.add(done);
+      void this.deps.backends.events.reachability.wait(ms).then(done);
+    });
+  }
+
+  /** These rooms are hosted now (here, or on the peer that says so): whatever waits for them goes. */
+  wake(codes: readonly string[]): void {
+    for (const code of codes) for (const done of [...(this.waiting.get(code) ?? [])]) done();
+  }
+
+  /**
+   * A room restored here: its waiters here go at once, and peers are told (one message per turn
+   * of the event loop for all the rooms restored in it), so that theirs go too.
+   */
+  private announce(code: string): void {
+    this.wake([code]);
+    if (this.announcing) {
+      this.announcing.push(code);
+      return;
+    }
+    this.announcing = [code];
+    setImmediate(() => {
+      const codes = this.announcing ?? [];
+      this.announcing = null;
+      for (let i = 0; i < codes.length; i += ANNOUNCE_CHUNK) {
+        const rooms = codes.slice(i, i + ANNOUNCE_CHUNK);
+        void this.deps.backends.bus.broadcast({ kind: 'hosted', node: this.deps.options.nodeId, rooms } satisfies BusMessage).catch(() => undefined);
+      }
+    });
   }
 
   /** Starts hosting a room here: its actor, wired to the batcher, the snapshot writer and the cache. */
@@ -338,27 +399,81 @@ export class Placement {
       metrics?.fenced.inc();
       actor.log.warn({ reason }, 'room stopped on this node');
     } else actor.log.debug({ reason }, 'room stopped on this node');
-    // Its watchers come back for it themselves; a timer nobody watches has nobody to wake it.
-    if (reason.startsWith('in doubt') && actor.hasDeadline) this.reactivate(actor.code);
+    // A room that people were watching, or whose timer was set, is brought back without waiting
+    // for anyone to ask; one that nobody watches comes back on demand.
+    if (reason.startsWith('in doubt') && (actor.hasDeadline || actor.wasWatched)) this.reactivate(actor.code);
   }
 
   /**
-   * Activates a room again from the stores after it stopped with an append in doubt (its
-   * timers must fire even if nobody watches it), retrying with growing delays while the store
-   * is unavailable, until it is hosted (here or elsewhere) or about half a minute has passed
-   * (then the next command or resume brings it back).
+   * Activates a room again from the stores after it stopped with an append in doubt. While
+   * PostgreSQL does not answer, nothing is tried: the room waits for it to answer again (see
+   * storeBack, one probe for the whole node); otherwise (the store answers, the activation
+   * failed for another reason) it is tried again with growing delays, until it is hosted (here
+   * or elsewhere) or about half a minute has passed (then the next command or resume brings it
+   * back).
    */
   private reactivate(code: string, attempt = 0): void {
-    if (attempt >= 18) return;
-    // Soon at first (PostgreSQL back after a restart: playable again within half a second), then every 2 s.
-    const timer = setTimeout(() => {
-      void (async () => {
-        if (!this.accepting || this.holds(code) || (await this.liveOwner(code))) return;
-        const found = await this.resolve(code);
-        if ('ok' in found && found.code === 'unavailable') this.reactivate(code, attempt + 1);
-      })().catch(() => undefined);
+    const earlier = this.comingBack.get(code);
+    if (earlier?.timer) clearTimeout(earlier.timer);
+    if (attempt >= 18) {
+      this.comingBack.delete(code);
+      return;
+    }
+    const entry: { attempt: number; timer: NodeJS.Timeout | null } = { attempt, timer: null };
+    this.comingBack.set(code, entry);
+    if (!this.deps.backends.events.reachability.answering) return;
+    entry.timer = setTimeout(() => {
+      entry.timer = null;
+      void this.bringBack(code);
     }, Math.min(100 * 2 ** attempt, 2000));
-    timer.unref();
+    entry.timer.unref();
+  }
+
+  /** One attempt at activating a room stopped in doubt (see reactivate); true if it is hosted now, here or elsewhere. */
+  private async bringBack(code: string): Promise<boolean> {
+    const entry = this.comingBack.get(code);
+    if (!entry) return false;
+    if (entry.timer) clearTimeout(entry.timer);
+    entry.timer = null;
+    try {
+      if (!this.accepting) {
+        this.comingBack.delete(code);
+        return false;
+      }
+      if (this.holds(code) || (await this.liveOwner(code))) {
+        this.comingBack.delete(code);
+        return true;
+      }
+      const found = await this.resolve(code);
+      if ('ok' in found && found.code === 'unavailable') {
+        if (this.comingBack.get(code) === entry) this.reactivate(code, entry.attempt + 1);
+        return false;
+      }
+      this.comingBack.delete(code);
+      return !('ok' in found);
+    } catch {
+      if (this.comingBack.get(code) === entry) this.reactivate(code, entry.attempt + 1);
+      return false;
+    }
+  }
+
+  /**
+   * PostgreSQL answers again after an outage this node saw: the rooms it stopped are activated
+   * again now (a few at a time, so that they do not all wait on the pool at once), and the
+   * rooms hosted here whose timer failed to store its move try it again now.
+   */
+  private async storeBack(downMs: number): Promise<void> {
+    const started = this.deps.now();
+    let retried = 0;
+    for (const actor of this.rooms.values()) if (actor.retryNow()) retried++;
+    const codes = [...this.comingBack.keys()];
+    let hosted = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < codes.length) if (await this.bringBack(codes[next++]!)) hosted++;
+    };
+    await Promise.all(Array.from({ length: Math.min(REACTIVATE_PARALLEL, codes.length) }, worker));
+    this.deps.log.info({ down_ms: downMs, retried, stopped: codes.length, hosted, ms: this.deps.now() - started }, 'PostgreSQL answers again: rooms it stopped activated again, failed timers retried');
   }
 
   /** A command to a room hosted here; with `wantView`, the sender's view comes back with the outcome. */

@@ -60,6 +60,8 @@ export type BusMessage =
   /** The number of spectators of a room on node `from` changed (best-effort; checks carry it too). */
   | { kind: 'spectators'; from: string; room: string; watch: string; count: number }
   | { kind: 'node_gone'; node: string }
+  /** `node` now hosts these rooms (it adopted or re-activated them): whoever waits for them tries again now. */
+  | { kind: 'hosted'; node: string; rooms: string[] }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
   | { kind: 'node_started'; node: string }
   /**

@@ -137,6 +137,10 @@ export class RoomActor {
   private stoppedReason: string | null = null;
   private leaseHandedOver = false;
   private timer: NodeJS.Timeout | null = null;
+  /** The timer set is a retry of a timer-driven move whose append failed (see retryNow). */
+  private retrying = false;
+  /** Whether anyone watched the room when it stopped. */
+  private watchedAtStop = false;
   private readonly listeners = new Map<string, Set<RoomListener>>();
   /** Who watches without a seat: all get the one public frame of each change. */
   private readonly spectators = new Set<RoomListener>();
@@ -670,14 +674,29 @@ export class RoomActor {
   private armTimer(retryMs?: number): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    this.retrying = retryMs !== undefined;
     if (this.stoppedReason) return;
     const deadline = this.context.deadline;
     if (!deadline && retryMs === undefined) return;
     const delay = retryMs ?? Math.max(0, (deadline as { at: number }).at - this.deps.now());
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.retrying = false;
       this.enqueue({ kind: 'tick' });
     }, delay);
+  }
+
+  /**
+   * The store answers again: a timer-driven move whose append failed is tried now rather than
+   * at its retry timer (up to RETRY_MS later). True if it had one to retry.
+   */
+  retryNow(): boolean {
+    if (!this.retrying || !this.timer || this.stoppedReason) return false;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.retrying = false;
+    this.enqueue({ kind: 'tick' });
+    return true;
   }
 
   /**
@@ -695,6 +714,7 @@ export class RoomActor {
     this.spectatorTimer = null;
     // Frames of changes committed before the stop are true: they go out before the move notice.
     this.flushSpectators();
+    this.watchedAtStop = this.listeners.size > 0 || this.spectators.size > 0;
     for (const set of this.listeners.values()) for (const listener of set) listener.evicted(reason);
     this.listeners.clear();
     for (const listener of this.spectators) listener.evicted(reason);
@@ -716,6 +736,11 @@ export class RoomActor {
 
   get hasDeadline(): boolean {
     return this.context.deadline !== null;
+  }
+
+  /** Whether anyone (a seat or a spectator, here or through a peer) watched the room when it stopped. */
+  get wasWatched(): boolean {
+    return this.watchedAtStop;
   }
 }
 

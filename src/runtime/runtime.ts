@@ -9,7 +9,7 @@ import { Lifecycle } from './lifecycle.js';
 import { Peers } from './peers.js';
 import { Placement } from './placement.js';
 import { Recovery } from './recovery.js';
-import { RemoteRooms } from './remote.js';
+import { RemoteRooms, type RemoteReply } from './remote.js';
 import type { Lease } from '../stores/leases.js';
 import { IN_DOUBT, type Outcome, type RoomActor, type RoomListener } from './room-actor.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
@@ -33,6 +33,15 @@ export function randomRoomCode(): string {
  */
 const COMMAND_ATTEMPTS = 6;
 const RETRY_STEP_MS = 75;
+/**
+ * While PostgreSQL does not answer, a command (or a resume) that found its room unplayable
+ * waits for it, up to this long, without using up its attempts, and goes again the moment it
+ * answers (see PgReachability): the player gets the answer as soon as the room is back, not a
+ * refusal to retry on their own timer.
+ */
+const STORE_WAIT_MS = 5000;
+/** A resume is tried again (see resume) only within this long of its first try (or STORE_WAIT_MS while PostgreSQL is down). */
+const RESUME_RETRY_MS = 1500;
 
 /**
  * The runtime of a node, as players and the node see it: the player-facing verbs (create,
@@ -81,6 +90,32 @@ export class RoomRuntime {
 
   get snapshots(): SnapshotWriter {
     return this.placement.snapshots;
+  }
+
+  /** Whether PostgreSQL answers, as this node last saw it. */
+  get storeAnswering(): boolean {
+    return this.deps.backends.events.reachability.answering;
+  }
+
+  /**
+   * The wait before trying again something that found its room `code` moving or unplayable:
+   * while PostgreSQL does not answer (and `since` is less than STORE_WAIT_MS ago), until it
+   * answers, and the attempt is not counted (false); else `ms` (true). Either way it ends
+   * sooner when the room is hosted again, here or on a peer (see Placement.nextChance).
+   */
+  private async retryWait(code: string, ms: number, since: number): Promise<boolean> {
+    const waited = this.deps.now() - since;
+    if (!this.storeAnswering && waited < STORE_WAIT_MS) {
+      await this.placement.nextChance(code, STORE_WAIT_MS - waited);
+      return false;
+    }
+    await this.placement.nextChance(code, ms);
+    return true;
+  }
+
+  /** Resolves after `ms`, or sooner when the room `code` is hosted again or PostgreSQL answers again (a follower's wait). */
+  nextChance(code: string, ms: number): Promise<void> {
+    return this.placement.nextChance(code, ms);
   }
 
   /** Rooms currently hosted here (for tests and inspection). */
@@ -252,26 +287,32 @@ export class RoomRuntime {
   async resume(token: string): Promise<Seat | Failure> {
     const parsed = parseToken(token);
     if (!parsed) return fail('unauthorized', 'that token is not valid');
-    let where = await this.placement.locate(parsed.room);
-    // A room being taken over (its lease changing hands) is hosted again in a moment: the seat
-    // is looked for again a few times before the player is told to come back.
-    for (let attempt = 1; 'ok' in where && where.moving && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
-      where = await this.placement.locate(parsed.room);
-    }
-    if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
     const claim: SeatClaim = { player_id: parsed.playerId, token_hash: hashToken(token) };
-    const result =
-      'local' in where
-        ? this.placement.localResume(where.local, claim)
-        : 'remote' in where
-          ? await this.remote.request(where.remote, parsed.room, { type: 'resume', ...claim })
-          : await this.placement.ended.resume(where.ended, claim);
-    if (!result.ok) return result;
-    if ('ended' in where) return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view!, ended: true };
-    void this.deps.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
-    return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view! };
+    const since = this.deps.now();
+    // A resume only reads the seat: any `unavailable` is worth another look before the player
+    // is told to come back. A room being taken over (its lease changing hands) is hosted again
+    // in a moment; one whose owner died while the resume waited for it, once a survivor adopts
+    // it; one PostgreSQL's outage stopped, as soon as it answers. Each wait ends as the room is
+    // hosted again (see retryWait).
+    for (let attempt = 1; ; attempt++) {
+      const where = await this.placement.locate(parsed.room);
+      let result: RemoteReply;
+      if ('ok' in where) result = where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
+      else if ('local' in where) result = this.placement.localResume(where.local, claim);
+      else if ('remote' in where) result = await this.remote.request(where.remote, parsed.room, { type: 'resume', ...claim });
+      else result = await this.placement.ended.resume(where.ended, claim);
+      if (result.ok) {
+        if ('ended' in where) return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view!, ended: true };
+        void this.deps.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
+        return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view! };
+      }
+      // Only answers that came quickly are worth another try: an owner that let the resume wait
+      // out its timeout (hung, not dead) would only do it again.
+      if (result.code !== 'unavailable' || !this.placement.isAccepting || attempt >= COMMAND_ATTEMPTS || this.deps.now() - since > (this.storeAnswering ? RESUME_RETRY_MS : STORE_WAIT_MS)) return result;
+      if (!(await this.retryWait(parsed.room, RETRY_STEP_MS * attempt, since))) attempt--;
+    }
   }
+
 
   /**
    * Sends a seated player's command to their room, wherever it is hosted. A command that finds
@@ -293,6 +334,7 @@ export class RoomRuntime {
   }
 
   private async serveCommand(code: string, playerId: string, commandId: string | null, command: RoomCommand, reply: (outcome: Outcome) => void): Promise<void> {
+    const since = this.deps.now();
     let doubt = false;
     // A refusal after an attempt in doubt keeps the doubt: that attempt may have been applied.
     const answer = (outcome: Outcome) => reply(!outcome.ok && outcome.code === 'unavailable' && doubt && !outcome.in_doubt ? IN_DOUBT : outcome);
@@ -332,7 +374,7 @@ export class RoomRuntime {
         if (!retry) answer(outcome);
       }
       if (!retry) return;
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
+      if (!(await this.retryWait(code, RETRY_STEP_MS * attempt, since))) attempt--;
     }
   }
 

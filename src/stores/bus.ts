@@ -17,6 +17,12 @@ export interface Bus {
    */
   listening(): Promise<Set<string> | null>;
   /**
+   * Of these nodes, those with any connection to Redis open right now (one round trip; see
+   * nodeConnectionName), or null when this cannot be known: a node's subscription that vanished
+   * with its other connections still there is a connection that broke, not a process that died.
+   */
+  connected?(nodeIds: readonly string[]): Promise<Set<string> | null>;
+  /**
    * Counts the breaks of this node's own connections to the bus: a Redis that restarted drops
    * every subscription at once, this node's too, so a look taken across a break says nothing
    * about peers.
@@ -24,6 +30,11 @@ export interface Bus {
   readonly breaks: number;
   broadcast(message: unknown): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The name a node's Redis connections carry (CLIENT SETNAME), so that peers can tell whether any is left. */
+export function nodeConnectionName(prefix: string, nodeId: string): string {
+  return `golf-node:${prefix}${encodeURIComponent(nodeId)}`;
 }
 
 /**
@@ -114,6 +125,18 @@ export class RedisBus implements Bus {
 
   async broadcast(message: unknown): Promise<void> {
     await this.publisher.publish(this.everyone(), JSON.stringify(message));
+  }
+
+  async connected(nodeIds: readonly string[]): Promise<Set<string> | null> {
+    let list: string;
+    try {
+      list = String(await this.publisher.client('LIST'));
+    } catch {
+      // CLIENT may be refused (renamed or disabled on managed Redis): nobody can say.
+      return null;
+    }
+    const names = new Set(list.split('\n').map((line) => / name=(\S*)/.exec(line)?.[1] ?? ''));
+    return new Set(nodeIds.filter((id) => names.has(nodeConnectionName(this.prefix, id))));
   }
 
   async close(): Promise<void> {

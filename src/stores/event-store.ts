@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import { MIGRATIONS, UNFINISHED } from './migrations.js';
+import { PgReachability } from './pg-reachability.js';
 import type { GameEvent } from '../game/index.js';
 
 /** One stored event: a domain event with its place in the game and who caused it. */
@@ -143,6 +144,10 @@ interface SocketWatch {
 /** How long past its bound a call still being connected waits for connect_timeout's verdict. */
 const CONNECT_GRACE_MS = 500;
 
+/** How often PostgreSQL is probed while it does not answer, and the bound on one probe (see PgReachability). */
+const PROBE_EVERY_MS = 100;
+const PROBE_TIMEOUT_MS = 1000;
+
 /** Migrations wait for each other (an advisory lock) while several nodes start at once. */
 const MIGRATION_TIMEOUT_MS = 60_000;
 
@@ -187,6 +192,8 @@ export class PgEventStore {
   private readonly admissions: Array<() => boolean> = [];
   /** Dropped sockets not closed yet: postgres.js would still write to them (see dropStalled). */
   private closing = 0;
+  /** Whether PostgreSQL answers, and the moment it answers again after an outage. */
+  readonly reachability: PgReachability;
 
   constructor(url: string, options: EventStoreOptions = {}) {
     this.schema = options.schema ?? 'public';
@@ -213,6 +220,7 @@ export class PgEventStore {
     // whose statement got no answer can be dropped.
     const socket = (target: SocketTarget) => this.openSocket(target);
     this.sql = postgres(url, { ...config, socket } as typeof config);
+    this.reachability = new PgReachability(() => this.wrap(() => this.sql`select 1`, Math.min(PROBE_TIMEOUT_MS, this.queryTimeoutMs)), PROBE_EVERY_MS);
   }
 
   /** Applies pending migrations; serialised across nodes by an advisory lock. */
@@ -506,6 +514,7 @@ export class PgEventStore {
   }
 
   async close(): Promise<void> {
+    this.reachability.close();
     // Nothing should be in flight now (a drain settled first); what is left is given a moment.
     await this.sql.end({ timeout: 1 });
     for (const socket of this.sockets.keys()) socket.destroy();
@@ -543,7 +552,10 @@ export class PgEventStore {
         clearTimeout(grace);
         outcome();
       };
-      const inDoubt = () => settle(() => reject(new EventStoreInDoubt(`PostgreSQL did not answer within ${timeoutMs} ms`)));
+      const inDoubt = () => {
+        if (phase !== 'done') this.reachability.lost();
+        settle(() => reject(new EventStoreInDoubt(`PostgreSQL did not answer within ${timeoutMs} ms`)));
+      };
       const deadline = setTimeout(() => {
         if (phase === 'waiting') {
           const at = this.admissions.indexOf(admit);
@@ -580,10 +592,16 @@ export class PgEventStore {
           pending.then(
             (value) => {
               release();
+              this.reachability.answered();
               settle(() => resolve(value as T));
             },
             (error: unknown) => {
               release();
+              // An error PostgreSQL sent (but one that ends the session: shutting down, starting
+              // up) says it answers; a connection refused, reset or closed says it does not.
+              const fromServer = error instanceof postgres.PostgresError && (error as { severity?: string }).severity !== 'FATAL';
+              if (fromServer) this.reachability.answered();
+              else this.reachability.lost();
               settle(() => reject(this.failure(error, query === null || query.state !== null)));
             },
           );

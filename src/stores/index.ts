@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { LocalBus, RedisBus, type Bus } from './bus.js';
+import { LocalBus, nodeConnectionName, RedisBus, type Bus } from './bus.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres.js';
 import { PgEventStore } from './event-store.js';
 import { MemoryLeases, RedisLeases, type Leases } from './leases.js';
@@ -44,10 +44,14 @@ function redacted(url: string): string {
 const RECONNECT_MAX_MS = 200;
 const retryStrategy = (times: number) => Math.min(times * 50, RECONNECT_MAX_MS);
 
-/** Redis connections: one for commands (auto-pipelined), one for leases (fails fast). */
-export function redisClients(url: string): { commands: Redis; leases: Redis } {
-  const commands = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, connectTimeout: 5000, lazyConnect: true, retryStrategy });
-  const leases = new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, connectTimeout: 5000, lazyConnect: true, retryStrategy });
+/**
+ * Redis connections: one for commands (auto-pipelined), one for leases (fails fast); with
+ * `name`, both carry it (and so does the bus's subscriber, a duplicate of the first).
+ */
+export function redisClients(url: string, name?: string): { commands: Redis; leases: Redis } {
+  const named = name ? { connectionName: name } : {};
+  const commands = new Redis(url, { enableAutoPipelining: true, maxRetriesPerRequest: 3, connectTimeout: 5000, lazyConnect: true, retryStrategy, ...named });
+  const leases = new Redis(url, { enableOfflineQueue: false, commandTimeout: 1000, maxRetriesPerRequest: 0, connectTimeout: 5000, lazyConnect: true, retryStrategy, ...named });
   return { commands, leases };
 }
 
@@ -85,7 +89,9 @@ export async function openBackends(config: Config, log: Logger): Promise<OpenBac
       },
     };
   }
-  const redis = redisClients(config.REDIS_URL);
+  // Named for this node: a peer that finds its subscription gone and no connection of it left
+  // takes it for dead at once (see failure-detector.ts).
+  const redis = redisClients(config.REDIS_URL, nodeConnectionName(config.REDIS_PREFIX, config.NODE_ID));
   // Errors surface through commands; without a listener ioredis would also print them.
   redis.commands.on('error', (error) => log.warn({ err: error.message }, 'redis'));
   redis.leases.on('error', () => {});

@@ -133,6 +133,28 @@ describe('room machine', () => {
     expect(room.ctx.game.current_player_id).toBe('c1');
   });
 
+  it('a restore (configure) keeps a CPU\'s move that was due sooner, but starts a disconnected player\'s grace afresh', () => {
+    const room = lobbyRoom();
+    room.cmd('h', { type: 'add_cpu', profile: 'Sofia', new_player_id: 'c1' });
+    room.cmd('h', { type: 'start_game' }, 1000);
+    expect(room.ctx.deadline).toMatchObject({ kind: 'cpu', player_id: 'c1', at: 1100 });
+    // Restored 50 ms into the CPU's think: it moves at 1100, not at 1150.
+    room.send({ type: 'configure', timing, now: 1050 });
+    expect(room.ctx.deadline).toMatchObject({ kind: 'cpu', player_id: 'c1', at: 1100 });
+    // Restored long after (the node died, PostgreSQL was down): the move is overdue, not thought again.
+    room.send({ type: 'configure', timing, now: 9000 });
+    expect(room.ctx.deadline?.at).toBe(1100);
+    // A slower timing since does not postpone it either; a quicker one brings it forward.
+    room.send({ type: 'configure', timing: { ...timing, cpu_think_ms: 10 }, now: 1000 });
+    expect(room.ctx.deadline?.at).toBe(1010);
+    room.send({ type: 'tick', now: 1100, entropy: testEntropy('tick', 1100) });
+    room.cmd('h', { type: 'flip_initial', positions: [0, 1] }, 1200);
+    room.send({ type: 'presence', player_id: 'h', connected: false, now: 1300 });
+    expect(room.ctx.deadline).toMatchObject({ kind: 'grace', player_id: 'h', at: 6300 });
+    room.send({ type: 'configure', timing, now: 2000 });
+    expect(room.ctx.deadline).toMatchObject({ kind: 'grace', player_id: 'h', at: 7000 });
+  });
+
   it('plays a whole game of one human and CPUs to game_over, and replay equals the live game', () => {
     const room = lobbyRoom();
     room.cmd('h', { type: 'add_cpu', profile: null, new_player_id: 'c1' });

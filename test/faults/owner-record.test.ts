@@ -102,7 +102,9 @@ describe('the room hash names the newest owner', () => {
   });
 
   it('an adopter fenced between its epoch claim and its record in the room hash does not overwrite the newer owner, nor host the room', async () => {
-    const config = testConfig();
+    // The player's resume, refused by the fenced attempt, looks again and finds node-b (alive:
+    // its heartbeat is there), which does not answer here: a short bound on that wait.
+    const config = testConfig({ PG_QUERY_TIMEOUT_MS: '500' });
     configs.push(config);
     const node = await startTestNode(config);
     const redis = new Redis(REDIS_URL);
@@ -119,7 +121,10 @@ describe('the room hash names the newest owner', () => {
         const real = events[method]!.bind(node.backends.events);
         events[method] = async (...args: unknown[]) => {
           const claimed = await real(...args);
-          if (!newer) newer = await takenByAnother(node, redis, host.room, actor.gameId);
+          if (!newer) {
+            newer = await takenByAnother(node, redis, host.room, actor.gameId);
+            await node.backends.cache.heartbeat('node-b', 60_000);
+          }
           return claimed;
         };
       }
