@@ -50,6 +50,8 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
   let requestDrain: (from: string) => void = () => {};
   const drainRequested = new Promise<string>((resolve) => (requestDrain = resolve));
   const backends = await openBackends(config, log);
+  // Taken for dead by peers while it could not hear them (Lifecycle.heartbeat): not ready.
+  let expelled = false;
   const runtime = new RoomRuntime(
     backends,
     {
@@ -66,6 +68,10 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
         log.info({ from }, 'drain requested');
         requestDrain(from);
       },
+      onExpelled: (now) => {
+        expelled = now;
+        if (now) gateway.sendAway('this node lost touch with its peers: resume on another');
+      },
       commitSlots: config.PG_COMMIT_SLOTS,
       // A command waits in its room's mailbox at most one store bound, then its append usually
       // takes at most another: a node forwarding it waits for both, and a second more. Past
@@ -78,13 +84,13 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
   );
   let ready = false;
   let draining = false;
-  metrics.sources.ready = () => ready && !draining;
+  metrics.sources.ready = () => ready && !draining && !expelled;
   metrics.sources.watchers = () => runtime.hosted().reduce((n, actor) => n + actor.watcherCount, 0);
   metrics.sources.spectators = () => runtime.hosted().reduce((n, actor) => n + actor.spectatorCount, 0);
   const timeouts = { headersMs: config.HEADERS_TIMEOUT_MS, requestMs: config.REQUEST_TIMEOUT_MS };
   const server = createHttpServer({
     live: () => true,
-    ready: () => ready && !draining,
+    ready: () => ready && !draining && !expelled,
     registry: metrics.registry,
     metricsToken: config.METRICS_TOKEN ?? null,
     staticDir: existsSync(WEB_DIST) ? WEB_DIST : null,
@@ -101,7 +107,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
     {
       pingMs: config.WS_PING_MS,
       deflate: config.WS_DEFLATE === 'on',
-      accepting: () => ready && !draining,
+      accepting: () => ready && !draining && !expelled,
       limits: { perSecond: config.RATE_LIMIT_PER_SECOND, burst: config.RATE_LIMIT_BURST, seatTimeoutMs: config.SEAT_TIMEOUT_MS },
       addresses: {
         maxConnections: config.MAX_CONNECTIONS,

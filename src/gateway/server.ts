@@ -159,6 +159,11 @@ export class Gateway {
     }
   }
 
+  /** Every client is told to reconnect elsewhere (then 1012), the gateway staying up. */
+  sendAway(reason: string): void {
+    for (const session of this.sessions.values()) session.goAway(reason);
+  }
+
   /** Every client is told to reconnect elsewhere (then 1012); resolves when all are closed. */
   async closeAll(reason: string, timeoutMs: number): Promise<void> {
     clearInterval(this.heartbeat);

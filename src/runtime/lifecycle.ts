@@ -19,9 +19,32 @@ export class Lifecycle {
     private readonly detector?: FailureDetector,
   ) {}
 
-  /** Announces this node as alive (before recovery, so that peers leave its rooms alone). */
+  /** Peers took this node for dead while it could not hear the bus (see heartbeat). */
+  private expelled = false;
+
+  /**
+   * Announces this node as alive (before recovery, so that peers leave its rooms alone).
+   * A node whose bus subscription is down (Redis refuses its reconnection, say) is taken for
+   * dead by its peers, who mark it `gone` and take its rooms; its leases go with them. It can
+   * still run its gateway, but nothing reaches it over the bus (no views of rooms elsewhere,
+   * no replies), and its players would sit there answered by nothing but their pings. So while
+   * it cannot hear the bus it does not write over a `gone` mark, and finding one it sends its
+   * players elsewhere (`reconnect`) and takes no new ones until it hears the bus again; then it
+   * declares itself alive and takes players again. A node that hears the bus (woken from a
+   * pause) simply declares itself alive: its players' sockets are still good.
+   */
   async heartbeat(): Promise<void> {
-    await this.deps.backends.cache.heartbeat(this.deps.options.nodeId, this.deps.options.leaseTtlMs);
+    const { backends, options, log } = this.deps;
+    const deaf = !backends.bus.hearing;
+    // Out, and still deaf: it stays out (nothing written; its old mark may lapse meanwhile).
+    if (this.expelled && deaf) return;
+    const state = await backends.cache.heartbeat(options.nodeId, options.leaseTtlMs, deaf);
+    const expelled = state === 'gone';
+    if (expelled === this.expelled) return;
+    this.expelled = expelled;
+    if (expelled) log.warn('taken for dead while deaf to the bus: players sent elsewhere');
+    else log.info('hearing the bus again: taking players again');
+    options.onExpelled?.(expelled);
   }
 
   /**

@@ -24,6 +24,12 @@ export interface RuntimeOptions {
   seatRate?: { perSecond: number; burst: number };
   /** An operator asked this node to drain (a `drain` message on its inbox; see golfctl). */
   onDrainRequest?: (from: string) => void;
+  /**
+   * Peers took this node for dead while it cannot hear the bus (true), or it hears the bus and
+   * is alive to them again (false): see Lifecycle.heartbeat. The gateway sends its players
+   * elsewhere and refuses new ones meanwhile.
+   */
+  onExpelled?: (expelled: boolean) => void;
   /** Transactions of appends in flight at once (PG_COMMIT_SLOTS). */
   commitSlots?: number;
   /** A room's mailbox bounds (ROOM_MAILBOX_MAX; the wait bound is PG_QUERY_TIMEOUT_MS). */

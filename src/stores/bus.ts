@@ -28,6 +28,8 @@ export interface Bus {
    * about peers.
    */
   readonly breaks: number;
+  /** Whether this node's subscription is up right now (it hears its inbox and the broadcasts). */
+  readonly hearing: boolean;
   broadcast(message: unknown): Promise<void>;
   close(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export class RedisBus implements Bus {
   private handler: (message: unknown) => void = () => {};
   private resubscribed: () => void = () => {};
   breaks = 0;
+  hearing = false;
 
   private constructor(
     private readonly publisher: Redis,
@@ -57,7 +60,10 @@ export class RedisBus implements Bus {
     subscriber.on('error', () => {});
     await subscriber.connect();
     const bus = new RedisBus(publisher, subscriber, prefix);
-    subscriber.on('close', () => bus.breaks++);
+    subscriber.on('close', () => {
+      bus.breaks++;
+      bus.hearing = false;
+    });
     publisher.on('close', () => bus.breaks++);
     subscriber.on('message', (_channel, text: string) => {
       let message: unknown;
@@ -69,6 +75,7 @@ export class RedisBus implements Bus {
       bus.handler(message);
     });
     await subscriber.subscribe(bus.inbox(nodeId), bus.everyone());
+    bus.hearing = true;
     await bus.watchHeartbeats(publisher, subscriber);
     // From here on, every 'ready' is a reconnection (the first one is behind us). ioredis
     // subscribes again on its own right after 'ready'; subscribing once more (a no-op for
@@ -76,7 +83,10 @@ export class RedisBus implements Bus {
     subscriber.on('ready', () => {
       subscriber
         .subscribe(bus.inbox(nodeId), bus.everyone())
-        .then(() => bus.resubscribed())
+        .then(() => {
+          bus.hearing = true;
+          bus.resubscribed();
+        })
         .catch(() => undefined); // broken again: the next 'ready' tries again
     });
     return bus;
@@ -147,6 +157,7 @@ export class RedisBus implements Bus {
 /** A node alone has nobody to talk to: every room is local. */
 export class LocalBus implements Bus {
   readonly breaks = 0;
+  readonly hearing = true;
   onMessage(): void {}
   async listening(): Promise<Set<string> | null> {
     return null;

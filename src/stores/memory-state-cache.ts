@@ -198,8 +198,11 @@ export class MemoryStateCache implements StateCache {
     return new Set();
   }
 
-  async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
+  async heartbeat(nodeId: string, ttlMs: number, keepGone = false): Promise<'live' | 'gone'> {
+    const current = this.nodes.get(nodeId);
+    if (keepGone && current?.gone && current.until > this.now()) return 'gone';
     this.nodes.set(nodeId, { until: this.now() + ttlMs, gone: false });
+    return 'live';
   }
 
   async forgetNode(nodeId: string): Promise<void> {

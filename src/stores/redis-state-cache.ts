@@ -18,6 +18,13 @@ import {
   type StateCache,
 } from './state-cache.js';
 
+/** A heartbeat written unless the key holds a peer's `gone` mark (then 0, and the mark stays). */
+const HEARTBEAT_UNLESS_GONE = `
+if redis.call('GET', KEYS[1]) == ARGV[3] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`;
+
 const CREATE_ROOM = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 3))
@@ -302,8 +309,13 @@ export class RedisStateCache implements StateCache {
     return new Set(codes.filter((_, i) => values[i] !== null));
   }
 
-  async heartbeat(nodeId: string, ttlMs: number): Promise<void> {
-    await this.redis.set(this.keys.node(nodeId), String(Date.now()), 'PX', ttlMs);
+  async heartbeat(nodeId: string, ttlMs: number, keepGone = false): Promise<'live' | 'gone'> {
+    if (!keepGone) {
+      await this.redis.set(this.keys.node(nodeId), String(Date.now()), 'PX', ttlMs);
+      return 'live';
+    }
+    const written = await this.redis.eval(HEARTBEAT_UNLESS_GONE, 1, this.keys.node(nodeId), String(Date.now()), String(ttlMs), GONE_MARK);
+    return written === 1 ? 'live' : 'gone';
   }
 
   async forgetNode(nodeId: string): Promise<void> {

@@ -122,8 +122,12 @@ export interface StateCache {
    * only looks, to tell a lease another node holds from an attempt that failed.
    */
   leasesHeld(codes: readonly string[]): Promise<Set<string>>;
-  /** Marks a node alive for `ttlMs` (renewed well before it lapses). */
-  heartbeat(nodeId: string, ttlMs: number): Promise<void>;
+  /**
+   * Marks a node alive for `ttlMs` (renewed well before it lapses). With `keepGone`, a `gone`
+   * mark a peer wrote (it took this node for dead) is left as it is and 'gone' is answered: a
+   * node that cannot hear the bus must not declare itself alive again (see Lifecycle.heartbeat).
+   */
+  heartbeat(nodeId: string, ttlMs: number, keepGone?: boolean): Promise<'live' | 'gone'>;
   /**
    * Marks a node gone at once (it drained: its rooms may be adopted now). Unlike a heartbeat
    * that is missing, this is news: peers need not wait to be sure.

@@ -85,13 +85,12 @@ describe('a node whose bus subscription alone breaks', () => {
     }, 90_000);
   }
 
-  // Known, unfixed (it.fails: passes while the bug is there; make it `it` when fixed). A node
-  // whose subscriber cannot get back in (here: Redis refuses new connections, its others stay
-  // up) is taken for dead and its rooms move, but it keeps its players' sockets and its gateway
-  // still answers their `ping`: they neither get views (nothing reaches it over the bus) nor
-  // leave it (web/src/liveness.ts takes an answered ping for life). They and their rooms'
-  // other players stall for the whole outage (or until DISCONNECT_GRACE_MS stands in for them).
-  it.fails('held down for good (its reconnection refused for 8 s): its players leave it and play on elsewhere within seconds', async () => {
+  // A node whose subscriber cannot get back in (here: Redis refuses new connections, its others
+  // stay up) is taken for dead and its rooms move; it could keep its players' sockets and answer
+  // their `ping` while nothing reaches it over the bus (no views, no replies), so they would
+  // neither play nor leave. Finding itself marked gone while deaf, it sends them elsewhere and
+  // takes no new ones until it hears the bus again (Lifecycle.heartbeat).
+  it('held down for good (its reconnection refused for 8 s): its players leave it and play on elsewhere within seconds', async () => {
     const c = await cluster(3);
     const victim = c.nodes[0]!;
     const bots = await roomsOn(c, 3);
@@ -107,7 +106,9 @@ describe('a node whose bus subscription alone breaks', () => {
       const end = Date.now();
       await c.admin.config('SET', 'maxclients', '10000');
       const stalls = bots.map((b) => longestStall(b, at, end)).sort((a, b) => a - b);
-      process.stdout.write(`subscriber refused for 8 s: players' longest stall ms: ${stalls.join(', ')}; left hung ${bots.map((b) => b.leftHung).join(',')}\n`);
+      const accused = c.nodes.slice(1).flatMap((n) => logged(n, 'peer taken for dead'));
+      const expelled = logged(victim, 'taken for dead while deaf to the bus: players sent elsewhere');
+      process.stdout.write(`subscriber refused for 8 s: taken for dead by ${accused.length} peer(s), sent its players away ${expelled.length} time(s); players' longest stall ms: ${stalls.join(', ')}; reconnects ${bots.map((b) => b.reconnects).join(',')}, left hung ${bots.map((b) => b.leftHung).join(',')}\n`);
       expect(stalls[stalls.length - 1]).toBeLessThan(5000);
     } finally {
       clearInterval(nudger);

@@ -16,6 +16,7 @@ function deafBus(): Bus & { sent: unknown[] } {
   return {
     sent,
     breaks: 0,
+    hearing: false,
     onMessage() {},
     onResubscribed() {},
     async send(_node: string, message: unknown) {

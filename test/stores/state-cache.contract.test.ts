@@ -216,6 +216,15 @@ for (const impl of impls) {
       expect(await cache.nodeStates([])).toEqual(new Map());
     });
 
+    it('a heartbeat that keeps a gone mark leaves it and says so; one that does not writes over it', async () => {
+      expect(await cache.heartbeat('k-node', 5000, true)).toBe('live');
+      await cache.forgetNode('k-node');
+      expect(await cache.heartbeat('k-node', 5000, true)).toBe('gone');
+      expect((await cache.nodeStates(['k-node'])).get('k-node')).toBe('gone');
+      expect(await cache.heartbeat('k-node', 5000)).toBe('live');
+      expect((await cache.nodeStates(['k-node'])).get('k-node')).toBe('live');
+    });
+
     it('shows each node\'s heartbeat mark, which changes at every heartbeat (the failure detector watches it)', async () => {
       await cache.heartbeat('m-live', 5000);
       const first = (await cache.heartbeatMarks(['m-live'])).get('m-live');
