@@ -39,7 +39,11 @@ export class Lifecycle {
     // Out, and still deaf: it stays out (nothing written; its old mark may lapse meanwhile).
     if (this.expelled && deaf) return;
     const state = await backends.cache.heartbeat(options.nodeId, options.leaseTtlMs, deaf);
-    const expelled = state === 'gone';
+    // A subscription being restored (Redis restarted, a connection reset) is deaf for a moment:
+    // only one deaf for a whole lease TTL sends its players away; until then the mark is kept
+    // and looked at again next time.
+    const deafFor = Date.now() - (backends.bus.deafSince ?? Date.now());
+    const expelled = state === 'gone' && deafFor >= options.leaseTtlMs;
     if (expelled === this.expelled) return;
     this.expelled = expelled;
     if (expelled) log.warn('taken for dead while deaf to the bus: players sent elsewhere');

@@ -30,6 +30,8 @@ export interface Bus {
   readonly breaks: number;
   /** Whether this node's subscription is up right now (it hears its inbox and the broadcasts). */
   readonly hearing: boolean;
+  /** Since when (Date.now()) it has not been hearing; null while it hears. */
+  readonly deafSince: number | null;
   broadcast(message: unknown): Promise<void>;
   close(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export class RedisBus implements Bus {
   private resubscribed: () => void = () => {};
   breaks = 0;
   hearing = false;
+  deafSince: number | null = null;
 
   private constructor(
     private readonly publisher: Redis,
@@ -63,6 +66,7 @@ export class RedisBus implements Bus {
     subscriber.on('close', () => {
       bus.breaks++;
       bus.hearing = false;
+      bus.deafSince ??= Date.now();
     });
     publisher.on('close', () => bus.breaks++);
     subscriber.on('message', (_channel, text: string) => {
@@ -85,6 +89,7 @@ export class RedisBus implements Bus {
         .subscribe(bus.inbox(nodeId), bus.everyone())
         .then(() => {
           bus.hearing = true;
+          bus.deafSince = null;
           bus.resubscribed();
         })
         .catch(() => undefined); // broken again: the next 'ready' tries again
@@ -158,6 +163,7 @@ export class RedisBus implements Bus {
 export class LocalBus implements Bus {
   readonly breaks = 0;
   readonly hearing = true;
+  readonly deafSince = null;
   onMessage(): void {}
   async listening(): Promise<Set<string> | null> {
     return null;

@@ -17,6 +17,7 @@ function deafBus(): Bus & { sent: unknown[] } {
     sent,
     breaks: 0,
     hearing: false,
+    deafSince: null,
     onMessage() {},
     onResubscribed() {},
     async send(_node: string, message: unknown) {
