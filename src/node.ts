@@ -147,6 +147,11 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       const started = Date.now();
       metrics.drains.inc();
       log.info({ rooms: runtime.roomCount, connections: gateway.connectionCount }, 'draining');
+      // Clients are told to go first, so that they reconnect to peers (and resume there, waiting
+      // for their rooms' arrival: see arrivals.ts) while the rooms move, rather than after.
+      // Their sockets stay open until the rooms are handed over and the commands caught moving
+      // are answered; most clients close theirs at once.
+      gateway.sendAllAway(reason);
       await runtime.drain(config.DRAIN_TIMEOUT_MS);
       const closing = Date.now();
       await gateway.closeAll(reason, Math.max(100, config.DRAIN_TIMEOUT_MS - (Date.now() - started)));

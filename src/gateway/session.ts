@@ -81,6 +81,8 @@ export class Session implements RoomListener {
   private latestSeq = 0;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
   private closing = false;
+  /** The client was told to reconnect elsewhere (a drain): told once. */
+  private toldToGo = false;
   alive = true;
 
   constructor(
@@ -290,12 +292,15 @@ export class Session implements RoomListener {
     });
   }
 
-  /** Watches the seat's room (here or on its node), retrying for a while if it is moving. */
+  /**
+   * Watches the seat's room (here or on its node), retrying for a while if it is moving: at the
+   * news that it is hosted again, or every 250 ms.
+   */
   private async follow(seat: HeldSeat): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
       if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
-      await new Promise((r) => setTimeout(r, 250));
+      await this.runtime.roomHosted(seat.room, 250);
     }
     if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
   }
@@ -385,9 +390,20 @@ export class Session implements RoomListener {
     this.armSeatTimer();
   }
 
-  /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */
-  goAway(reason: string): void {
+  /**
+   * Tells the client to reconnect elsewhere (once), leaving the socket open: what it has sent
+   * is still answered here while it goes (a drain tells its clients before it hands its rooms
+   * over, so that their reconnecting overlaps the rooms' move).
+   */
+  sendAway(reason: string): void {
+    if (this.toldToGo) return;
+    this.toldToGo = true;
     this.send({ type: 'reconnect', reason });
+  }
+
+  /** Tells the client to reconnect elsewhere (unless told already), then closes with 1012 (service restart). */
+  goAway(reason: string): void {
+    this.sendAway(reason);
     this.ws.close(1012, 'server restarting');
   }
 

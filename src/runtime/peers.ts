@@ -114,6 +114,8 @@ export class Peers {
         return;
       case 'node_gone':
         return this.nodeGone(message.node);
+      case 'hosted':
+        return this.placement.arrivals.arrived(message.rooms);
       default:
         this.remote.deliver(message);
     }

@@ -4,9 +4,10 @@ import { EventStoreInDoubt, type ActiveGame, type EpochClaim } from '../stores/e
 import type { Lease } from '../stores/leases.js';
 import type { RoomMeta } from '../stores/state-cache.js';
 import { AppendBatcher } from './append-batcher.js';
+import { Arrivals } from './arrivals.js';
 import { EndedGames, type SeatClaim } from './ended-games.js';
 import { Liveness } from './liveness.js';
-import type { RemoteReply } from './remote.js';
+import type { BusMessage, RemoteReply } from './remote.js';
 import { CorruptGameError, rebuildContext, type RestoreSource } from './restore.js';
 import { RoomActor, summaryOf } from './room-actor.js';
 import { RoomIndex } from './room-index.js';
@@ -17,6 +18,11 @@ import { fail, type Failure, type RuntimeDeps } from './types.js';
 /** The room's lease is held by another node (it hosts the room, or is taking it over). */
 class LeaseHeldElsewhere extends Error {
   override name = 'LeaseHeldElsewhere';
+}
+
+/** This node is draining: its rooms are on their way to peers (the asker waits for their news). */
+class Draining extends Error {
+  override name = 'Draining';
 }
 
 /** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
@@ -39,6 +45,8 @@ export class Placement {
   readonly snapshots: SnapshotWriter;
   readonly index: RoomIndex;
   readonly ended: EndedGames;
+  /** Rooms hosted anew, here or on a peer: what waits for a moving room goes on at the news. */
+  readonly arrivals = new Arrivals();
 
   constructor(private readonly deps: RuntimeDeps) {
     const { backends, options, log, metrics, now } = deps;
@@ -153,7 +161,7 @@ export class Placement {
       // The failure path only: which game the code named is worth a lookup here. While draining,
       // refusing to take rooms is the point: not worth a warning each time.
       const gameId = (await this.deps.backends.cache.getRoom(code).catch(() => null))?.game_id ?? null;
-      const moving = error instanceof LeaseHeldElsewhere;
+      const moving = error instanceof LeaseHeldElsewhere || error instanceof Draining;
       // A room being taken over by a peer is no news: not worth a warning each time either.
       this.deps.log[this.accepting && !moving ? 'warn' : 'debug']({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
       return moving ? { ...fail('unavailable', (error as Error).message), moving: true } : fail('unavailable', (error as Error).message);
@@ -163,7 +171,7 @@ export class Placement {
   private async room(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
     const existing = this.local(code);
     if (existing) return existing;
-    if (!this.accepting) throw new Error('this node is shutting down; reconnect to another');
+    if (!this.accepting) throw new Draining('this node is shutting down; reconnect to another');
     let pending = this.activating.get(code);
     if (!pending) {
       pending = this.activate(code).finally(() => this.activating.delete(code));
@@ -197,7 +205,9 @@ export class Placement {
       const usable = snapshot && snapshot.seq <= claim.last_seq ? snapshot : null;
       const later = await events.loadEvents(game.game_id, usable?.seq ?? 0);
       const { context, source } = rebuildContext(usable, claim.last_seq, later, options.timing);
-      return await this.adopt(code, { ...game, ...claim }, lease, context, source, false);
+      const actor = await this.adopt(code, { ...game, ...claim }, lease, context, source, false);
+      this.announceHosted([code]);
+      return actor;
     } catch (error) {
       await lease.release();
       if (claim && error instanceof CorruptGameError) await this.letGo(game, claim.epoch, error.message);
@@ -253,6 +263,17 @@ export class Placement {
     // A cache that was behind or empty catches up (write-behind; the events are the truth).
     if (source !== 'snapshot') this.snapshots.mark(actor);
     return actor;
+  }
+
+  /**
+   * Tells every node (this one too) that these rooms are hosted here now, so that commands,
+   * resumes and sessions waiting for them go on at once. Best-effort: they also retry on a timer.
+   */
+  announceHosted(codes: readonly string[]): void {
+    if (codes.length === 0) return;
+    this.arrivals.arrived(codes);
+    const message: BusMessage = { kind: 'hosted', node: this.deps.options.nodeId, rooms: [...codes] };
+    void this.deps.backends.bus.broadcast(message).catch(() => undefined);
   }
 
   /** Starts hosting a room here: its actor, wired to the batcher, the snapshot writer and the cache. */

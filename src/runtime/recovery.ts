@@ -241,18 +241,21 @@ export class Recovery {
       });
       const behind = mine.filter((m) => (usable.get(m.game.game_id)?.seq ?? -1) < (claims.get(m.game.game_id)?.last_seq ?? -1));
       const later = await events.loadEventsOf(behind.map((m) => ({ game_id: m.game.game_id, after_seq: usable.get(m.game.game_id)?.seq ?? 0 })));
+      const hosted: string[] = [];
       await Promise.all(
         mine.map(async (m, i) => {
           const claim = claims.get(m.game.game_id);
           try {
             await this.restoreOne(m, claim, usable.get(m.game.game_id) ?? null, later.get(m.game.game_id) ?? [], metas[i] ?? null, summary);
             pending.delete(m);
+            hosted.push(m.game.room_code);
           } catch (error) {
             failed(m.game, (error as Error).message);
             if (claim && error instanceof CorruptGameError) await this.placement.letGo(m.game, claim.epoch, error.message);
           }
         }),
       );
+      this.placement.announceHosted(hosted);
     } catch (error) {
       // A read for the whole batch failed: none of its rooms that is not hosted yet is restored now.
       const reason = (error as Error).message;

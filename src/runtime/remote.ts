@@ -60,6 +60,8 @@ export type BusMessage =
   /** The number of spectators of a room on node `from` changed (best-effort; checks carry it too). */
   | { kind: 'spectators'; from: string; room: string; watch: string; count: number }
   | { kind: 'node_gone'; node: string }
+  /** `node` hosts these rooms now (adopted or activated): whatever waits for them goes on (arrivals.ts). */
+  | { kind: 'hosted'; node: string; rooms: string[] }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
   | { kind: 'node_started'; node: string }
   /**
@@ -140,11 +142,13 @@ export class RemoteRooms {
             }
           : { ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' },
       unreachable: { ok: false, code: 'unavailable', message: 'cannot reach the room’s server; try again' },
+      // Its node is gone: the room is on its way to another (a command's doubt stays, as above).
+      ...(request.type === 'command' ? {} : { gone: { ok: false, code: 'unavailable', message: 'the room’s server is gone; try again', moving: true } }),
     });
   }
 
   /** Sends a message that expects a reply with its id; resolves with the reply, or a fallback. */
-  private ask<T>(owner: string, message: (id: string) => BusMessage, fallback: { timeout: T; unreachable: T }): Promise<T> {
+  private ask<T>(owner: string, message: (id: string) => BusMessage, fallback: { timeout: T; unreachable: T; gone?: T }): Promise<T> {
     const id = `${this.prefix}-${++this.counter}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -152,7 +156,7 @@ export class RemoteRooms {
         resolve(fallback.timeout);
       }, this.timeoutMs);
       timer.unref();
-      this.pending.set(id, { owner, resolve: resolve as (reply: unknown) => void, timer, gone: fallback.timeout });
+      this.pending.set(id, { owner, resolve: resolve as (reply: unknown) => void, timer, gone: fallback.gone ?? fallback.timeout });
       this.bus.send(owner, message(id)).catch((error) => {
         clearTimeout(timer);
         this.pending.delete(id);

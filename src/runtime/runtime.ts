@@ -7,9 +7,9 @@ import { endedCommand, type SeatClaim } from './ended-games.js';
 import { FailureDetector } from './failure-detector.js';
 import { Lifecycle } from './lifecycle.js';
 import { Peers } from './peers.js';
-import { Placement } from './placement.js';
+import { Placement, type Where } from './placement.js';
 import { Recovery } from './recovery.js';
-import { RemoteRooms } from './remote.js';
+import { RemoteRooms, type RemoteReply } from './remote.js';
 import type { Lease } from '../stores/leases.js';
 import { IN_DOUBT, type Outcome, type RoomActor, type RoomListener } from './room-actor.js';
 import type { SnapshotWriter } from './snapshot-writer.js';
@@ -28,8 +28,9 @@ export function randomRoomCode(): string {
 
 /**
  * How often a command (or a resume) follows a room that is moving before the player is told to
- * retry, and the wait before the n-th retry: short, since a room taken over from a dead node is
- * usually hosted again within a hundred milliseconds or so (README: failover).
+ * retry, and the longest wait before the n-th retry: short, since a room taken over from a dead
+ * node is usually hosted again within a hundred milliseconds or so (README: failover). The news
+ * that the room is hosted again ends the wait sooner (see arrivals.ts).
  */
 const COMMAND_ATTEMPTS = 6;
 const RETRY_STEP_MS = 75;
@@ -252,21 +253,23 @@ export class RoomRuntime {
   async resume(token: string): Promise<Seat | Failure> {
     const parsed = parseToken(token);
     if (!parsed) return fail('unauthorized', 'that token is not valid');
-    let where = await this.placement.locate(parsed.room);
-    // A room being taken over (its lease changing hands) is hosted again in a moment: the seat
-    // is looked for again a few times before the player is told to come back.
-    for (let attempt = 1; 'ok' in where && where.moving && this.placement.isAccepting && attempt < COMMAND_ATTEMPTS; attempt++) {
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
-      where = await this.placement.locate(parsed.room);
-    }
-    if ('ok' in where) return where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
     const claim: SeatClaim = { player_id: parsed.playerId, token_hash: hashToken(token) };
-    const result =
-      'local' in where
-        ? this.placement.localResume(where.local, claim)
-        : 'remote' in where
-          ? await this.remote.request(where.remote, parsed.room, { type: 'resume', ...claim })
-          : await this.placement.ended.resume(where.ended, claim);
+    // A room being taken over (its lease changing hands, or its node draining and handing it
+    // over) is hosted again in a moment: the seat is looked for again, at the news that the
+    // room is hosted or after a short wait, a few times before the player is told to come back.
+    let where: Where;
+    let result: RemoteReply;
+    for (let attempt = 1; ; attempt++) {
+      where = await this.placement.locate(parsed.room);
+      if ('ok' in where) {
+        if (where.code === 'unknown_room') return fail('unauthorized', 'that token is not valid (the room is gone)');
+        result = where;
+      } else if ('local' in where) result = this.placement.localResume(where.local, claim);
+      else if ('remote' in where) result = await this.remote.request(where.remote, parsed.room, { type: 'resume', ...claim });
+      else result = await this.placement.ended.resume(where.ended, claim);
+      if (result.ok || !result.moving || !this.placement.isAccepting || attempt >= COMMAND_ATTEMPTS) break;
+      await this.placement.arrivals.wait(parsed.room, RETRY_STEP_MS * attempt);
+    }
     if (!result.ok) return result;
     if ('ended' in where) return { ok: true, room: parsed.room, player_id: parsed.playerId, token, seq: result.seq, view: result.view!, ended: true };
     void this.deps.backends.cache.setPlayerRoom(parsed.playerId, parsed.room).catch(() => undefined);
@@ -332,7 +335,7 @@ export class RoomRuntime {
         if (!retry) answer(outcome);
       }
       if (!retry) return;
-      await new Promise((r) => setTimeout(r, RETRY_STEP_MS * attempt));
+      await this.placement.arrivals.wait(code, RETRY_STEP_MS * attempt);
     }
   }
 
@@ -355,6 +358,11 @@ export class RoomRuntime {
       this.deps.log.warn({ room: code, err: (error as Error).message }, 'watching a room failed');
       return 'unreachable';
     }
+  }
+
+  /** Resolves when `code` is reported hosted (here or on a peer), or after `ms` (see arrivals.ts). */
+  roomHosted(code: string, ms: number): Promise<void> {
+    return this.placement.arrivals.wait(code, ms);
   }
 
   unwatch(code: string, listener: RoomListener): void {

@@ -1,0 +1,130 @@
+/**
+ * A drain (SIGTERM) of a room's owner, on real node processes at the default lease settings,
+ * as its players see it: the drained node's own player is told to go before the room is handed
+ * over (before the node announces its departure, the hand-over's last step: reconnecting
+ * overlaps the move), and resuming on a peer while the room moves
+ * waits for it there instead of failing; a command sent by another node's player as the drain
+ * starts is answered (it follows the room); then everyone plays on, and every acknowledged
+ * move is stored exactly once. Times are printed, not asserted (README: "The drain's stalls").
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+import { spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
+import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
+import { simulationRng } from '../../src/ai/selfplay.js';
+import type { Config } from '../../src/config.js';
+import { TestClient, type Frame } from '../support/client.js';
+import { cleanup, DATABASE_URL, processEnv, REDIS_URL, testConfig } from '../support/node.js';
+import { playUntil } from '../support/play.js';
+import { freePort } from '../support/throwaway.js';
+
+const configs: Config[] = [];
+afterAll(async () => {
+  for (const config of configs) await cleanup(config);
+});
+
+describe('drain as players see it', () => {
+  it('tells its own players to go before the room moves; a resume on a peer meanwhile waits for the room; a command sent as it starts is answered; nothing lost or doubled', async () => {
+    const base = testConfig();
+    configs.push(base);
+    const ids = ['a', 'b', 'c'].map((n) => `${base.REDIS_PREFIX}${n}`);
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const nodes: NodeProcess[] = [];
+    // The default lease TTL (processEnv's) and failure detection; a round pause long enough that
+    // nothing moves on its own.
+    for (let i = 0; i < 3; i++) nodes.push(await spawnNode(processEnv(base, ports[i]!, { NODE_ID: ids[i]!, ROUND_PAUSE_MS: '600000' })));
+    const redis = new Redis(REDIS_URL);
+    const clients: TestClient[] = [];
+    try {
+      const host = await TestClient.connect(ports[0]!);
+      clients.push(host);
+      await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });
+      const pb = await TestClient.connect(ports[1]!);
+      const pc = await TestClient.connect(ports[2]!);
+      clients.push(pb, pc);
+      await pb.ok({ type: 'join_room', room: host.room, name: 'OnB' });
+      await pc.ok({ type: 'join_room', room: host.room, name: 'OnC' });
+      await host.ok({ type: 'start_game' });
+      // Acks from here on are of moves (each stored under its id).
+      const playFrom = new Map(clients.map((c) => [c, c.frames.length]));
+      const roomKey = `${base.REDIS_PREFIX}room:${host.room}`;
+      expect(await redis.hget(roomKey, 'server_id')).toBe(ids[0]);
+      // Play a little, until it is the turn of a player on another node (B or C).
+      const seats = [host, pb, pc];
+      const onPeer = () => (pb.view.must ? pb : pc.view.must ? pc : null);
+      await Promise.all(seats.map((client, i) => playUntil(client, (view) => client.seq >= 9 && (view.must === null || client !== host) && onPeer() !== null, i)));
+      const mover = onPeer()!;
+      expect(mover).not.toBeNull();
+      const view = mover.view;
+      const move = chooseCpuMove(view as never, CPU_PROFILES[0]!, simulationRng('drain', mover.seq));
+
+      // Where the room is, every 5 ms from now on.
+      const started = performance.now();
+      let movedAt = 0;
+      let polling = true;
+      const poll = (async () => {
+        while (polling && !movedAt) {
+          const owner = await redis.hget(roomKey, 'server_id');
+          if (owner && owner !== ids[0]) movedAt = performance.now();
+          else await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      // When node A tells its peers it is gone (its rooms handed over: they adopt them now).
+      const listener = new Redis(REDIS_URL);
+      let goneAt = 0;
+      listener.on('message', (_channel: string, text: string) => {
+        const message = JSON.parse(text) as { kind: string; node?: string };
+        if (message.kind === 'node_gone' && message.node === ids[0] && !goneAt) goneAt = performance.now();
+      });
+      await listener.subscribe(`${base.REDIS_PREFIX}bus:all`);
+      const told = host.waitFor((f) => f.type === 'reconnect', 10_000).then(() => performance.now());
+      nodes[0]!.child.kill('SIGTERM');
+      const answer = mover.request(move!).then((reply) => ({ reply, at: performance.now() }));
+
+      // The host goes as told (before the hand-over), and resumes on B at once.
+      const toldAt = await told;
+      const back = await TestClient.connect(ports[1]!);
+      clients.push(back);
+      const resumed = await back.request({ type: 'resume', token: host.token });
+      const resumedAt = performance.now();
+      const { reply, at: answeredAt } = await answer;
+      while ((!movedAt || !goneAt) && performance.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
+      polling = false;
+      await poll;
+      listener.disconnect();
+      expect(await nodes[0]!.exited).toBe(0);
+      process.stdout.write(
+        `drain: host told to go ${(toldAt - started).toFixed(0)} ms after SIGTERM, node gone ${(goneAt - started).toFixed(0)} ms, room hosted elsewhere at ${(movedAt - started).toFixed(0)} ms, host resumed on B at ${(resumedAt - started).toFixed(0)} ms, a command sent at SIGTERM answered at ${(answeredAt - started).toFixed(0)} ms\n`,
+      );
+      expect(movedAt).toBeGreaterThan(0);
+      expect(goneAt).toBeGreaterThan(0);
+      // Told before the hand-over ends (the departure is its last step), so that reconnecting
+      // overlaps the room's move.
+      expect(toldAt).toBeLessThan(goneAt);
+      expect(resumed.type, JSON.stringify(resumed)).toBe('ack');
+      expect(reply.type, JSON.stringify(reply)).toBe('ack');
+
+      // Everyone plays on to the end of the game.
+      await Promise.all([back, pb, pc].map((client, i) => playUntil(client, () => false, i)));
+      for (const client of [back, pb, pc]) expect(client.view.phase).toBe('game_over');
+
+      const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: base.DATABASE_SCHEMA } });
+      // One command's events share their time: more than one time is a command applied twice.
+      const stored = await sql<{ command_id: string; n: number }[]>`select command_id, count(distinct created_at)::int as n from events where command_id is not null group by command_id`;
+      await sql.end();
+      const counts = new Map(stored.map((r) => [r.command_id, r.n]));
+      const acked = clients.flatMap((c) => c.frames.slice(playFrom.get(c) ?? 0).filter((f: Frame) => f.type === 'ack' && f.id !== resumed.id).map((f: Frame) => f.id as string));
+      expect(acked.length).toBeGreaterThan(10);
+      expect(acked).toContain(reply.id);
+      expect(acked.filter((id) => counts.get(id) !== 1)).toEqual([]);
+    } finally {
+      redis.disconnect();
+      for (const client of clients) client.terminate();
+      for (const node of nodes) {
+        node.child.kill('SIGKILL');
+        await node.exited;
+      }
+    }
+  }, 120_000);
+});
