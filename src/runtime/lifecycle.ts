@@ -104,6 +104,9 @@ export class Lifecycle {
     this.placement.stopAccepting();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = this.placement.hosted();
+    // The rooms whose latest snapshot the cache may lack, known before they stop (stopping
+    // forgets them in the writer); a move that settles after this marks its room again.
+    const behind = actors.filter((a) => this.placement.snapshots.behind(a));
     for (const actor of actors) actor.stop('draining');
     const settled = await within(
       left(deadline - handover),
@@ -118,9 +121,8 @@ export class Lifecycle {
       await within(Math.max(left(deadline), 250), work.catch(() => undefined));
       steps[name] = Date.now() - at;
     };
-    // Only the rooms whose latest snapshot the cache may lack (most have it: a snapshot follows
-    // every transition): writing all of them cost 100-200 ms of a drain of 50 rooms under load.
-    const behind = actors.filter((a) => this.placement.snapshots.behind(a));
+    // Only those and the rooms marked since (most have theirs: a snapshot follows every
+    // transition): writing every room's cost 100-200 ms of a drain of 50 rooms under load.
     for (const actor of behind) this.placement.snapshots.mark(actor);
     steps.snapshots = behind.length;
     await step('flush_ms', this.placement.snapshots.flush());
