@@ -125,11 +125,14 @@ export class Lifecycle {
     // transition): writing every room's cost 100-200 ms of a drain of 50 rooms under load.
     for (const actor of behind) this.placement.snapshots.mark(actor);
     steps.snapshots = behind.length;
-    await step('flush_ms', this.placement.snapshots.flush());
+    // Who adopts which room, found while the snapshots are written (see Peers.adopters).
+    let adopters: Record<string, string> | null = null;
+    const naming = this.peers.adopters(actors.map((a) => a.code)).then((named) => (adopters = named)).catch(() => undefined);
+    await step('flush_ms', Promise.all([this.placement.snapshots.flush(), naming]));
     await step('release_ms', Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
     await step('forget_ms', backends.cache.forgetNode(options.nodeId));
-    await step('announce_ms', this.peers.announceGone());
+    await step('announce_ms', this.peers.announceGone(adopters ?? undefined));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
   }
 }

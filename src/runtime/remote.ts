@@ -59,7 +59,12 @@ export type BusMessage =
   | { kind: 'unseated'; room: string; player_id: string | null; reason: string; watch: string }
   /** The number of spectators of a room on node `from` changed (best-effort; checks carry it too). */
   | { kind: 'spectators'; from: string; room: string; watch: string; count: number }
-  | { kind: 'node_gone'; node: string }
+  /**
+   * `node` is gone. A draining node names who adopts each of its rooms (`adopters`: room code
+   * to node), so that each peer takes exactly its own at once; what a named peer does not take
+   * is left to the usual adoption of orphans.
+   */
+  | { kind: 'node_gone'; node: string; adopters?: Record<string, string> }
   /** `node` hosts these rooms now (adopted or activated): whatever waits for them goes on (arrivals.ts). */
   | { kind: 'hosted'; node: string; rooms: string[] }
   /** A node (re)started: whatever other nodes believed attached there is gone. */

@@ -65,7 +65,7 @@ export class RoomRuntime {
       this.placement,
       this.remote,
       this.deps,
-      (node) => this.lookForOrphans(node),
+      (node, named) => this.lookForOrphans(node, named),
       () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
     );
     const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why, news) => void this.peerDead(node, why, news));
@@ -158,12 +158,15 @@ export class RoomRuntime {
    * unlike a heartbeat merely missing, see liveness.ts): look now (this node's share of its
    * rooms), a moment later (whatever peers did not take: see Recovery.share), and later for the
    * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
-   * been missing for a whole TTL here).
+   * been missing for a whole TTL here). A drained peer named who adopts each room (`named`:
+   * this node's): those are taken now, and the first look waits for the moment later, so that
+   * each peer takes exactly its own; a room a named peer did not take is found then.
    */
-  private lookForOrphans(node: string): void {
+  private lookForOrphans(node: string, named?: string[]): void {
     this.placement.liveness.heardGone(node);
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
-    look();
+    if (named) void this.recovery.adoptNamed(node, named).catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
+    else look();
     const ttl = this.deps.options.leaseTtlMs;
     setTimeout(look, 150).unref();
     setTimeout(look, ttl + 50).unref();

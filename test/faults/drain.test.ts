@@ -127,4 +127,79 @@ describe('drain as players see it', () => {
       }
     }
   }, 120_000);
+
+  it('names an adopter for each room; the rooms of a named adopter that does not adopt (frozen) are adopted by the others, and it takes none when it wakes', async () => {
+    const base = testConfig();
+    configs.push(base);
+    const ids = ['a', 'b', 'c'].map((n) => `${base.REDIS_PREFIX}${n}`);
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const nodes: NodeProcess[] = [];
+    for (let i = 0; i < 3; i++) nodes.push(await spawnNode(processEnv(base, ports[i]!, { NODE_ID: ids[i]!, ROUND_PAUSE_MS: '600000' })));
+    const redis = new Redis(REDIS_URL);
+    const listener = new Redis(REDIS_URL);
+    const clients: TestClient[] = [];
+    try {
+      // Rooms on A, all their players on A too (nobody on C asks for a room: only adoption moves them).
+      const hosts: TestClient[] = [];
+      for (let r = 0; r < 6; r++) {
+        const host = await TestClient.connect(ports[0]!);
+        await host.ok({ type: 'create_room', name: `H${r}`, options: { rounds: 1, initial_flips: 0 } });
+        const guest = await TestClient.connect(ports[0]!);
+        await guest.ok({ type: 'join_room', room: host.room, name: `G${r}` });
+        hosts.push(host);
+        clients.push(host, guest);
+      }
+      const owner = (room: string) => redis.hget(`${base.REDIS_PREFIX}room:${room}`, 'server_id');
+      for (const host of hosts) expect(await owner(host.room)).toBe(ids[0]);
+      let adopters: Record<string, string> | undefined;
+      listener.on('message', (_channel: string, text: string) => {
+        const message = JSON.parse(text) as { kind: string; node?: string; adopters?: Record<string, string> };
+        if (message.kind === 'node_gone' && message.node === ids[0]) adopters = message.adopters;
+      });
+      await listener.subscribe(`${base.REDIS_PREFIX}bus:all`);
+
+      // B freezes (still subscribed to the bus, its heartbeat not lapsed yet): A names it anyway.
+      nodes[1]!.child.kill('SIGSTOP');
+      const started = performance.now();
+      nodes[0]!.child.kill('SIGTERM');
+      expect(await nodes[0]!.exited).toBe(0);
+      const rooms = hosts.map((h) => h.room);
+      let allOnC = 0;
+      while (!allOnC && performance.now() - started < 15_000) {
+        const owners = await Promise.all(rooms.map(owner));
+        if (owners.every((o) => o === ids[2])) allOnC = performance.now();
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(adopters).toBeDefined();
+      const namedB = rooms.filter((room) => adopters![room] === ids[1]);
+      const namedC = rooms.filter((room) => adopters![room] === ids[2]);
+      // Spread evenly over B and C.
+      expect(namedB.length).toBe(3);
+      expect(namedC.length).toBe(3);
+      expect(allOnC).toBeGreaterThan(0);
+      process.stdout.write(`drain with its named adopter frozen: all ${rooms.length} rooms on the other peer ${(allOnC - started).toFixed(0)} ms after SIGTERM\n`);
+
+      // B wakes and hears the old news: it takes nothing (C hosts them now).
+      nodes[1]!.child.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await Promise.all(rooms.map(owner))).toEqual(rooms.map(() => ids[2]));
+      // Every room plays: its host resumes (on B, which asks C) and starts the game.
+      for (const host of hosts) {
+        const back = await TestClient.connect(ports[1]!);
+        clients.push(back);
+        const resumed = await back.request({ type: 'resume', token: host.token });
+        expect(resumed.type, JSON.stringify(resumed)).toBe('ack');
+        await back.ok({ type: 'start_game' });
+      }
+    } finally {
+      redis.disconnect();
+      listener.disconnect();
+      for (const client of clients) client.terminate();
+      for (const node of nodes) {
+        node.child.kill('SIGCONT');
+        node.child.kill('SIGKILL');
+        await node.exited;
+      }
+    }
+  }, 120_000);
 });
