@@ -83,6 +83,8 @@ export class Session implements RoomListener {
   private closing = false;
   /** The client was told to reconnect elsewhere (a drain): told once. */
   private toldToGo = false;
+  /** A resume in flight: resolves once it is answered (see dispatch). */
+  private resuming: Promise<void> | null = null;
   alive = true;
 
   constructor(
@@ -163,14 +165,25 @@ export class Session implements RoomListener {
         // address, refunded when it finds its seat), and its refusal says nothing about whether
         // the room exists.
         if (!this.gate.takeGuess()) return this.seatWith({ ok: false, code: 'rate_limited', message: 'too many tokens that name no seat; wait a minute' }, id);
-        const result = await this.runtime.resume(message.token);
-        if (result.ok || result.code !== 'unauthorized') {
-          this.gate.refundGuess();
-          return this.seatWith(result, id);
+        let settle!: () => void;
+        const seated = new Promise<void>((resolve) => (settle = resolve));
+        this.resuming = seated;
+        try {
+          const result = await this.runtime.resume(message.token);
+          if (result.ok || result.code !== 'unauthorized') {
+            this.gate.refundGuess();
+            return this.seatWith(result, id);
+          }
+          return this.error(id, 'unauthorized', 'that token is not valid');
+        } finally {
+          if (this.resuming === seated) this.resuming = null;
+          settle();
         }
-        return this.error(id, 'unauthorized', 'that token is not valid');
       }
     }
+    // A command sent right behind a resume (a client resending its move after reconnecting)
+    // is served once the resume has its answer, not refused for coming a moment early.
+    if (!this.seat && this.resuming) await this.resuming;
     const seat = this.seat;
     if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');
     if (seat.playerId === null) {

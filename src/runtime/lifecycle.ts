@@ -108,6 +108,13 @@ export class Lifecycle {
     // forgets them in the writer); a move that settles after this marks its room again.
     const behind = actors.filter((a) => this.placement.snapshots.behind(a));
     for (const actor of actors) actor.stop('draining');
+    // Who adopts which room (see Peers.adopters), found while the rooms settle; not waited for:
+    // a departure without names, if it is late, lets the peers share the rooms out themselves.
+    let adopters: Record<string, string> | undefined;
+    void this.peers
+      .adopters(actors.map((a) => a.code))
+      .then((named) => (adopters = named ?? undefined))
+      .catch(() => undefined);
     const settled = await within(
       left(deadline - handover),
       Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
@@ -125,14 +132,12 @@ export class Lifecycle {
     // transition): writing every room's cost 100-200 ms of a drain of 50 rooms under load.
     for (const actor of behind) this.placement.snapshots.mark(actor);
     steps.snapshots = behind.length;
-    // Who adopts which room, found while the snapshots are written (see Peers.adopters).
-    let adopters: Record<string, string> | null = null;
-    const naming = this.peers.adopters(actors.map((a) => a.code)).then((named) => (adopters = named)).catch(() => undefined);
-    await step('flush_ms', Promise.all([this.placement.snapshots.flush(), naming]));
+    await step('flush_ms', this.placement.snapshots.flush());
     await step('release_ms', Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
     await step('forget_ms', backends.cache.forgetNode(options.nodeId));
-    await step('announce_ms', this.peers.announceGone(adopters ?? undefined));
+    steps.named = adopters ? 1 : 0;
+    await step('announce_ms', this.peers.announceGone(adopters));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
   }
 }
