@@ -127,6 +127,10 @@ export class Placement {
       if (!meta) return fail('unknown_room', `no room ${code}`);
       const owner = await this.ownerToAsk(meta);
       if (owner) return { remote: owner };
+      // On its way to the adopter its drained node named: waited for, not taken here (arrivals.ts).
+      if (meta.server_id && meta.server_id !== this.deps.options.nodeId && this.arrivals.handingOver(meta.server_id, this.deps.now())) {
+        return { ...fail('unavailable', `room ${code} is moving to another node; try again`), moving: true };
+      }
       const found = await this.resolve(code);
       if (!('ok' in found) || found.code !== 'unavailable') return found;
       // Somebody took it meanwhile (its lease is held): route there if we can see who.

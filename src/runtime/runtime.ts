@@ -164,6 +164,7 @@ export class RoomRuntime {
    */
   private lookForOrphans(node: string, named?: string[]): void {
     this.placement.liveness.heardGone(node);
+    if (named) this.placement.arrivals.drainedAt(node, this.deps.now());
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     if (named) void this.recovery.adoptNamed(node, named).catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
     else look();

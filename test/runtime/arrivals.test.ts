@@ -33,3 +33,15 @@ describe('Arrivals', () => {
     expect(arrivals.size).toBe(0);
   });
 });
+
+describe('Arrivals: a drained node’s rooms', () => {
+  it('are on their way to their named adopters for HANDOVER_WAIT_MS after the departure, then anyone’s', async () => {
+    const { HANDOVER_WAIT_MS } = await import('../../src/runtime/arrivals.js');
+    const arrivals = new Arrivals();
+    expect(arrivals.handingOver('n1', 1000)).toBe(false);
+    arrivals.drainedAt('n1', 1000);
+    expect(arrivals.handingOver('n1', 1000 + HANDOVER_WAIT_MS - 1)).toBe(true);
+    expect(arrivals.handingOver('n2', 1001)).toBe(false);
+    expect(arrivals.handingOver('n1', 1000 + HANDOVER_WAIT_MS)).toBe(false);
+  });
+});
