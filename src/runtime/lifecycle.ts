@@ -92,11 +92,11 @@ export class Lifecycle {
    * `timeoutMs` less a share kept for the hand-over; then, whatever is still stuck (a stalled
    * PostgreSQL), the leases are released, the heartbeat removed and the departure announced
    * (naming who adopts each room), each bounded too, with the snapshots the cache lacks
-   * written meanwhile, so that peers take the rooms at once and the process
-   * ends in time. An append still unanswered then is fenced by the epoch the adopting peer
+   * written meanwhile, so that peers take the rooms at once (`handedOver` is called then) and
+   * the process ends in time. An append still unanswered then is fenced by the epoch the adopting peer
    * takes, or is in what it reads.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
     const { backends, options, log } = this.deps;
     const started = Date.now();
     const deadline = started + timeoutMs;
@@ -140,6 +140,7 @@ export class Lifecycle {
     steps.named = adopters ? 1 : 0;
     await step('announce_ms', this.peers.announceGone(adopters));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
+    handedOver();
     // Written before the stores close (the adopters read less from the events).
     await step('flush_ms', flushed);
   }

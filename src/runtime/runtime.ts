@@ -122,13 +122,14 @@ export class RoomRuntime {
   }
 
   /**
-   * Graceful stop (see Lifecycle.drain); then the commands still being served, which follow
+   * Graceful stop (see Lifecycle.drain), `handedOver` called once the rooms are handed over;
+   * then the commands still being served, which follow
    * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
    * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
-    await this.lifecycle.drain(timeoutMs);
+    await this.lifecycle.drain(timeoutMs, handedOver);
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
