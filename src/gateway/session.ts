@@ -85,6 +85,10 @@ export class Session implements RoomListener {
   private toldToGo = false;
   /** A resume in flight: resolves once it is answered (see dispatch). */
   private resuming: Promise<void> | null = null;
+  /** Commands sent to rooms and not answered yet (a drain tells the client to go after them). */
+  private commandsInFlight = 0;
+  /** Why the client is to go, once its commands in flight are answered (see sendAway). */
+  private awayReason: string | null = null;
   alive = true;
 
   constructor(
@@ -195,17 +199,23 @@ export class Session implements RoomListener {
     const playerId = seat.playerId;
     const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' }>);
     if (message.type === 'leave') this.leaving = seat;
-    await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
-      if (!outcome.ok) {
-        if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
-        return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
-      }
-      this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
-      if (message.type === 'leave') {
-        this.unseat();
-        this.armSeatTimer();
-      }
-    });
+    this.commandsInFlight++;
+    try {
+      await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
+        if (!outcome.ok) {
+          if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
+          return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
+        }
+        this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
+        if (message.type === 'leave') {
+          this.unseat();
+          this.armSeatTimer();
+        }
+      });
+    } finally {
+      this.commandsInFlight--;
+      if (this.commandsInFlight === 0 && this.awayReason !== null) this.sendAway(this.awayReason);
+    }
   }
 
   /**
@@ -404,19 +414,29 @@ export class Session implements RoomListener {
   }
 
   /**
-   * Tells the client to reconnect elsewhere (once), leaving the socket open: what it has sent
-   * is still answered here while it goes (a drain tells its clients before it hands its rooms
-   * over, so that their reconnecting overlaps the rooms' move).
+   * Tells the client to reconnect elsewhere (once), leaving the socket open; a client with
+   * commands in flight (caught moving with their rooms, they follow them) is told once they
+   * are answered, here: a client closes its socket when told, and would get the answers only
+   * after resuming elsewhere, later. A drain does this for every client once its rooms are
+   * handed over.
    */
   sendAway(reason: string): void {
     if (this.toldToGo) return;
+    if (this.commandsInFlight > 0) {
+      this.awayReason = reason;
+      return;
+    }
     this.toldToGo = true;
     this.send({ type: 'reconnect', reason });
   }
 
   /** Tells the client to reconnect elsewhere (unless told already), then closes with 1012 (service restart). */
   goAway(reason: string): void {
-    this.sendAway(reason);
+    this.awayReason = null;
+    if (!this.toldToGo) {
+      this.toldToGo = true;
+      this.send({ type: 'reconnect', reason });
+    }
     this.ws.close(1012, 'server restarting');
   }
 

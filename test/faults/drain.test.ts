@@ -1,11 +1,12 @@
 /**
  * A drain (SIGTERM) of a room's owner, on real node processes at the default lease settings,
- * as its players see it: the drained node's own player, whose move was caught moving, is told
- * to go as soon as the room is handed over, before that move is answered (before, it was told
- * only once every such command had been answered on the room's new node), and resuming on a
- * peer while the room moves waits for it there instead of failing; the move is answered (it
- * followed the room), then everyone plays on, and every acknowledged move is stored exactly
- * once. Times are printed, not asserted (README: "The drain's stalls").
+ * as its players see it: a player of the drained node with nothing in flight is told to go as
+ * soon as the room is handed over, before the moves caught moving are answered (before, every
+ * client was told only once every such command had been answered on the rooms' new nodes);
+ * the player whose move was caught moving gets its answer first, on the same socket, then is
+ * told; resuming on a peer while the room moves waits for it there instead of failing; then
+ * everyone plays on, and every acknowledged move is stored exactly once. Times are printed,
+ * not asserted (README: "The drain's stalls").
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
@@ -25,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('drain as players see it', () => {
-  it('tells its own players to go once the room is handed over, before the commands caught moving are answered; a resume on a peer meanwhile waits for the room; nothing lost or doubled', async () => {
+  it('tells its idle players to go once the room is handed over, before the moves caught moving are answered (their players after their answer); a resume on a peer meanwhile waits for the room; nothing lost or doubled', async () => {
     const base = testConfig();
     configs.push(base);
     const ids = ['a', 'b', 'c'].map((n) => `${base.REDIS_PREFIX}${n}`);
@@ -41,7 +42,8 @@ describe('drain as players see it', () => {
       clients.push(host);
       await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });
       const pb = await TestClient.connect(ports[1]!);
-      const pc = await TestClient.connect(ports[2]!);
+      // C's player is connected through A (its socket is one the drain closes).
+      const pc = await TestClient.connect(ports[0]!);
       clients.push(pb, pc);
       await pb.ok({ type: 'join_room', room: host.room, name: 'OnB' });
       await pc.ok({ type: 'join_room', room: host.room, name: 'OnC' });
@@ -76,16 +78,23 @@ describe('drain as players see it', () => {
       });
       await listener.subscribe(`${base.REDIS_PREFIX}bus:all`);
       const told = host.waitFor((f) => f.type === 'reconnect', 10_000).then(() => performance.now());
+      const pcTold = pc.waitFor((f) => f.type === 'reconnect', 10_000).then(() => performance.now());
       nodes[0]!.child.kill('SIGTERM');
       // The host's move, sent as the drain starts: caught moving, it follows the room.
       const answer = host.request(move!).then((reply) => ({ reply, at: performance.now() }));
 
-      // The host goes as told (its socket stays open for the answer), and resumes on B at once.
+      // A's idle player is told to go once the room is handed over; the host, whose move is caught
+      // moving, once that move is answered (on this socket: told first, it would have left and
+      // got the answer only after resuming elsewhere). Then it resumes on B at once.
+      const pcToldAt = await pcTold;
       const toldAt = await told;
       const back = await TestClient.connect(ports[1]!);
       clients.push(back);
       const resumed = await back.request({ type: 'resume', token: host.token });
       const resumedAt = performance.now();
+      const pcBack = await TestClient.connect(ports[2]!);
+      clients.push(pcBack);
+      const pcResumed = await pcBack.ok({ type: 'resume', token: pc.token });
       const { reply, at: answeredAt } = await answer;
       while ((!movedAt || !goneAt) && performance.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
       polling = false;
@@ -93,27 +102,34 @@ describe('drain as players see it', () => {
       listener.disconnect();
       expect(await nodes[0]!.exited).toBe(0);
       process.stdout.write(
-        `drain: node gone ${(goneAt - started).toFixed(0)} ms after SIGTERM, host told to go at ${(toldAt - started).toFixed(0)} ms, room hosted elsewhere at ${(movedAt - started).toFixed(0)} ms, host resumed on B at ${(resumedAt - started).toFixed(0)} ms, the host's move sent at SIGTERM answered at ${(answeredAt - started).toFixed(0)} ms\n`,
+        `drain: node gone ${(goneAt - started).toFixed(0)} ms after SIGTERM, idle player told to go at ${(pcToldAt - started).toFixed(0)} ms, host told to go at ${(toldAt - started).toFixed(0)} ms, room hosted elsewhere at ${(movedAt - started).toFixed(0)} ms, host resumed on B at ${(resumedAt - started).toFixed(0)} ms, the host's move sent at SIGTERM answered at ${(answeredAt - started).toFixed(0)} ms\n`,
       );
       expect(movedAt).toBeGreaterThan(0);
       expect(goneAt).toBeGreaterThan(0);
-      // Told once the room is handed over, and before its move caught moving is answered (it
-      // waits for the room's adoption): reconnecting overlaps the adoption.
-      const frames = host.frames.map((f) => f.type === 'reconnect' ? 'reconnect' : f.id === reply.id ? 'answer' : '').filter(Boolean);
-      expect(frames).toEqual(['reconnect', 'answer']);
+      // The idle player is told before the move caught moving is answered (which waits for the
+      // room's adoption): its reconnecting overlaps the adoption. The host, after its answer.
+      expect(pcToldAt).toBeLessThan(answeredAt);
+      const frames = host.frames.map((f) => (f.type === 'reconnect' ? 'reconnect' : f.id === reply.id ? 'answer' : '')).filter(Boolean);
+      expect(frames).toEqual(['answer', 'reconnect']);
       expect(resumed.type, JSON.stringify(resumed)).toBe('ack');
       expect(reply.type, JSON.stringify(reply)).toBe('ack');
 
       // Everyone plays on to the end of the game.
-      await Promise.all([back, pb, pc].map((client, i) => playUntil(client, () => false, i)));
-      for (const client of [back, pb, pc]) expect(client.view.phase).toBe('game_over');
+      await Promise.all([back, pb, pcBack].map((client, i) => playUntil(client, () => false, i)));
+      for (const client of [back, pb, pcBack]) expect(client.view.phase).toBe('game_over');
 
       const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: base.DATABASE_SCHEMA } });
       // One command's events share their time: more than one time is a command applied twice.
       const stored = await sql<{ command_id: string; n: number }[]>`select command_id, count(distinct created_at)::int as n from events where command_id is not null group by command_id`;
       await sql.end();
       const counts = new Map(stored.map((r) => [r.command_id, r.n]));
-      const acked = clients.flatMap((c) => c.frames.slice(playFrom.get(c) ?? 0).filter((f: Frame) => f.type === 'ack' && f.id !== resumed.id).map((f: Frame) => f.id as string));
+      const resumes = new Set([resumed.id, pcResumed.id]);
+      const acked = clients.flatMap((c) =>
+        c.frames
+          .slice(playFrom.get(c) ?? 0)
+          .filter((f: Frame) => f.type === 'ack' && !resumes.has(f.id))
+          .map((f: Frame) => f.id as string),
+      );
       expect(acked.length).toBeGreaterThan(10);
       expect(acked).toContain(reply.id);
       expect(acked.filter((id) => counts.get(id) !== 1)).toEqual([]);
