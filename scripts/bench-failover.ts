@@ -72,13 +72,23 @@ const STALL_WINDOW_MS = 3000;
 /** Pauses the game makes on purpose (the view after the frame was in one): not a stall. */
 const RESTING = new Set(['round_over', 'game_over', 'lobby']);
 
+/** Every game's moves as the store has them: seq -> when the node made it, and the client command (if any) it came from. */
+type Moves = Map<string, Map<number, { at: number; command: string | null }>>;
+
 /**
- * A player's longest stall over [from, to): the longest wait between sending a command and its
- * answer (ack or refusal; a command resent after a reconnect counts from its first send), or
- * between a frame and the next (but after one that left the game resting between rounds), for
- * the waits that overlap the span. Out of its seat, a player gets no frame: that counts too.
+ * A player's longest stall over [from, to), as the waits that overlap the span:
+ *   - command: from sending a command to its answer (ack or refusal; a command resent after a
+ *     reconnect counts from its first send): all of it is the system's;
+ *   - frame (raw): from a frame to the next (but after one that left the game resting between
+ *     rounds). This counts the players' own thinking too: with nothing wrong, a player waits
+ *     for the others to decide (the `none` floor);
+ *   - extra: from the moment the next move was made (a bot's command: when it was first sent;
+ *     a CPU's move or a timer: when its deadline fell, the move before it plus the CPU's think
+ *     or the round pause; whichever is sooner, the move's own time) until the player was shown
+ *     it or a later one. That is the wait the system adds: without a fault, about one delivery.
+ * Out of its seat a player gets no frame: that counts, as a wait for what was made meanwhile.
  */
-function longestStall(bot: ChaosBot, from: number, to: number): { command: number; frame: number } {
+function longestStall(bot: ChaosBot, from: number, to: number, moves: Moves, sentAt: ReadonlyMap<string, number>): { command: number; frame: number; extra: number } {
   let command = 0;
   for (const c of bot.commands) {
     const end = c.answered ?? to;
@@ -92,7 +102,29 @@ function longestStall(bot: ChaosBot, from: number, to: number): { command: numbe
     if (start.at >= to || end <= from || RESTING.has(start.phase ?? 'lobby')) continue;
     frame = Math.max(frame, end - start.at);
   }
-  return { command, frame };
+  let extra = 0;
+  const waited = (seen: ChaosBot['frames'][number], end: number) => {
+    if (!seen.game || seen.phase === undefined || seen.phase === 'lobby' || seen.phase === 'game_over') return;
+    const game = moves.get(seen.game);
+    const next = game?.get(seen.seq + 1);
+    // Nothing was made after what it saw (by the end of the run): nothing was due to it.
+    if (!next) return;
+    const made = game!.get(seen.seq)?.at ?? next.at;
+    const pace = seen.phase === 'round_over' ? Number(PACING.ROUND_PAUSE_MS) : Number(PACING.CPU_THINK_MS);
+    const due = (next.command !== null ? sentAt.get(next.command) : undefined) ?? Math.min(next.at, made + pace);
+    const start = Math.max(seen.at, due);
+    if (start < to && end > from) extra = Math.max(extra, end - start);
+  };
+  let last: ChaosBot['frames'][number] | null = null;
+  for (const f of frames) {
+    if (!f.game) continue;
+    // Only a frame that shows something new ends a wait (an ack, or a presence change, does not).
+    if (last && f.game === last.game && f.seq <= last.seq) continue;
+    if (last && f.game === last.game) waited(last, f.at);
+    last = f;
+  }
+  if (last) waited(last, to);
+  return { command, frame, extra };
 }
 
 const q = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
@@ -198,6 +230,18 @@ async function faultRuns(): Promise<string> {
     acksByRoom.set(b.room, list);
   }
   for (const list of acksByRoom.values()) list.sort((a, b) => a - b);
+  // When each move was made, and from which command (the store's clock is the nodes': one machine).
+  const moveSql = postgres(cluster.postgres.url, { max: 1, onnotice: () => {}, connection: { search_path: name } });
+  const moveRows = await moveSql<{ game_id: string; seq: number; command_id: string | null; at: number }[]>`select game_id, seq, command_id, (extract(epoch from created_at) * 1000)::float8 as at from events`;
+  await moveSql.end();
+  const made: Moves = new Map();
+  for (const r of moveRows) {
+    let game = made.get(r.game_id);
+    if (!game) made.set(r.game_id, (game = new Map()));
+    game.set(r.seq, { at: r.at, command: r.command_id });
+  }
+  const sentAt = new Map<string, number>();
+  for (const b of bots) for (const c of b.commands) sentAt.set(c.id, c.sent);
   const rows: Array<Array<string | number>> = [];
   const stallRows: Array<Array<string | number>> = [];
   for (const kind of kinds) {
@@ -232,21 +276,26 @@ async function faultRuns(): Promise<string> {
       }
     }
     rows.push([kind, mine.length, moves.length, stats(hosted), stats(moving), stats(moves), seats.length, stats(seats), never]);
-    // Each player of the affected rooms (bots; the CPU does not wait), over the stall window.
+    // Each player of the affected rooms, and each whose socket the fault closed (a drained node's
+    // players of other nodes' rooms too), over the stall window (bots; the CPU does not wait).
     const commandStalls: number[] = [];
     const frameStalls: number[] = [];
     const stalls: number[] = [];
+    const extraStalls: number[] = [];
+    const longest: number[] = [];
     for (const s of mine) {
       const affected = new Set(s.rooms);
       for (const b of bots) {
-        if (!affected.has(b.room)) continue;
-        const { command, frame } = longestStall(b, s.at, s.at + STALL_WINDOW_MS);
+        if (!affected.has(b.room) && !b.closedAt.some((t) => t >= s.at && t < s.at + STALL_WINDOW_MS)) continue;
+        const { command, frame, extra } = longestStall(b, s.at, s.at + STALL_WINDOW_MS, made, sentAt);
         commandStalls.push(command);
         frameStalls.push(frame);
         stalls.push(Math.max(command, frame));
+        extraStalls.push(extra);
+        longest.push(Math.max(command, extra));
       }
     }
-    stallRows.push([kind, stalls.length, stats(commandStalls), stats(frameStalls), stats(stalls)]);
+    stallRows.push([kind, stalls.length, stats(commandStalls), stats(frameStalls), stats(stalls), stats(extraStalls), stats(longest)]);
   }
 
   // Nothing acknowledged lost, nothing applied twice.
@@ -290,8 +339,8 @@ async function faultRuns(): Promise<string> {
       rows,
     ),
     'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "moving again": until a player of the room sees it change (a CPU\'s move, a round starting, a move: the game\'s own pauses count, as in "next accepted move", which waits for a bot\'s move); "never": a room with no move, or a player not seated again, by the end',
-    resultTable(['fault', 'players', 'command to answer, ms', 'frame to next frame, ms', 'longest stall, ms'], stallRows),
-    `each player of the affected rooms (the bots; for "none" every room), over ${STALL_WINDOW_MS} ms from the fault: their longest wait from sending a command to its answer, and from a frame to the next (not after one that leaves the game resting between rounds); p50 / p99 / max over players. "none" is the floor the bots' own pace sets (think ${think} ms on average, the CPU ${PACING.CPU_THINK_MS} ms)`,
+    resultTable(['fault', 'players', 'command to answer, ms', 'frame to next frame (raw), ms', 'raw stall, ms', 'move made to shown, ms', 'longest stall, ms'], stallRows),
+    `each player of the affected rooms and each whose socket the fault closed (the bots; for "none" every room), over ${STALL_WINDOW_MS} ms from the fault: their longest wait from sending a command to its answer; from a frame to the next (not after one that leaves the game resting between rounds: "raw", which counts the players' own thinking, think ${think} ms on average, the CPU ${PACING.CPU_THINK_MS} ms); and from the moment the next move was made (a bot's command first sent, a CPU's or timer's deadline) to the player being shown it. "raw stall" is the larger of the first two (the measure before 2026-11-29's fix), "longest stall" of the first and the last: the wait the system adds. p50 / p99 / max over players`,
     `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,
   ].join('\n');
 }

@@ -153,7 +153,14 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       const started = Date.now();
       metrics.drains.inc();
       log.info({ rooms: runtime.roomCount, connections: gateway.connectionCount }, 'draining');
-      await runtime.drain(config.DRAIN_TIMEOUT_MS);
+      // Clients are told to go as soon as the rooms are handed over (the departure announced),
+      // not after the commands caught moving are answered: they reconnect to peers and resume
+      // there (waiting for their rooms' arrival: see Placement.nextChance) while the peers adopt. Not
+      // before the hand-over: told at SIGTERM, their closing sockets' work (watchers dropped,
+      // presence) queued ahead of the hand-over's own Redis steps and the peers' adoption, and
+      // rooms were hosted elsewhere later (README, "The drain's stalls"). Their sockets stay
+      // open until the commands caught moving are answered; most clients close theirs at once.
+      await runtime.drain(config.DRAIN_TIMEOUT_MS, () => gateway.sendAllAway(reason));
       const closing = Date.now();
       await gateway.closeAll(reason, Math.max(100, config.DRAIN_TIMEOUT_MS - (Date.now() - started)));
       log.info({ ms: Date.now() - closing, since_drain_ms: Date.now() - started }, 'drain: clients told to go and closed');

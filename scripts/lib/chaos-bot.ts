@@ -48,14 +48,17 @@ export class ChaosBot {
   /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
   readonly closedAt: number[] = [];
   readonly seatedAt: number[] = [];
-  /** When each frame arrived, with the phase and sequence of the player's view after it (stalls, rooms moving again: see bench-failover). */
-  readonly frames: Array<{ at: number; phase: string | undefined; seq: number }> = [];
-  /** Each command: first sent, and when it was answered (ack or a final error); not yet answered while in flight. */
-  readonly commands: Array<{ sent: number; answered?: number }> = [];
+  /**
+   * When each frame arrived, with the phase, game and sequence of the player's view after it
+   * (a player's stalls: see bench-failover).
+   */
+  readonly frames: Array<{ at: number; phase: string | undefined; game: string | undefined; seq: number }> = [];
+  /** Each command: its id, first sent, and when it was answered (ack or a final error); not yet answered while in flight. */
+  readonly commands: Array<{ id: string; sent: number; answered?: number }> = [];
   done = false;
   /** What happened to this player, with times (bench-failover --trace prints it around each fault). */
   readonly trace: Array<[number, string]> = [];
-  private inflight: { id: string; type: string; text: string; record: { sent: number; answered?: number } } | null = null;
+  private inflight: { id: string; type: string; text: string; record: { id: string; sent: number; answered?: number } } | null = null;
   private counter = 0;
   private readonly prefix = randomBytes(3).toString('hex');
   private resumeId: string | null = null;
@@ -131,7 +134,7 @@ export class ChaosBot {
   private send(message: Record<string, unknown>): string {
     const id = `${this.prefix}-${++this.counter}`;
     const text = JSON.stringify({ ...message, id });
-    const record: { sent: number; answered?: number } = { sent: Date.now() };
+    const record: { id: string; sent: number; answered?: number } = { id, sent: Date.now() };
     this.commands.push(record);
     this.inflight = { id, type: String(message.type), text, record };
     this.liveness.awaitingAnswer(true, record.sent);
@@ -192,7 +195,7 @@ export class ChaosBot {
       this.seq = f.seq;
       this.seen.set(`${view.game_id}|${f.seq}`, publicDigest(view));
     }
-    this.frames.push({ at: Date.now(), phase: this.view?.phase, seq: this.seq });
+    this.frames.push({ at: Date.now(), phase: this.view?.phase, game: this.view?.game_id, seq: this.seq });
     this.act();
   }
 

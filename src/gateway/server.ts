@@ -164,7 +164,16 @@ export class Gateway {
     for (const session of this.sessions.values()) session.goAway(reason);
   }
 
-  /** Every client is told to reconnect elsewhere (then 1012); resolves when all are closed. */
+  /**
+   * Every client is told to reconnect elsewhere, its socket left open (what it sent meanwhile is
+   * still answered here): a drain does this first, so that clients reconnect while their rooms
+   * move. closeAll closes them later.
+   */
+  sendAllAway(reason: string): void {
+    for (const session of this.sessions.values()) session.sendAway(reason);
+  }
+
+  /** Every client is told to reconnect elsewhere (if not told already), then 1012; resolves when all are closed. */
   async closeAll(reason: string, timeoutMs: number): Promise<void> {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);

@@ -90,6 +90,14 @@ export class Session implements RoomListener {
   private latestSeq = 0;
   /** Set when the server ends the connection: nothing the client sent is served after it. */
   private closing = false;
+  /** The client was told to reconnect elsewhere (a drain): told once. */
+  private toldToGo = false;
+  /** A resume in flight: resolves once it is answered (see dispatch). */
+  private resuming: Promise<void> | null = null;
+  /** Commands sent to rooms and not answered yet (a drain tells the client to go after them). */
+  private commandsInFlight = 0;
+  /** Why the client is to go, once its commands in flight are answered (see sendAway). */
+  private awayReason: string | null = null;
   alive = true;
 
   private corked = false;
@@ -189,14 +197,25 @@ export class Session implements RoomListener {
         // address, refunded when it finds its seat), and its refusal says nothing about whether
         // the room exists.
         if (!this.gate.takeGuess()) return this.seatWith({ ok: false, code: 'rate_limited', message: 'too many tokens that name no seat; wait a minute' }, id);
-        const result = await this.runtime.resume(message.token);
-        if (result.ok || result.code !== 'unauthorized') {
-          this.gate.refundGuess();
-          return this.seatWith(result, id);
+        let settle!: () => void;
+        const seated = new Promise<void>((resolve) => (settle = resolve));
+        this.resuming = seated;
+        try {
+          const result = await this.runtime.resume(message.token);
+          if (result.ok || result.code !== 'unauthorized') {
+            this.gate.refundGuess();
+            return this.seatWith(result, id);
+          }
+          return this.error(id, 'unauthorized', 'that token is not valid');
+        } finally {
+          if (this.resuming === seated) this.resuming = null;
+          settle();
         }
-        return this.error(id, 'unauthorized', 'that token is not valid');
       }
     }
+    // A command sent right behind a resume (a client resending its move after reconnecting)
+    // is served once the resume has its answer, not refused for coming a moment early.
+    if (!this.seat && this.resuming) await this.resuming;
     const seat = this.seat;
     if (!seat) return this.error(id, 'unauthorized', 'create, join or resume a room first');
     if (seat.playerId === null) {
@@ -208,17 +227,23 @@ export class Session implements RoomListener {
     const playerId = seat.playerId;
     const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' | 'ping' }>);
     if (message.type === 'leave') this.leaving = seat;
-    await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
-      if (!outcome.ok) {
-        if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
-        return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
-      }
-      this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
-      if (message.type === 'leave') {
-        this.unseat();
-        this.armSeatTimer();
-      }
-    });
+    this.commandsInFlight++;
+    try {
+      await this.runtime.command(seat.room, playerId, commandId, command, (outcome: Outcome) => {
+        if (!outcome.ok) {
+          if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
+          return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
+        }
+        this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
+        if (message.type === 'leave') {
+          this.unseat();
+          this.armSeatTimer();
+        }
+      });
+    } finally {
+      this.commandsInFlight--;
+      if (this.commandsInFlight === 0 && this.awayReason !== null) this.sendAway(this.awayReason);
+    }
   }
 
   /**
@@ -420,9 +445,30 @@ export class Session implements RoomListener {
     this.armSeatTimer();
   }
 
-  /** Tells the client to reconnect elsewhere, then closes with 1012 (service restart). */
-  goAway(reason: string): void {
+  /**
+   * Tells the client to reconnect elsewhere (once), leaving the socket open; a client with
+   * commands in flight (caught moving with their rooms, they follow them) is told once they
+   * are answered, here: a client closes its socket when told, and would get the answers only
+   * after resuming elsewhere, later. A drain does this for every client once its rooms are
+   * handed over.
+   */
+  sendAway(reason: string): void {
+    if (this.toldToGo) return;
+    if (this.commandsInFlight > 0) {
+      this.awayReason = reason;
+      return;
+    }
+    this.toldToGo = true;
     this.send({ type: 'reconnect', reason });
+  }
+
+  /** Tells the client to reconnect elsewhere (unless told already), then closes with 1012 (service restart). */
+  goAway(reason: string): void {
+    this.awayReason = null;
+    if (!this.toldToGo) {
+      this.toldToGo = true;
+      this.send({ type: 'reconnect', reason });
+    }
     this.ws.close(1012, 'server restarting');
   }
 

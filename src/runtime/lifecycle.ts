@@ -117,12 +117,13 @@ export class Lifecycle {
    * RoomRuntime.command; rooms that kept taking commands until idle would never be idle while
    * players play on). The move being processed in each, and the appends in flight, settle within
    * `timeoutMs` less a share kept for the hand-over; then, whatever is still stuck (a stalled
-   * PostgreSQL), the snapshots are flushed, the leases released, the heartbeat removed and the
-   * departure announced, each bounded too, so that peers take the rooms at once and the process
-   * ends in time. An append still unanswered then is fenced by the epoch the adopting peer
+   * PostgreSQL), the leases are released, the heartbeat removed and the departure announced
+   * (naming who adopts each room), each bounded too, with the snapshots the cache lacks
+   * written meanwhile, so that peers take the rooms at once (`handedOver` is called then) and
+   * the process ends in time. An append still unanswered then is fenced by the epoch the adopting peer
    * takes, or is in what it reads.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
     const { backends, options, log } = this.deps;
     const started = Date.now();
     const deadline = started + timeoutMs;
@@ -131,7 +132,13 @@ export class Lifecycle {
     this.placement.stopAccepting();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = this.placement.hosted();
+    // The rooms whose latest snapshot the cache may lack, known before they stop (stopping
+    // forgets them in the writer); a move that settles after this marks its room again.
+    const behind = actors.filter((a) => this.placement.snapshots.behind(a));
     for (const actor of actors) actor.stop('draining');
+    // Who adopts which room (see Peers.adopters), found while the rooms settle and their leases
+    // go; waited for at most a moment: without names, the peers share the rooms out themselves.
+    const naming = this.peers.adopters(actors.map((a) => a.code)).catch(() => null);
     const settled = await within(
       left(deadline - handover),
       Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
@@ -145,15 +152,29 @@ export class Lifecycle {
       await within(Math.max(left(deadline), 250), work.catch(() => undefined));
       steps[name] = Date.now() - at;
     };
-    for (const actor of actors) this.placement.snapshots.mark(actor);
-    await step('flush_ms', this.placement.snapshots.flush());
+    // Only those and the rooms marked since (most have theirs: a snapshot follows every
+    // transition): writing every room's cost 100-200 ms of a drain of 50 rooms under load.
+    for (const actor of behind) this.placement.snapshots.mark(actor);
+    steps.snapshots = behind.length;
+    // Not waited for before the leases go (it took 100-600 ms under load, behind the writes in
+    // flight): an adopter that reads a snapshot a few moves behind catches up from the events,
+    // as after a crash, and a write that lands after the adopter's own is refused (older epoch).
+    const flushed = this.placement.snapshots.flush();
     await step('release_ms', Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
     // Peers adopt now instead of waiting for this heartbeat to lapse.
     await step('forget_ms', backends.cache.forgetNode(options.nodeId));
-    await step('announce_ms', this.peers.announceGone());
+    const adopters = (await within(NAMING_WAIT_MS, naming)) ?? undefined;
+    steps.named = adopters ? 1 : 0;
+    await step('announce_ms', this.peers.announceGone(adopters));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
+    handedOver();
+    // Written before the stores close (the adopters read less from the events).
+    await step('flush_ms', flushed);
   }
 }
+
+/** How long a drain's departure waits for the names of its rooms' adopters (two Redis round trips, usually done by then). */
+const NAMING_WAIT_MS = 100;
 
 /** `work`'s result, or undefined once `ms` have passed (the work goes on unwaited). */
 async function within<T>(ms: number, work: Promise<T>): Promise<T | undefined> {

@@ -41,8 +41,11 @@ export class Peers {
     private readonly placement: Placement,
     private readonly remote: RemoteRooms,
     private readonly deps: RuntimeDeps,
-    /** A peer left (it said so, or Redis saw its heartbeat expire): look for its rooms now. */
-    private readonly onNodeGone: (node: string) => void,
+    /**
+     * A peer left (it said so, or Redis saw its heartbeat expire): look for its rooms now.
+     * `named`: the rooms it named this node to adopt, when it drained (may be empty).
+     */
+    private readonly onNodeGone: (node: string, named?: string[]) => void,
     /** Redis is back after a break: rooms stopped meanwhile are taken back at once. */
     onRedisBack: () => void = () => {},
   ) {
@@ -63,9 +66,30 @@ export class Peers {
     await this.deps.backends.bus.broadcast({ kind: 'node_started', node: this.deps.options.nodeId } satisfies BusMessage);
   }
 
-  /** Tells peers this node is gone (drained), so they adopt its rooms at once. */
-  async announceGone(): Promise<void> {
-    await this.deps.backends.bus.broadcast({ kind: 'node_gone', node: this.deps.options.nodeId } satisfies BusMessage);
+  /**
+   * Tells peers this node is gone (drained), so they adopt its rooms at once, naming who takes
+   * each (see `adopters`).
+   */
+  async announceGone(adopters?: Record<string, string>): Promise<void> {
+    await this.deps.backends.bus.broadcast({ kind: 'node_gone', node: this.deps.options.nodeId, ...(adopters ? { adopters } : {}) } satisfies BusMessage);
+  }
+
+  /**
+   * Who adopts each of these rooms: spread evenly, in turn, over the peers that listen on the
+   * bus and whose heartbeat lives (null when there is none, or they cannot be read: the peers
+   * then share the rooms out by themselves).
+   */
+  async adopters(rooms: readonly string[]): Promise<Record<string, string> | null> {
+    const { backends, options } = this.deps;
+    const listening = await backends.bus.listening().catch(() => null);
+    if (!listening) return null;
+    const candidates = [...listening].filter((id) => id !== options.nodeId);
+    const live = await backends.cache.liveNodes(candidates).catch(() => null);
+    const peers = candidates.filter((id) => live?.has(id)).sort();
+    if (peers.length === 0) return null;
+    const named: Record<string, string> = {};
+    [...rooms].sort().forEach((room, i) => (named[room] = peers[i % peers.length]!));
+    return named;
   }
 
   /**
@@ -118,8 +142,10 @@ export class Peers {
       case 'drain':
         if (message.node === options.nodeId) options.onDrainRequest?.(message.from);
         return;
-      case 'node_gone':
-        return this.nodeGone(message.node);
+      case 'node_gone': {
+        const named = message.adopters ? Object.keys(message.adopters).filter((room) => message.adopters![room] === options.nodeId) : undefined;
+        return this.nodeGone(message.node, named);
+      }
       case 'hosted':
         if (message.node !== options.nodeId && Array.isArray(message.rooms)) this.placement.wake(message.rooms);
         return;
@@ -133,12 +159,12 @@ export class Peers {
    * for dead): nothing more is asked of it or waited from it, its watchers here are dropped,
    * and its rooms are looked for at once.
    */
-  nodeGone(node: string): void {
+  nodeGone(node: string, named?: string[]): void {
     if (node === this.deps.options.nodeId) return;
     this.remote.ownerGone(node);
     this.remote.evictOwner(node, 'its server is gone');
     this.dropWatchersOf(node, 'it is gone');
-    this.onNodeGone(node);
+    this.onNodeGone(node, named);
   }
 
   /**

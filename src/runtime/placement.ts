@@ -4,6 +4,7 @@ import { EventStoreInDoubt, type ActiveGame, type EpochClaim } from '../stores/e
 import type { Lease } from '../stores/leases.js';
 import type { RoomMeta } from '../stores/state-cache.js';
 import { AppendBatcher } from './append-batcher.js';
+import { Handovers } from './handovers.js';
 import { EndedGames, type SeatClaim } from './ended-games.js';
 import { Liveness } from './liveness.js';
 import type { BusMessage, RemoteReply } from './remote.js';
@@ -24,6 +25,11 @@ const REACTIVATE_PARALLEL = 8;
 
 /** Rooms named in one `hosted` message at most. */
 const ANNOUNCE_CHUNK = 1000;
+
+/** This node is draining: its rooms are on their way to peers (the asker waits for their news). */
+class Draining extends Error {
+  override name = 'Draining';
+}
 
 /** Where a room is: hosted here, on a live peer, or over and hosted nowhere (its game's row). */
 export type Where = { local: RoomActor } | { remote: string } | { ended: ActiveGame } | Failure;
@@ -51,6 +57,8 @@ export class Placement {
   readonly snapshots: SnapshotWriter;
   readonly index: RoomIndex;
   readonly ended: EndedGames;
+  /** Rooms hosted anew, here or on a peer: what waits for a moving room goes on at the news. */
+  readonly handovers = new Handovers();
 
   constructor(private readonly deps: RuntimeDeps) {
     const { backends, options, log, metrics, now } = deps;
@@ -132,6 +140,10 @@ export class Placement {
       if (!meta) return fail('unknown_room', `no room ${code}`);
       const owner = await this.ownerToAsk(meta);
       if (owner) return { remote: owner };
+      // On its way to the adopter its drained node named: waited for, not taken here (handovers.ts).
+      if (meta.server_id && meta.server_id !== this.deps.options.nodeId && this.handovers.handingOver(meta.server_id, this.deps.now())) {
+        return { ...fail('unavailable', `room ${code} is moving to another node; try again`), moving: true };
+      }
       const found = await this.resolve(code);
       if (!('ok' in found) || found.code !== 'unavailable') return found;
       // Somebody took it meanwhile (its lease is held): route there if we can see who.
@@ -166,7 +178,7 @@ export class Placement {
       // The failure path only: which game the code named is worth a lookup here. While draining,
       // refusing to take rooms is the point: not worth a warning each time.
       const gameId = (await this.deps.backends.cache.getRoom(code).catch(() => null))?.game_id ?? null;
-      const moving = error instanceof LeaseHeldElsewhere;
+      const moving = error instanceof LeaseHeldElsewhere || error instanceof Draining;
       // A room being taken over by a peer is no news: not worth a warning each time either.
       this.deps.log[this.accepting && !moving ? 'warn' : 'debug']({ room: code, game_id: gameId, err: (error as Error).message }, 'room activation failed');
       return moving ? { ...fail('unavailable', (error as Error).message), moving: true } : fail('unavailable', (error as Error).message);
@@ -176,7 +188,7 @@ export class Placement {
   private async room(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
     const existing = this.local(code);
     if (existing) return existing;
-    if (!this.accepting) throw new Error('this node is shutting down; reconnect to another');
+    if (!this.accepting) throw new Draining('this node is shutting down; reconnect to another');
     let pending = this.activating.get(code);
     if (!pending) {
       pending = this.activate(code).finally(() => this.activating.delete(code));

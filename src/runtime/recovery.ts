@@ -108,6 +108,30 @@ export class Recovery {
   }
 
   /**
+   * The rooms a drained peer named this node to adopt (see Peers.adopters): taken at once,
+   * without the look at which nodes are dead (it said it is gone) or the share window, and not
+   * held back by a reconciliation running (whatever this node holds or is taking is skipped;
+   * the leases decide against any other taker). A room it cannot take now is left to the usual
+   * adoption of orphans, here or on any peer.
+   */
+  async adoptNamed(node: string, rooms: readonly string[]): Promise<number> {
+    if (!this.placement.isAccepting || rooms.length === 0) return 0;
+    const started = performance.now();
+    const { backends, options, log, metrics } = this.deps;
+    const wanted = new Set(rooms);
+    const games = this.placement.unhosted(await backends.events.gamesHostedBy([node], options.roomTtlSeconds)).filter((g) => wanted.has(g.room_code));
+    if (games.length === 0) return 0;
+    const summary = emptySummary();
+    for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary, new Set([node]));
+    if (summary.recovered > 0) {
+      metrics?.adoptions.inc(summary.recovered);
+      metrics?.adoptionMs.observe(performance.now() - started);
+    }
+    log.info({ adopted: summary.recovered, named: rooms.length, from: summary.from, failed: summary.failed.length, node }, 'adopted the rooms a drained node named');
+    return summary.recovered;
+  }
+
+  /**
    * This node's own unfinished games that it neither hosts nor is taking: rooms stopped here
    * by fencing or a lost lease (Redis restarted, say), or whose restore failed. PostgreSQL still
    * names this node, which lives, so no peer adopts them: this node takes them back (lease, new

@@ -59,7 +59,12 @@ export type BusMessage =
   | { kind: 'unseated'; room: string; player_id: string | null; reason: string; watch: string }
   /** The number of spectators of a room on node `from` changed (best-effort; checks carry it too). */
   | { kind: 'spectators'; from: string; room: string; watch: string; count: number }
-  | { kind: 'node_gone'; node: string }
+  /**
+   * `node` is gone. A draining node names who adopts each of its rooms (`adopters`: room code
+   * to node), so that each peer takes exactly its own at once; what a named peer does not take
+   * is left to the usual adoption of orphans.
+   */
+  | { kind: 'node_gone'; node: string; adopters?: Record<string, string> }
   /** `node` now hosts these rooms (it adopted or re-activated them): whoever waits for them tries again now. */
   | { kind: 'hosted'; node: string; rooms: string[] }
   /** A node (re)started: whatever other nodes believed attached there is gone. */
@@ -142,11 +147,13 @@ export class RemoteRooms {
             }
           : { ok: false, code: 'unavailable', message: 'the room’s server did not answer; try again' },
       unreachable: { ok: false, code: 'unavailable', message: 'cannot reach the room’s server; try again' },
+      // Its node is gone: the room is on its way to another (a command's doubt stays, as above).
+      ...(request.type === 'command' ? {} : { gone: { ok: false, code: 'unavailable', message: 'the room’s server is gone; try again', moving: true } }),
     });
   }
 
   /** Sends a message that expects a reply with its id; resolves with the reply, or a fallback. */
-  private ask<T>(owner: string, message: (id: string) => BusMessage, fallback: { timeout: T; unreachable: T }): Promise<T> {
+  private ask<T>(owner: string, message: (id: string) => BusMessage, fallback: { timeout: T; unreachable: T; gone?: T }): Promise<T> {
     const id = `${this.prefix}-${++this.counter}`;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -154,7 +161,7 @@ export class RemoteRooms {
         resolve(fallback.timeout);
       }, this.timeoutMs);
       timer.unref();
-      this.pending.set(id, { owner, resolve: resolve as (reply: unknown) => void, timer, gone: fallback.timeout });
+      this.pending.set(id, { owner, resolve: resolve as (reply: unknown) => void, timer, gone: fallback.gone ?? fallback.timeout });
       this.bus.send(owner, message(id)).catch((error) => {
         clearTimeout(timer);
         this.pending.delete(id);

@@ -27,11 +27,12 @@ export type ErrorCode =
  * did not confirm the append, so it may have been applied (a retry with the same id is safe:
  * the room applies an id at most once). `busy`: refused at once because the room's mailbox is
  * full or the command waited too long in it (nothing changed; trying again at once won't help).
+ * `moving`: the room is on its way to another node (see Failure).
  * The flags stay on the server: clients get the code and the message.
  */
 export type Outcome =
   | { ok: true; seq: number; duplicate: boolean }
-  | { ok: false; code: ErrorCode; message: string; in_doubt?: true; busy?: true };
+  | { ok: false; code: ErrorCode; message: string; in_doubt?: true; busy?: true; moving?: true };
 
 /** The refusal of a command whose append the store did not confirm. */
 export const IN_DOUBT: Outcome = {

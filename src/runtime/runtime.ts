@@ -7,7 +7,7 @@ import { endedCommand, type SeatClaim } from './ended-games.js';
 import { FailureDetector } from './failure-detector.js';
 import { Lifecycle } from './lifecycle.js';
 import { Peers } from './peers.js';
-import { Placement } from './placement.js';
+import { Placement, type Where } from './placement.js';
 import { Recovery } from './recovery.js';
 import { RemoteRooms, type RemoteReply } from './remote.js';
 import type { Lease } from '../stores/leases.js';
@@ -28,8 +28,9 @@ export function randomRoomCode(): string {
 
 /**
  * How often a command (or a resume) follows a room that is moving before the player is told to
- * retry, and the wait before the n-th retry: short, since a room taken over from a dead node is
- * usually hosted again within a hundred milliseconds or so (README: failover).
+ * retry, and the longest wait before the n-th retry: short, since a room taken over from a dead
+ * node is usually hosted again within a hundred milliseconds or so (README: failover). The news
+ * that the room is hosted again ends the wait sooner (see Placement.nextChance).
  */
 const COMMAND_ATTEMPTS = 6;
 const RETRY_STEP_MS = 75;
@@ -73,7 +74,7 @@ export class RoomRuntime {
       this.placement,
       this.remote,
       this.deps,
-      (node) => this.lookForOrphans(node),
+      (node, named) => this.lookForOrphans(node, named),
       () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
     );
     const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why, news) => void this.peerDead(node, why, news));
@@ -156,13 +157,14 @@ export class RoomRuntime {
   }
 
   /**
-   * Graceful stop (see Lifecycle.drain); then the commands still being served, which follow
+   * Graceful stop (see Lifecycle.drain), `handedOver` called once the rooms are handed over;
+   * then the commands still being served, which follow
    * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
    * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
    */
-  async drain(timeoutMs: number): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
-    await this.lifecycle.drain(timeoutMs);
+    await this.lifecycle.drain(timeoutMs, handedOver);
     const following = [...this.inFlight];
     if (following.length === 0) return;
     const started = this.deps.now();
@@ -192,12 +194,16 @@ export class RoomRuntime {
    * unlike a heartbeat merely missing, see liveness.ts): look now (this node's share of its
    * rooms), a moment later (whatever peers did not take: see Recovery.share), and later for the
    * rooms whose lease was renewed last (and, should the news have been lost, once the peer has
-   * been missing for a whole TTL here).
+   * been missing for a whole TTL here). A drained peer named who adopts each room (`named`:
+   * this node's): those are taken now, and the first look waits for the moment later, so that
+   * each peer takes exactly its own; a room a named peer did not take is found then.
    */
-  private lookForOrphans(node: string): void {
+  private lookForOrphans(node: string, named?: string[]): void {
     this.placement.liveness.heardGone(node);
+    if (named) this.placement.handovers.drainedAt(node, this.deps.now());
     const look = () => void this.recovery.adoptOrphans().catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
-    look();
+    if (named) void this.recovery.adoptNamed(node, named).catch((error) => this.deps.log.warn({ err: (error as Error).message }, 'adoption failed'));
+    else look();
     const ttl = this.deps.options.leaseTtlMs;
     setTimeout(look, 150).unref();
     setTimeout(look, ttl + 50).unref();

@@ -22,6 +22,12 @@ export class SnapshotWriter {
   private readonly status = new Map<string, string>();
   /** When each room's other keys last had their TTLs refreshed (by this writer's clock). */
   private readonly refreshed = new Map<string, number>();
+  /**
+   * Per room: how many times it was marked, and the count its last write in the cache stands
+   * for (a room whose two counts agree, with nothing in flight, has its latest snapshot there).
+   */
+  private readonly marks = new Map<string, number>();
+  private readonly saved = new Map<string, number>();
   private scheduled = false;
   private inflight: Promise<void> = Promise.resolve();
 
@@ -33,6 +39,7 @@ export class SnapshotWriter {
   ) {}
 
   mark(actor: RoomActor): void {
+    this.marks.set(actor.code, (this.marks.get(actor.code) ?? 0) + 1);
     this.dirty.set(actor.code, actor);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -50,19 +57,30 @@ export class SnapshotWriter {
     await this.inflight;
   }
 
+  /**
+   * Whether the cache may lack this room's latest snapshot: it changed since its last write
+   * that succeeded (or is waiting to be written). A drain writes only these, not every room.
+   */
+  behind(actor: RoomActor): boolean {
+    const marks = this.marks.get(actor.code);
+    return marks === undefined || this.dirty.has(actor.code) || this.saved.get(actor.code) !== marks;
+  }
+
   forget(code: string): void {
     this.status.delete(code);
     this.refreshed.delete(code);
+    this.marks.delete(code);
+    this.saved.delete(code);
   }
 
   private async write(): Promise<void> {
     if (this.dirty.size === 0) return;
-    const batch = [...this.dirty.values()];
+    const batch = [...this.dirty.values()].map((actor) => ({ actor, marks: this.marks.get(actor.code) ?? 0 }));
     this.dirty.clear();
-    await Promise.all(batch.map((actor) => this.writeOne(actor)));
+    await Promise.all(batch.map(({ actor, marks }) => this.writeOne(actor, marks)));
   }
 
-  private async writeOne(actor: RoomActor): Promise<void> {
+  private async writeOne(actor: RoomActor, marks: number): Promise<void> {
     const game = actor.game;
     try {
       const now = Date.now();
@@ -71,6 +89,9 @@ export class SnapshotWriter {
       const refresh = now - (this.refreshed.get(actor.code) ?? Number.NEGATIVE_INFINITY) >= every;
       const written = await this.cache.saveSnapshot(actor.code, actor.gameId, actor.persisted(), game.players.map((p) => p.id), refresh);
       if (refresh) this.refreshed.set(actor.code, now);
+      // Written, or refused as older than what the cache holds: either way the cache is current.
+      // Not for an actor replaced meanwhile under the same code (its marks are its successor's).
+      if (this.marks.get(actor.code) !== undefined) this.saved.set(actor.code, marks);
       this.metrics?.snapshotWrites.inc({ result: written ? 'written' : 'stale' });
       const status = game.phase === 'lobby' ? 'lobby' : game.phase === 'game_over' ? 'finished' : 'playing';
       const known = this.status.get(actor.code);

@@ -60,8 +60,8 @@ export type Seat = { ok: true; room: string; player_id: string; token: string; s
 export type Spectating = { ok: true; room: string; seq: number; view: GameView };
 /**
  * A refusal; `in_doubt`: it may have been applied after all (see Outcome); `moving`: the room's
- * lease is held by another node that is not hosting it yet (it is being taken over): asking
- * again in a moment finds it.
+ * lease is held by another node that is not hosting it yet (it is being taken over), or its node
+ * is draining and hands it over: asking again once it is hosted (see Placement.nextChance) finds it.
  */
 export type Failure = { ok: false; code: ErrorCode; message: string; in_doubt?: true; moving?: true };
 

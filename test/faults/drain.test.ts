@@ -1,0 +1,220 @@
+/**
+ * A drain (SIGTERM) of a room's owner, on real node processes at the default lease settings,
+ * as its players see it: a player of the drained node with nothing in flight is told to go as
+ * soon as the room is handed over, before the moves caught moving are answered (before, every
+ * client was told only once every such command had been answered on the rooms' new nodes);
+ * the player whose move was caught moving gets its answer first, on the same socket, then is
+ * told; resuming on a peer while the room moves waits for it there instead of failing; then
+ * everyone plays on, and every acknowledged move is stored exactly once. Times are printed,
+ * not asserted (README: "The drain's stalls").
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { Redis } from 'ioredis';
+import { spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
+import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
+import { simulationRng } from '../../src/ai/selfplay.js';
+import type { Config } from '../../src/config.js';
+import { TestClient, type Frame } from '../support/client.js';
+import { cleanup, DATABASE_URL, processEnv, REDIS_URL, testConfig } from '../support/node.js';
+import { playUntil } from '../support/play.js';
+import { freePort } from '../support/throwaway.js';
+
+const configs: Config[] = [];
+afterAll(async () => {
+  for (const config of configs) await cleanup(config);
+});
+
+describe('drain as players see it', () => {
+  it('tells its idle players to go once the room is handed over, before the moves caught moving are answered (their players after their answer); a resume on a peer meanwhile waits for the room; nothing lost or doubled', async () => {
+    const base = testConfig();
+    configs.push(base);
+    const ids = ['a', 'b', 'c'].map((n) => `${base.REDIS_PREFIX}${n}`);
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const nodes: NodeProcess[] = [];
+    // The default lease TTL (processEnv's) and failure detection; a round pause long enough that
+    // nothing moves on its own.
+    for (let i = 0; i < 3; i++) nodes.push(await spawnNode(processEnv(base, ports[i]!, { NODE_ID: ids[i]!, ROUND_PAUSE_MS: '600000' })));
+    const redis = new Redis(REDIS_URL);
+    const clients: TestClient[] = [];
+    try {
+      const host = await TestClient.connect(ports[0]!);
+      clients.push(host);
+      await host.ok({ type: 'create_room', name: 'OnA', options: { rounds: 1, initial_flips: 0 } });
+      const pb = await TestClient.connect(ports[1]!);
+      // C's player is connected through A (its socket is one the drain closes).
+      const pc = await TestClient.connect(ports[0]!);
+      clients.push(pb, pc);
+      await pb.ok({ type: 'join_room', room: host.room, name: 'OnB' });
+      await pc.ok({ type: 'join_room', room: host.room, name: 'OnC' });
+      await host.ok({ type: 'start_game' });
+      // Acks from here on are of moves (each stored under its id).
+      const playFrom = new Map(clients.map((c) => [c, c.frames.length]));
+      const roomKey = `${base.REDIS_PREFIX}room:${host.room}`;
+      expect(await redis.hget(roomKey, 'server_id')).toBe(ids[0]);
+      // Play a little, until it is the turn of the host (on A).
+      const seats = [host, pb, pc];
+      await Promise.all(seats.map((client, i) => playUntil(client, (view) => client.seq >= 9 && view.current_player_id === host.playerId, i)));
+      await host.waitForState((view) => view.must !== null);
+      const move = chooseCpuMove(host.view as never, CPU_PROFILES[0]!, simulationRng('drain', host.seq));
+
+      // Where the room is, every 5 ms from now on.
+      const started = performance.now();
+      let movedAt = 0;
+      let polling = true;
+      const poll = (async () => {
+        while (polling && !movedAt) {
+          const owner = await redis.hget(roomKey, 'server_id');
+          if (owner && owner !== ids[0]) movedAt = performance.now();
+          else await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      // When node A tells its peers it is gone (its rooms handed over: they adopt them now).
+      const listener = new Redis(REDIS_URL);
+      let goneAt = 0;
+      listener.on('message', (_channel: string, text: string) => {
+        const message = JSON.parse(text) as { kind: string; node?: string };
+        if (message.kind === 'node_gone' && message.node === ids[0] && !goneAt) goneAt = performance.now();
+      });
+      await listener.subscribe(`${base.REDIS_PREFIX}bus:all`);
+      const told = host.waitFor((f) => f.type === 'reconnect', 10_000).then(() => performance.now());
+      const pcTold = pc.waitFor((f) => f.type === 'reconnect', 10_000).then(() => performance.now());
+      nodes[0]!.child.kill('SIGTERM');
+      // The host's move, sent as the drain starts: caught moving, it follows the room.
+      const answer = host.request(move!).then((reply) => ({ reply, at: performance.now() }));
+
+      // A's idle player is told to go once the room is handed over; the host, whose move is caught
+      // moving, once that move is answered (on this socket: told first, it would have left and
+      // got the answer only after resuming elsewhere). Then it resumes on B at once.
+      const pcToldAt = await pcTold;
+      const toldAt = await told;
+      const back = await TestClient.connect(ports[1]!);
+      clients.push(back);
+      const resumed = await back.request({ type: 'resume', token: host.token });
+      const resumedAt = performance.now();
+      const pcBack = await TestClient.connect(ports[2]!);
+      clients.push(pcBack);
+      const pcResumed = await pcBack.ok({ type: 'resume', token: pc.token });
+      const { reply, at: answeredAt } = await answer;
+      while ((!movedAt || !goneAt) && performance.now() - started < 10_000) await new Promise((r) => setTimeout(r, 5));
+      polling = false;
+      await poll;
+      listener.disconnect();
+      expect(await nodes[0]!.exited).toBe(0);
+      process.stdout.write(
+        `drain: node gone ${(goneAt - started).toFixed(0)} ms after SIGTERM, idle player told to go at ${(pcToldAt - started).toFixed(0)} ms, host told to go at ${(toldAt - started).toFixed(0)} ms, room hosted elsewhere at ${(movedAt - started).toFixed(0)} ms, host resumed on B at ${(resumedAt - started).toFixed(0)} ms, the host's move sent at SIGTERM answered at ${(answeredAt - started).toFixed(0)} ms\n`,
+      );
+      expect(movedAt).toBeGreaterThan(0);
+      expect(goneAt).toBeGreaterThan(0);
+      // The idle player is told before the move caught moving is answered (which waits for the
+      // room's adoption): its reconnecting overlaps the adoption. The host, after its answer.
+      expect(pcToldAt).toBeLessThan(answeredAt);
+      const frames = host.frames.map((f) => (f.type === 'reconnect' ? 'reconnect' : f.id === reply.id ? 'answer' : '')).filter(Boolean);
+      expect(frames).toEqual(['answer', 'reconnect']);
+      expect(resumed.type, JSON.stringify(resumed)).toBe('ack');
+      expect(reply.type, JSON.stringify(reply)).toBe('ack');
+
+      // Everyone plays on to the end of the game.
+      await Promise.all([back, pb, pcBack].map((client, i) => playUntil(client, () => false, i)));
+      for (const client of [back, pb, pcBack]) expect(client.view.phase).toBe('game_over');
+
+      const sql = postgres(DATABASE_URL, { max: 1, onnotice: () => {}, connection: { search_path: base.DATABASE_SCHEMA } });
+      // One command's events share their time: more than one time is a command applied twice.
+      const stored = await sql<{ command_id: string; n: number }[]>`select command_id, count(distinct created_at)::int as n from events where command_id is not null group by command_id`;
+      await sql.end();
+      const counts = new Map(stored.map((r) => [r.command_id, r.n]));
+      const resumes = new Set([resumed.id, pcResumed.id]);
+      const acked = clients.flatMap((c) =>
+        c.frames
+          .slice(playFrom.get(c) ?? 0)
+          .filter((f: Frame) => f.type === 'ack' && !resumes.has(f.id))
+          .map((f: Frame) => f.id as string),
+      );
+      expect(acked.length).toBeGreaterThan(10);
+      expect(acked).toContain(reply.id);
+      expect(acked.filter((id) => counts.get(id) !== 1)).toEqual([]);
+    } finally {
+      redis.disconnect();
+      for (const client of clients) client.terminate();
+      for (const node of nodes) {
+        node.child.kill('SIGKILL');
+        await node.exited;
+      }
+    }
+  }, 120_000);
+
+  it('names an adopter for each room; the rooms of a named adopter that does not adopt (frozen) are adopted by the others, and it takes none when it wakes', async () => {
+    const base = testConfig();
+    configs.push(base);
+    const ids = ['a', 'b', 'c'].map((n) => `${base.REDIS_PREFIX}${n}`);
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const nodes: NodeProcess[] = [];
+    for (let i = 0; i < 3; i++) nodes.push(await spawnNode(processEnv(base, ports[i]!, { NODE_ID: ids[i]!, ROUND_PAUSE_MS: '600000' })));
+    const redis = new Redis(REDIS_URL);
+    const listener = new Redis(REDIS_URL);
+    const clients: TestClient[] = [];
+    try {
+      // Rooms on A, all their players on A too (nobody on C asks for a room: only adoption moves them).
+      const hosts: TestClient[] = [];
+      for (let r = 0; r < 6; r++) {
+        const host = await TestClient.connect(ports[0]!);
+        await host.ok({ type: 'create_room', name: `H${r}`, options: { rounds: 1, initial_flips: 0 } });
+        const guest = await TestClient.connect(ports[0]!);
+        await guest.ok({ type: 'join_room', room: host.room, name: `G${r}` });
+        hosts.push(host);
+        clients.push(host, guest);
+      }
+      const owner = (room: string) => redis.hget(`${base.REDIS_PREFIX}room:${room}`, 'server_id');
+      for (const host of hosts) expect(await owner(host.room)).toBe(ids[0]);
+      let adopters: Record<string, string> | undefined;
+      listener.on('message', (_channel: string, text: string) => {
+        const message = JSON.parse(text) as { kind: string; node?: string; adopters?: Record<string, string> };
+        if (message.kind === 'node_gone' && message.node === ids[0]) adopters = message.adopters;
+      });
+      await listener.subscribe(`${base.REDIS_PREFIX}bus:all`);
+
+      // B freezes (still subscribed to the bus, its heartbeat not lapsed yet): A names it anyway.
+      nodes[1]!.child.kill('SIGSTOP');
+      const started = performance.now();
+      nodes[0]!.child.kill('SIGTERM');
+      expect(await nodes[0]!.exited).toBe(0);
+      const rooms = hosts.map((h) => h.room);
+      let allOnC = 0;
+      while (!allOnC && performance.now() - started < 15_000) {
+        const owners = await Promise.all(rooms.map(owner));
+        if (owners.every((o) => o === ids[2])) allOnC = performance.now();
+        else await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(adopters).toBeDefined();
+      const namedB = rooms.filter((room) => adopters![room] === ids[1]);
+      const namedC = rooms.filter((room) => adopters![room] === ids[2]);
+      // Spread evenly over B and C.
+      expect(namedB.length).toBe(3);
+      expect(namedC.length).toBe(3);
+      expect(allOnC).toBeGreaterThan(0);
+      process.stdout.write(`drain with its named adopter frozen: all ${rooms.length} rooms on the other peer ${(allOnC - started).toFixed(0)} ms after SIGTERM\n`);
+
+      // B wakes and hears the old news: it takes nothing (C hosts them now).
+      nodes[1]!.child.kill('SIGCONT');
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(await Promise.all(rooms.map(owner))).toEqual(rooms.map(() => ids[2]));
+      // Every room plays: its host resumes (on B, which asks C) and starts the game.
+      for (const host of hosts) {
+        const back = await TestClient.connect(ports[1]!);
+        clients.push(back);
+        const resumed = await back.request({ type: 'resume', token: host.token });
+        expect(resumed.type, JSON.stringify(resumed)).toBe('ack');
+        await back.ok({ type: 'start_game' });
+      }
+    } finally {
+      redis.disconnect();
+      listener.disconnect();
+      for (const client of clients) client.terminate();
+      for (const node of nodes) {
+        node.child.kill('SIGCONT');
+        node.child.kill('SIGKILL');
+        await node.exited;
+      }
+    }
+  }, 120_000);
+});
