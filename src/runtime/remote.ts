@@ -162,12 +162,23 @@ export class RemoteRooms {
       }, this.timeoutMs);
       timer.unref();
       this.pending.set(id, { owner, resolve: resolve as (reply: unknown) => void, timer, gone: fallback.gone ?? fallback.timeout });
-      this.bus.send(owner, message(id)).catch((error) => {
+      // Nobody heard it (Redis's count of subscribers that got it is 0: the owner died, or is
+      // restoring its subscription after a Redis restart): no reply will come, and nothing was
+      // done, so the asker is answered now rather than after the timeout.
+      const unheard = () => {
+        if (!this.pending.delete(id)) return;
         clearTimeout(timer);
-        this.pending.delete(id);
-        this.log.warn({ err: (error as Error).message }, 'bus send failed');
         resolve(fallback.unreachable);
-      });
+      };
+      this.bus.send(owner, message(id)).then(
+        (receivers) => {
+          if (receivers === 0) unheard();
+        },
+        (error) => {
+          this.log.warn({ err: (error as Error).message }, 'bus send failed');
+          unheard();
+        },
+      );
     });
   }
 

@@ -10,7 +10,12 @@ export interface Bus {
    * asks again for what it follows.
    */
   onResubscribed(handler: () => void): void;
-  send(nodeId: string, message: unknown): Promise<void>;
+  /**
+   * Sends to one node's inbox; resolves with how many subscribers got it (Redis's PUBLISH
+   * count): 0 means nobody heard it (the node is gone, or its subscription is being restored
+   * after a Redis restart), so a reply will never come.
+   */
+  send(nodeId: string, message: unknown): Promise<number>;
   /**
    * The nodes whose inbox is subscribed right now (one round trip): a node whose process died
    * loses its subscription the moment its connection closes. Null when this cannot be known.
@@ -127,8 +132,8 @@ export class RedisBus implements Bus {
     this.resubscribed = handler;
   }
 
-  async send(nodeId: string, message: unknown): Promise<void> {
-    await this.publisher.publish(this.inbox(nodeId), JSON.stringify(message));
+  async send(nodeId: string, message: unknown): Promise<number> {
+    return await this.publisher.publish(this.inbox(nodeId), JSON.stringify(message));
   }
 
   async listening(): Promise<Set<string> | null> {
@@ -169,7 +174,9 @@ export class LocalBus implements Bus {
     return null;
   }
   onResubscribed(): void {}
-  async send(): Promise<void> {}
+  async send(): Promise<number> {
+    return 0;
+  }
   async broadcast(): Promise<void> {}
   async close(): Promise<void> {}
 }

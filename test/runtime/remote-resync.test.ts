@@ -10,8 +10,8 @@ import { RemoteRooms } from '../../src/runtime/remote.js';
 import type { RoomListener } from '../../src/runtime/room-actor.js';
 import type { Bus } from '../../src/stores/bus.js';
 
-/** A bus that delivers nothing back: every reply is lost. */
-function deafBus(): Bus & { sent: unknown[] } {
+/** A bus that delivers nothing back: every reply is lost (`receivers`: how many got each send). */
+function deafBus(receivers = 1): Bus & { sent: unknown[] } {
   const sent: unknown[] = [];
   return {
     sent,
@@ -22,6 +22,7 @@ function deafBus(): Bus & { sent: unknown[] } {
     onResubscribed() {},
     async send(_node: string, message: unknown) {
       sent.push(message);
+      return receivers;
     },
     async listening() {
       return null;
@@ -53,5 +54,17 @@ describe('requests in flight when the subscription comes back', () => {
     await new Promise((r) => setTimeout(r, 10));
     void remote.resync();
     expect(await within(200, watching)).toBe(false);
+  });
+});
+
+describe('a request nobody hears', () => {
+  it('(no subscriber got it: the owner died, or is restoring its subscription after a Redis restart) is answered at once, not in doubt', async () => {
+    const bus = deafBus(0);
+    const remote = new RemoteRooms(bus, 'here', pino({ level: 'silent' }), 7000);
+    const reply = remote.request('owner', 'ABCD', { type: 'command', player_id: 'p1', command_id: 'c1', command: { type: 'discard' }, want_view: false });
+    const answer = await within(200, reply);
+    expect(answer).toMatchObject({ ok: false, code: 'unavailable' });
+    expect((answer as { in_doubt?: boolean }).in_doubt).toBeUndefined();
+    expect(remote.waitingOn().size).toBe(0);
   });
 });
