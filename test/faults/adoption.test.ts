@@ -156,12 +156,17 @@ describe('adopting a dead node’s rooms while PostgreSQL misbehaves', () => {
         committed = (await sql<{ last_seq: number }[]>`select last_seq from games where room_code = ${host.room}`)[0]!.last_seq;
         if (committed <= seqBefore) await sleep(10);
       }
-      expect(committed).toBe(seqBefore + 1);
+      // Usually the held append lands before the adopter's claim (finding 3's case). On a loaded
+      // machine (the full suite) the test can see the lease taken late and the claim win: the
+      // append is then fenced. Either way the adopted room must hold exactly what PostgreSQL
+      // committed, and the draw, retried by its id, must be applied exactly once.
+      expect([seqBefore, seqBefore + 1]).toContain(committed);
+      const landed = committed === seqBefore + 1;
       owner.child.kill('SIGCONT');
       // The owner acks the draw it committed, or (its append having outlived the store bound on
       // the held link) says the outcome is unknown: never that nothing changed.
       const answer = await drawn;
-      if (answer.type === 'ack') expect(answer).toMatchObject({ seq: seqBefore + 1 });
+      if (answer.type === 'ack') expect(landed && answer.seq === seqBefore + 1).toBe(true);
       else expect(answer).toMatchObject({ type: 'error', code: 'unavailable', message: expect.stringMatching(/unknown/) });
       adopterLink.delay(0);
       const back = await resumeUntilAcked(adopter.port, host.token, 20_000);
@@ -169,15 +174,15 @@ describe('adopting a dead node’s rooms while PostgreSQL misbehaves', () => {
       const welcome = back.client!.frames.find((f) => f.type === 'welcome')!;
       const last_seq = (await sql<{ last_seq: number }[]>`select last_seq from games where room_code = ${host.room}`)[0]!.last_seq;
       process.stdout.write(
-        `old owner committed seq ${committed} during adoption (lease taken ${Date.now() - stoppedAt} ms after the pause): ` +
+        `old owner ${landed ? 'committed' : 'was fenced at'} seq ${committed} during adoption (lease taken ${Date.now() - stoppedAt} ms after the pause): ` +
           `adopted room shows seq ${welcome.seq} (must=${welcome.state.must}); PostgreSQL last_seq ${last_seq}\n`,
       );
       expect(welcome.seq).toBe(committed);
-      expect(welcome.state.drawn_card).not.toBeNull();
-      // The draw retried by its id is the one applied: acknowledged at its sequence, not again.
-      expect(await back.client!.request({ type: 'draw', source: 'deck' }, 'the-draw')).toMatchObject({ type: 'ack', seq: committed });
+      expect(welcome.state.drawn_card !== null).toBe(landed);
+      // The draw retried by its id: acknowledged at the sequence it was applied at, once.
+      expect(await back.client!.request({ type: 'draw', source: 'deck' }, 'the-draw')).toMatchObject({ type: 'ack', seq: seqBefore + 1 });
       // And play goes on from there: the drawn card is discarded, on the adopter, not refused.
-      expect(await back.client!.request({ type: 'discard' })).toMatchObject({ type: 'ack', seq: committed + 1 });
+      expect(await back.client!.request({ type: 'discard' })).toMatchObject({ type: 'ack', seq: seqBefore + 2 });
       await back.client!.close();
       host.terminate();
     } finally {
