@@ -134,4 +134,26 @@ describe('the page against a hung node', () => {
     vi.advanceTimersByTime(2000);
     expect(FakeSocket.all).toHaveLength(2);
   });
+
+  it('a dropped socket is reopened at once (within 250 ms), a second failure after a back-off', () => {
+    const { socket } = seated();
+    socket.readyState = FakeSocket.CLOSED;
+    socket.onclose?.({ code: 1006 });
+    vi.advanceTimersByTime(250);
+    expect(FakeSocket.all).toHaveLength(2);
+    const second = FakeSocket.all[1]!;
+    second.readyState = FakeSocket.CLOSED;
+    second.onclose?.({ code: 1006 });
+    vi.advanceTimersByTime(240);
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(600);
+    expect(FakeSocket.all).toHaveLength(3);
+  });
+
+  it('told `reconnect` (a node draining), it goes within 200 ms', () => {
+    const { socket } = seated();
+    socket.receive({ type: 'reconnect', reason: 'draining' });
+    vi.advanceTimersByTime(200);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
 });

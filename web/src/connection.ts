@@ -130,8 +130,9 @@ export class Connection {
         return;
       }
       if (message.type === 'reconnect') {
-        // The node is going away: move to another right away (with a little jitter).
-        this.retry(100 + Math.random() * 400);
+        // The node is going away (its rooms handed over already): move to another right away,
+        // spread over 200 ms so that a drained node's players do not all arrive at once.
+        this.retry(Math.random() * 200);
         return;
       }
       this.events.message(message);
@@ -173,7 +174,9 @@ export class Connection {
     this.unanswered.clear();
     this.attempt += 1;
     this.events.status('reconnecting');
-    const backoff = delay ?? Math.min(8000, 250 * 2 ** Math.min(this.attempt, 6)) * (0.5 + Math.random());
+    // The first try comes at once (spread over 250 ms: a dead node's players all try at the
+    // same moment), the next ones back off: 250-750 ms, 0.5-1.5 s, ... up to 8 s.
+    const backoff = delay ?? (this.attempt === 1 ? Math.random() * 250 : Math.min(8000, 250 * 2 ** Math.min(this.attempt - 1, 5)) * (0.5 + Math.random()));
     setTimeout(() => this.open(), backoff);
   }
 }
