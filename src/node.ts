@@ -70,7 +70,7 @@ export async function startNode(config: Config, baseLog: Logger): Promise<Runnin
       },
       onExpelled: (now) => {
         expelled = now;
-        if (now) gateway.sendAway('this node lost touch with its peers: resume on another');
+        if (now) gateway.closeClients('this node lost touch with its peers: resume on another');
       },
       commitSlots: config.PG_COMMIT_SLOTS,
       // A command waits in its room's mailbox at most one store bound, then its append usually

@@ -159,8 +159,8 @@ export class Gateway {
     }
   }
 
-  /** Every client is told to reconnect elsewhere (then 1012), the gateway staying up. */
-  sendAway(reason: string): void {
+  /** Every client is told to reconnect elsewhere (if not told already) and closed (1012); the gateway stays up. */
+  closeClients(reason: string): void {
     for (const session of this.sessions.values()) session.goAway(reason);
   }
 
@@ -177,7 +177,7 @@ export class Gateway {
   async closeAll(reason: string, timeoutMs: number): Promise<void> {
     clearInterval(this.heartbeat);
     clearInterval(this.sweeper);
-    for (const session of this.sessions.values()) session.goAway(reason);
+    this.closeClients(reason);
     const deadline = Date.now() + timeoutMs;
     while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const ws of this.sessions.keys()) ws.terminate();

@@ -176,9 +176,9 @@ export class Session implements RoomListener {
       case 'hello':
         this.patches = message.accept.includes('patch');
         this.send({ type: 'hello', accept: FRAME_KINDS.filter((kind) => message.accept.includes(kind)) });
-        return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest?.seq ?? 0 });
+        return this.ack(id, this.latest?.seq ?? 0);
       case 'ping':
-        return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latestSeq });
+        return this.ack(id, this.latestSeq);
       case 'sync':
         if (!this.seat || !this.latest) return this.error(id, 'unauthorized', 'create, join or resume a room first');
         // A client out of step: the whole view, and patches from it on. Each answer is a whole
@@ -191,7 +191,7 @@ export class Session implements RoomListener {
           if (this.behind()) this.holdBack(this.latest);
           else this.sendView(this.latest, true);
         }
-        return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latest.seq });
+        return this.ack(id, this.latest.seq);
       case 'resume': {
         // A made-up token names a room code: it is a guess like a join by code (limited per
         // address, refunded when it finds its seat), and its refusal says nothing about whether
@@ -222,7 +222,7 @@ export class Session implements RoomListener {
       // A spectator's leave: it stops watching, and no room hears of it but its own count.
       this.unseat();
       this.armSeatTimer();
-      return this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: this.latestSeq });
+      return this.ack(id, this.latestSeq);
     }
     const playerId = seat.playerId;
     const command = toRoomCommand(message as Exclude<ClientMessage, { type: 'create_room' | 'join_room' | 'resume' | 'watch' | 'hello' | 'sync' | 'ping' }>);
@@ -234,7 +234,7 @@ export class Session implements RoomListener {
           if (message.type === 'leave' && this.leaving === seat) this.leaving = null;
           return this.error(id, outcome.code, outcome.message, outcome.in_doubt);
         }
-        this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq: outcome.seq });
+        this.ack(id, outcome.seq);
         if (message.type === 'leave') {
           this.unseat();
           this.armSeatTimer();
@@ -501,6 +501,11 @@ export class Session implements RoomListener {
   private clearSeatTimer(): void {
     if (this.seatTimer) clearTimeout(this.seatTimer);
     this.seatTimer = null;
+  }
+
+  /** The acknowledgement of a message (its id, if it had one) at the room's sequence `seq`. */
+  private ack(id: string | undefined, seq: number): void {
+    this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq });
   }
 
   /** Replies and notices: never dropped (they are small and each one matters). */

@@ -7,27 +7,19 @@
  * found dead (no crash sign is seen across a Redis restart: only the heartbeat finds it).
  */
 import { describe, expect, it } from 'vitest';
-import { audit, cluster, longestStall, roomsOn, sleep } from '../support/fault-cluster.js';
+import { expectNothingLost, longestStall, sleep, untilEveryRoomMoves, whilePlaying } from '../support/fault-cluster.js';
 
 describe('Redis restarted empty during the adoption of a dead owner’s rooms', () => {
   for (const afterMs of [100, 300]) {
-    it(`owner killed, Redis down ${afterMs} ms later for 500 ms: every room comes back, nothing lost or doubled`, async () => {
-      const c = await cluster(3);
-      const victim = c.nodes[0]!;
-      const bots = await roomsOn(c, 4);
-      const nudger = setInterval(() => bots.forEach((b) => b.tick()), 500);
-      try {
-        while (bots.some((b) => b.acked.size < 5)) await sleep(50);
+    it(`owner killed, Redis down ${afterMs} ms later for 500 ms: every room comes back, nothing lost or doubled`, () =>
+      whilePlaying(4, async (c, bots) => {
         const at = Date.now();
-        victim.child.kill('SIGKILL');
+        c.nodes[0]!.child.kill('SIGKILL');
         await sleep(afterMs);
         c.redis.stop();
         await sleep(500);
         await c.redis.startServer();
-        const acksAt = new Map(bots.map((b) => [b, b.acked.size]));
-        const deadline = Date.now() + 30_000;
-        while (Date.now() < deadline && bots.some((b) => b.acked.size < acksAt.get(b)! + 4 && b.view?.phase !== 'game_over')) await sleep(100);
-        await sleep(1500);
+        const stuck = await untilEveryRoomMoves(bots, 30_000);
         const end = Date.now();
         const stalls = bots.map((b) => longestStall(b, at, end)).sort((a, b) => a - b);
         process.stdout.write(`owner killed, Redis restarted ${afterMs} ms later: players' longest stall ms: ${stalls.join(', ')}; reconnects ${bots.map((b) => b.reconnects).join(',')}\n`);
@@ -36,21 +28,9 @@ describe('Redis restarted empty during the adoption of a dead owner’s rooms', 
         // their resumes waited out the request timeout). Printed, not asserted: under the full
         // suite's load a 7-8 s stall was still seen (both cases, now and then; cause not found
         // yet: README, "Failover", what is left).
-        const stuck = bots.filter((b) => b.acked.size < acksAt.get(b)! + 4 && b.view?.phase !== 'game_over').map((b) => b.room);
         expect(stuck).toEqual([]);
-        expect(bots.reduce((n, b) => n + b.backwards, 0)).toBe(0);
-        const { acks, lost, doubled, divergent } = await audit(c.config, bots, at);
-        expect(acks).toBeGreaterThan(0);
-        expect(lost).toBe(0);
-        expect(doubled).toBe(0);
-        expect(divergent).toBe(0);
-      } finally {
-        clearInterval(nudger);
-        for (const b of bots) b.stop();
-        for (const n of c.nodes) n.child.kill('SIGKILL');
-        await Promise.all(c.nodes.map((n) => n.exited));
-        c.admin.disconnect();
-      }
-    }, 120_000);
+        await expectNothingLost(c, bots, at);
+      }),
+    120_000);
   }
 });

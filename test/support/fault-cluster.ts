@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { ChaosBot } from '../../scripts/lib/chaos-bot.js';
 import { spawnNode, type NodeProcess } from '../../scripts/lib/node-process.js';
 import type { Config } from '../../src/config.js';
@@ -127,3 +127,49 @@ export const longestStall = (bot: ChaosBot, from: number, to: number) => {
   return Math.max(...times.slice(1).map((t, i) => t - times[i]!));
 };
 
+/**
+ * A cluster of 3 with `rooms` rooms of two bots hosted on node 0, the bots playing (nudged every
+ * 500 ms: a lost frame, a room that moved) and each past its fifth move when `run` starts; the
+ * bots are stopped and every node killed (woken first) after, whatever happened.
+ */
+export async function whilePlaying(rooms: number, run: (c: Cluster, bots: ChaosBot[]) => Promise<void>): Promise<void> {
+  const c = await cluster(3);
+  const bots = await roomsOn(c, rooms);
+  const nudger = setInterval(() => bots.forEach((b) => b.tick()), 500);
+  try {
+    while (bots.some((b) => b.acked.size < 5)) await sleep(50);
+    await run(c, bots);
+  } finally {
+    clearInterval(nudger);
+    for (const b of bots) b.stop();
+    for (const n of c.nodes) {
+      n.child.kill('SIGCONT');
+      n.child.kill('SIGKILL');
+    }
+    await Promise.all(c.nodes.map((n) => n.exited));
+    c.admin.disconnect();
+  }
+}
+
+/**
+ * Waits (up to `timeoutMs`) until every bot has taken 4 more moves than now, or its game ended,
+ * then 1.5 s more for the tables to settle; returns the rooms of the bots still behind.
+ */
+export async function untilEveryRoomMoves(bots: ChaosBot[], timeoutMs: number): Promise<string[]> {
+  const acksAt = new Map(bots.map((b) => [b, b.acked.size]));
+  const behind = () => bots.filter((b) => b.acked.size < acksAt.get(b)! + 4 && b.view?.phase !== 'game_over');
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && behind().length > 0) await sleep(100);
+  await sleep(1500);
+  return behind().map((b) => b.room);
+}
+
+/** No view went backwards, and since `since` PostgreSQL holds every acknowledged move once, with no two tables told apart at one sequence. */
+export async function expectNothingLost(c: Cluster, bots: ChaosBot[], since: number): Promise<void> {
+  expect(bots.reduce((n, b) => n + b.backwards, 0)).toBe(0);
+  const { acks, lost, doubled, divergent } = await audit(c.config, bots, since);
+  expect(acks).toBeGreaterThan(0);
+  expect(lost).toBe(0);
+  expect(doubled).toBe(0);
+  expect(divergent).toBe(0);
+}
