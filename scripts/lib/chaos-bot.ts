@@ -11,6 +11,7 @@ import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
 import { simulationRng } from '../../src/ai/selfplay.js';
 import type { GameView } from '../../src/game/view.js';
 import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from '../../web/src/liveness.js';
+import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from '../../web/src/reconnect-delay.js';
 
 /**
  * The table as everyone sees it: the view without what is the viewer's own or per-node presence.
@@ -63,6 +64,8 @@ export class ChaosBot {
   private readonly prefix = randomBytes(3).toString('hex');
   private resumeId: string | null = null;
   private toldToGo = false;
+  /** Sockets tried since one last opened (the web client's backoff). */
+  private attempt = 0;
   private waiters: Array<(f: Record<string, any>) => boolean> = [];
   private thinking: NodeJS.Timeout | null = null;
   /** As the web client: a quiet node is asked, one that does not answer is left (web/src/liveness.ts). */
@@ -84,6 +87,7 @@ export class ChaosBot {
       const opened = setTimeout(() => ws.terminate(), OPEN_TIMEOUT_MS);
       ws.on('open', () => {
         clearTimeout(opened);
+        this.attempt = 0;
         this.liveness.heard(Date.now());
         this.livenessTimer ??= setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
         this.trace.push([Date.now(), `open${this.token ? ' resume' : ''}${this.inflight ? ' +inflight ' + this.inflight.type : ''}`]);
@@ -102,10 +106,12 @@ export class ChaosBot {
         this.reconnects++;
         this.closedAt.push(Date.now());
         this.trace.push([Date.now(), 'closed']);
-        // Told where to go (a draining node says so): at once; otherwise after a short, random wait.
+        // As the web client: told to go (a draining node, or one that does not answer) at once,
+        // spread a little; otherwise its backoff (the first try within 250 ms).
         const told = this.toldToGo;
         this.toldToGo = false;
-        setTimeout(() => void this.connect(), told ? 0 : 100 + Math.random() * 300);
+        this.attempt++;
+        setTimeout(() => void this.connect(), told ? Math.random() * TOLD_TO_GO_SPREAD_MS : reconnectDelay(this.attempt));
       });
       ws.on('error', () => {});
     });

@@ -7,6 +7,7 @@
  * answer goes elsewhere (liveness.ts), as does a socket that does not open.
  */
 import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from './liveness.js';
+import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from './reconnect-delay.js';
 import { ViewSync } from './view-sync.js';
 
 export type ServerMessage = Record<string, any> & { type: string };
@@ -132,7 +133,7 @@ export class Connection {
       if (message.type === 'reconnect') {
         // The node is going away (its rooms handed over already): move to another right away,
         // spread over 200 ms so that a drained node's players do not all arrive at once.
-        this.retry(Math.random() * 200);
+        this.retry(Math.random() * TOLD_TO_GO_SPREAD_MS);
         return;
       }
       this.events.message(message);
@@ -159,7 +160,7 @@ export class Connection {
       this.liveness.awaitingAnswer(this.unanswered.size > 0, now);
       const action = this.liveness.check(now);
       if (action === 'ping') ws.send(JSON.stringify({ type: 'ping', id: `${this.idPrefix}-ping-${++this.counter}` }));
-      else if (action === 'leave') this.retry(Math.random() * 200);
+      else if (action === 'leave') this.retry(Math.random() * TOLD_TO_GO_SPREAD_MS);
     }, LIVENESS_TICK_MS);
   }
 
@@ -174,9 +175,6 @@ export class Connection {
     this.unanswered.clear();
     this.attempt += 1;
     this.events.status('reconnecting');
-    // The first try comes at once (spread over 250 ms: a dead node's players all try at the
-    // same moment), the next ones back off: 250-750 ms, 0.5-1.5 s, ... up to 8 s.
-    const backoff = delay ?? (this.attempt === 1 ? Math.random() * 250 : Math.min(8000, 250 * 2 ** Math.min(this.attempt - 1, 5)) * (0.5 + Math.random()));
-    setTimeout(() => this.open(), backoff);
+    setTimeout(() => this.open(), delay ?? reconnectDelay(this.attempt));
   }
 }
