@@ -18,6 +18,9 @@ type Fetched = { doc: Doc } | { skip: string } | { fail: string };
 
 const documents = new Map<string, Promise<Fetched>>();
 const seenViews = new Set<string>();
+const replays = new Set<string>();
+/** Every node port a client of this file connected to (the latest last). */
+const ports = new Set<number>();
 let pending: Array<Promise<void>> = [];
 let failures: string[] = [];
 export const auditTotals = { views: 0, replays: 0, skipped: new Map<string, number>() };
@@ -44,9 +47,16 @@ async function fetchDocument(port: number, replayId: string): Promise<Fetched> {
 }
 
 async function check(port: number, view: Record<string, any>): Promise<void> {
-  let fetched = documents.get(view.replay_id);
-  if (!fetched) documents.set(view.replay_id, (fetched = fetchDocument(port, view.replay_id)));
-  const got = await fetched;
+  // Asked once per node: a node gone away does not keep another client's node from answering.
+  const ask = (at: number) => {
+    const key = `${view.replay_id}@${at}`;
+    let fetched = documents.get(key);
+    if (!fetched) documents.set(key, (fetched = fetchDocument(at, view.replay_id)));
+    return fetched;
+  };
+  let got = await ask(port);
+  // Its node went away (a fault test's kill, a drain): any other node of the file may answer.
+  for (const other of [...ports].reverse()) if ('skip' in got && other !== port) got = await ask(other);
   if ('skip' in got) {
     auditTotals.skipped.set(got.skip, (auditTotals.skipped.get(got.skip) ?? 0) + 1);
     return;
@@ -67,12 +77,15 @@ async function check(port: number, view: Record<string, any>): Promise<void> {
 
 /** Called for every frame a TestClient takes (after patches are applied). */
 export function auditFrame(port: number, frame: Record<string, any>): void {
+  ports.delete(port);
+  ports.add(port);
   if (frame.type !== 'state' && frame.type !== 'welcome') return;
   const view = frame.state;
   if (view?.phase !== 'game_over' || typeof view.replay_id !== 'string' || typeof view.you !== 'string') return;
   const key = JSON.stringify(view);
   if (seenViews.has(key)) return;
-  if (!documents.has(view.replay_id)) auditTotals.replays++;
+  if (!replays.has(view.replay_id)) auditTotals.replays++;
+  replays.add(view.replay_id);
   seenViews.add(key);
   pending.push(check(port, view).catch((error: unknown) => void failures.push(`audit failed: ${(error as Error).message}`)));
 }
