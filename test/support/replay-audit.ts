@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { viewFor } from '../../src/game/index.js';
 import { foldReplay } from './replay.js';
 
-type Doc = { events: Array<{ type: string; player_id: string | null; data: unknown }> };
+type Doc = { events: Array<{ seq: number; type: string; player_id: string | null; data: unknown }> };
 type Fetched = { doc: Doc } | { skip: string } | { fail: string };
 
 const documents = new Map<string, Promise<Fetched>>();
@@ -46,7 +46,7 @@ async function fetchDocument(port: number, replayId: string): Promise<Fetched> {
   }
 }
 
-async function check(port: number, view: Record<string, any>): Promise<void> {
+async function check(port: number, seq: number, view: Record<string, any>): Promise<void> {
   // Asked once per node: a node gone away does not keep another client's node from answering.
   const ask = (at: number) => {
     const key = `${view.replay_id}@${at}`;
@@ -62,6 +62,12 @@ async function check(port: number, view: Record<string, any>): Promise<void> {
     return;
   }
   if ('fail' in got) return void failures.push(got.fail);
+  // A view after a seat left the finished game (a player going back to the start) is no longer
+  // the state at the end, which is where the replay stops (at game_ended).
+  if (seq > (got.doc.events.at(-1)?.seq ?? 0)) {
+    auditTotals.skipped.set('views after a seat left the finished game', (auditTotals.skipped.get('views after a seat left the finished game') ?? 0) + 1);
+    return;
+  }
   if (JSON.stringify(got.doc).includes('"token_hash":"')) failures.push(`replay ${view.replay_id} carries a token hash`);
   // Presence and the spectator count are the room's runtime data: taken from the view itself.
   const connected = new Set<string>(view.players.filter((p: { connected: boolean }) => p.connected).map((p: { id: string }) => p.id));
@@ -87,7 +93,7 @@ export function auditFrame(port: number, frame: Record<string, any>): void {
   if (!replays.has(view.replay_id)) auditTotals.replays++;
   replays.add(view.replay_id);
   seenViews.add(key);
-  pending.push(check(port, view).catch((error: unknown) => void failures.push(`audit failed: ${(error as Error).message}`)));
+  pending.push(check(port, frame.seq, view).catch((error: unknown) => void failures.push(`audit failed: ${(error as Error).message}`)));
 }
 
 /** Waits for the checks started so far; the differences found since the last call. */
