@@ -8,7 +8,12 @@ import type { SnapshotRecord } from '../stores/state-cache.js';
 import { EventDataRejected, EventStoreInDoubt } from '../stores/event-store.js';
 import { FencedError } from './append-batcher.js';
 import { freshEntropy } from './entropy.js';
-import { ViewFanout, type ViewUpdate, type Views } from './view-fanout.js';
+import { deliver, type RoomListener } from './listener.js';
+import { RoomSpectators } from './spectators.js';
+import { ViewFanout, type Views } from './view-fanout.js';
+
+export type { RoomListener } from './listener.js';
+export { DEFAULT_SPECTATORS_PER_ROOM } from './spectators.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -41,30 +46,6 @@ export const IN_DOUBT: Outcome = {
   message: 'the game store did not confirm your command, so whether it was applied is unknown; retrying with the same id is safe (it is applied at most once)',
   in_doubt: true,
 };
-
-/**
- * Someone on this node watching a seat of the room (a WebSocket session), or, with a null
- * `playerId`, watching without a seat (a spectator: the public view).
- */
-export interface RoomListener {
-  readonly playerId: string | null;
-  /**
-   * How many spectators this listener stands for: a peer node's one listener carries all the
-   * spectators of the room connected there (absent: one). Only for a null `playerId`.
-   */
-  readonly spectators?: number;
-  /**
-   * The seat's view after a change, with the patch from the view before (see view-fanout.ts).
-   * A listener without it (a peer node's stand-in) gets `state` instead.
-   */
-  view?(update: ViewUpdate): void;
-  /** The seat's `state` frame after a change, serialised (`{ type: 'state', seq, state }`). */
-  state(seq: number, frame: string): void;
-  /** The room left this node (drained, fenced, passivated): resolve it again. */
-  evicted(reason: string): void;
-  /** The seat is gone (the player left, on any connection, or was removed): no more views. */
-  unseated(reason: string): void;
-}
 
 type Job =
   | { kind: 'command'; player_id: string; command_id: string | null; command: RoomCommand; reply: (outcome: Outcome) => void; at: number; answered?: boolean }
@@ -104,21 +85,6 @@ export interface ActorDeps {
 /** Connections that may hold one seat of a room at once (on this node, or one per peer node). */
 export const MAX_LISTENERS_PER_SEAT = 8;
 
-/** Spectators of one room by default (SPECTATORS_PER_ROOM), counted over every node. */
-export const DEFAULT_SPECTATORS_PER_ROOM = 500;
-
-/**
- * A change in the number of spectators reaches the players' views after this long, so that a
- * crowd arriving costs one round of views, not one per arrival.
- */
-const SPECTATOR_COUNT_DELAY_MS = 200;
-
-/**
- * A spectator let in by `spectate` holds a place under the cap until it is seen watching (its
- * attach, here or in its node's count), or for this long at most (a client gone meanwhile).
- */
-const SPECTATOR_ADMISSION_MS = 5_000;
-
 /** Retry delay for a timer-driven move whose append failed (the store is down). */
 const RETRY_MS = 1000;
 
@@ -143,24 +109,8 @@ export class RoomActor {
   /** Whether anyone watched the room when it stopped. */
   private watchedAtStop = false;
   private readonly listeners = new Map<string, Set<RoomListener>>();
-  /** Who watches without a seat: all get the one public frame of each change. */
-  private readonly spectators = new Set<RoomListener>();
-  /** The spectator count the views last showed, and the push pending for a new one. */
-  private shownSpectators = 0;
-  private spectatorTimer: NodeJS.Timeout | null = null;
-  /**
-   * The public frames of changes not yet sent to the spectators, in order: they go out on the
-   * next turn of the event loop (see pushViews), all of them, before anything else reaches a
-   * spectator.
-   */
-  private spectatorFrames: ViewUpdate[] = [];
-  /**
-   * When each place given by `admitSpectator` and not yet taken lapses: without them a crowd
-   * arriving at once (through peer nodes above all, whose listener is let in whatever the
-   * count) would all be let in before any of them is counted watching.
-   */
-  private admissions: number[] = [];
-  private spectatorFlush: NodeJS.Immediate | null = null;
+  /** Who watches without a seat (spectators.ts): all get the one public frame of each change. */
+  private readonly spectators: RoomSpectators;
   /** The games row's summary (options, players, winners) as last appended, as JSON: unchanged ones are not sent again. */
   private appendedSummary: string | null = null;
   /** The views sent after each change, built once per change for all watchers. */
@@ -185,6 +135,16 @@ export class RoomActor {
     // Also when the lease was lost while the room was being restored (before this actor
     // existed): the lease tells a late listener too.
     this.mailbox = deps.mailbox ?? DEFAULT_MAILBOX;
+    this.spectators = new RoomSpectators(
+      {
+        now: () => this.deps.now(),
+        allowed: () => spectatorsAllowed(this.game.options),
+        stopped: () => this.stoppedReason !== null,
+        current: () => this.currentViews().for(null),
+        pushViews: () => this.pushViews(),
+      },
+      deps.maxSpectators,
+    );
     lease.onLost((reason) => this.stop(`lease lost: ${reason}`));
   }
 
@@ -235,13 +195,11 @@ export class RoomActor {
 
   /** Spectators of the room, here and (as their nodes last said) on peer nodes. */
   get spectatorCount(): number {
-    let n = 0;
-    for (const listener of this.spectators) n += listener.spectators ?? 1;
-    return n;
+    return this.spectators.count;
   }
 
   get maxSpectators(): number {
-    return this.deps.maxSpectators ?? DEFAULT_SPECTATORS_PER_ROOM;
+    return this.spectators.max;
   }
 
   /**
@@ -249,27 +207,22 @@ export class RoomActor {
    * host, or the room full of spectators), or null.
    */
   spectatorRefusal(): string | null {
-    if (!spectatorsAllowed(this.game.options)) return 'the host turned spectating off';
-    if (this.spectatorCount + this.pendingAdmissions() >= this.maxSpectators) return 'too many spectators watch this room';
-    return null;
+    return this.spectators.refusal();
   }
 
   /** A spectator arriving (`spectate`, from here or a peer): a place held for it, or why not. */
   admitSpectator(): string | null {
-    const refusal = this.spectatorRefusal();
-    if (refusal === null) this.admissions.push(this.deps.now() + SPECTATOR_ADMISSION_MS);
-    return refusal;
+    return this.spectators.admit();
   }
 
   /** `n` spectators admitted earlier are now counted watching: their held places go. */
   spectatorsArrived(n: number): void {
-    if (n > 0) this.admissions.splice(0, n);
+    this.spectators.arrived(n);
   }
 
-  private pendingAdmissions(): number {
-    const now = this.deps.now();
-    while (this.admissions.length > 0 && this.admissions[0]! <= now) this.admissions.shift();
-    return this.admissions.length;
+  /** The number of spectators changed on a peer node: the views show it shortly. */
+  spectatorsChanged(): void {
+    this.spectators.changed();
   }
 
   /**
@@ -320,7 +273,7 @@ export class RoomActor {
       listener.evicted(this.stoppedReason ?? 'stopped');
       return;
     }
-    if (listener.playerId === null) return this.attachSpectator(listener);
+    if (listener.playerId === null) return this.spectators.attach(listener);
     // A seat given up between a resume and its watch stays given up.
     if (findPlayer(this.game, listener.playerId)?.is_cpu !== false) {
       listener.unseated('you have no seat in this room');
@@ -340,40 +293,9 @@ export class RoomActor {
     else deliver(listener, this.currentViews().for(listener.playerId));
   }
 
-  /**
-   * A spectator: no presence (nobody's turn waits for a spectator), the public frame now and
-   * after every change. A peer node's listener stands for all its spectators of the room, and
-   * is let in whatever the count (that node checked its own arrivals against it).
-   */
-  private attachSpectator(listener: RoomListener): void {
-    if (this.spectators.has(listener)) return;
-    // Its place held since `spectate` is its own: given back before the cap is checked again.
-    this.spectatorsArrived(listener.spectators ?? 1);
-    const refusal = listener.spectators === undefined ? this.spectatorRefusal() : spectatorsAllowed(this.game.options) ? null : 'the host turned spectating off';
-    if (refusal) return listener.unseated(refusal);
-    // Frames still on their way to the others are older than the one this spectator starts with.
-    this.flushSpectators();
-    this.spectators.add(listener);
-    deliver(listener, this.currentViews().for(null));
-    this.spectatorsChanged();
-  }
-
-  /**
-   * The number of spectators changed (one came or went, here or on a peer node): the views
-   * show the new count shortly, once for however many changes came meanwhile.
-   */
-  spectatorsChanged(): void {
-    if (this.spectatorTimer || this.stoppedReason) return;
-    this.spectatorTimer = setTimeout(() => {
-      this.spectatorTimer = null;
-      if (this.spectatorCount !== this.shownSpectators) this.pushViews();
-    }, SPECTATOR_COUNT_DELAY_MS);
-    this.spectatorTimer.unref();
-  }
-
   /** Removes a watcher wherever it is filed (its seat may have been cleared meanwhile). */
   detach(listener: RoomListener): void {
-    if (this.spectators.delete(listener)) return this.spectatorsChanged();
+    if (this.spectators.detach(listener)) return;
     for (const [playerId, set] of this.listeners) {
       if (!set.delete(listener)) continue;
       if (set.size === 0) {
@@ -390,9 +312,8 @@ export class RoomActor {
    */
   resend(listener: RoomListener): void {
     if (!this.acting()) return;
-    if (listener.playerId === null ? !this.spectators.has(listener) : !this.listeners.get(listener.playerId)?.has(listener)) return;
-    // No frame of a spectator's may come after a newer one: what is waiting goes first.
-    if (listener.playerId === null) this.flushSpectators();
+    if (listener.playerId === null) return this.spectators.resend(listener);
+    if (!this.listeners.get(listener.playerId)?.has(listener)) return;
     deliver(listener, this.currentViews().for(listener.playerId));
   }
 
@@ -404,11 +325,11 @@ export class RoomActor {
 
   /** The views of the room as it is now, for any seat (null: the spectators'), built once per change. */
   private currentViews(): Views {
-    return this.fanout.views(this.game, this.seq, this.context.connected, this.timers(), this.shownSpectators);
+    return this.fanout.views(this.game, this.seq, this.context.connected, this.timers(), this.spectators.shown);
   }
 
   viewOf(playerId: string | null): GameView {
-    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers(), this.shownSpectators);
+    return viewFor(this.game, playerId, new Set(this.context.connected), this.timers(), this.spectators.shown);
   }
 
   /**
@@ -584,7 +505,7 @@ export class RoomActor {
     reply({ ok: true, seq: this.seq, duplicate: false });
     this.deps.saveSnapshot(this);
     this.unseatLeavers(domain.map((d) => d.event));
-    this.unseatSpectatorsIfClosed();
+    this.spectators.dropIfClosed();
     this.pushViews();
     this.armTimer();
   }
@@ -623,15 +544,6 @@ export class RoomActor {
     }
   }
 
-  /** The host turned spectating off: every spectator is dropped and told (`unauthorized`). */
-  private unseatSpectatorsIfClosed(): void {
-    if (this.spectators.size === 0 || spectatorsAllowed(this.game.options)) return;
-    this.flushSpectators();
-    const gone = [...this.spectators];
-    this.spectators.clear();
-    for (const listener of gone) listener.unseated('the host turned spectating off');
-  }
-
   private transitionWithoutEvents(event: RoomEvent): void {
     const { snapshot, emitted } = stepRoom(this.snapshot, event);
     if (emitted.some((e) => e.type === 'domain')) throw new Error(`${event.type} must not produce domain events`);
@@ -643,32 +555,16 @@ export class RoomActor {
     // A view pushed by a node whose lease lapsed may be older than what the room's new owner
     // has shown: the room stops here instead (its watchers are sent after it).
     if ((this.listeners.size === 0 && this.spectators.size === 0) || !this.acting()) return;
-    this.shownSpectators = this.spectatorCount;
+    this.spectators.showCount();
     const views = this.currentViews();
     for (const [playerId, set] of this.listeners) {
       const update = views.for(playerId);
       for (const listener of set) deliver(listener, update);
     }
-    // One public frame for every spectator (a peer node's listener passes it on to its own),
-    // sent on the next turn of the event loop: the players' next command is read and sent to
-    // PostgreSQL first, so the spectators' sockets are written while that commit is on its way
-    // rather than ahead of it.
-    if (this.spectators.size > 0) {
-      this.spectatorFrames.push(views.for(null));
-      this.spectatorFlush ??= setImmediate(() => this.flushSpectators());
-    }
+    // One public frame for every spectator, sent after the players' next command is read.
+    if (this.spectators.size > 0) this.spectators.queue(views.for(null));
     // Every watcher's update is built (with its patch): the change before is not needed again.
     views.drop();
-  }
-
-  /** Sends the spectators every public frame waiting for them, in order. */
-  private flushSpectators(): void {
-    if (this.spectatorFlush) clearImmediate(this.spectatorFlush);
-    this.spectatorFlush = null;
-    if (this.spectatorFrames.length === 0) return;
-    const frames = this.spectatorFrames;
-    this.spectatorFrames = [];
-    for (const update of frames) for (const listener of this.spectators) deliver(listener, update);
   }
 
   /** Arms the single real timer from the deadline in context (or a retry delay). */
@@ -711,15 +607,12 @@ export class RoomActor {
     this.timer = null;
     this.queuedCommands = 0;
     for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
-    if (this.spectatorTimer) clearTimeout(this.spectatorTimer);
-    this.spectatorTimer = null;
     // Frames of changes committed before the stop are true: they go out before the move notice.
-    this.flushSpectators();
+    this.spectators.settle();
     this.watchedAtStop = this.listeners.size > 0 || this.spectators.size > 0;
     for (const set of this.listeners.values()) for (const listener of set) listener.evicted(reason);
     this.listeners.clear();
-    for (const listener of this.spectators) listener.evicted(reason);
-    this.spectators.clear();
+    this.spectators.evictAll(reason);
     this.deps.stopped(this, reason);
   }
 
@@ -743,17 +636,6 @@ export class RoomActor {
   get wasWatched(): boolean {
     return this.watchedAtStop;
   }
-}
-
-/** Each change's `state` frame for listeners that take frames, not updates: built once per view. */
-const stateFrameOf = new WeakMap<ViewUpdate, string>();
-
-/** A view to a listener: as an update if it takes them, else as a `state` frame. */
-function deliver(listener: RoomListener, update: ViewUpdate): void {
-  if (listener.view) return listener.view(update);
-  let frame = stateFrameOf.get(update);
-  if (frame === undefined) stateFrameOf.set(update, (frame = `{"type":"state","seq":${update.seq},"state":${update.state}}`));
-  listener.state(update.seq, frame);
 }
 
 export function summaryOf(game: GameState): AppendRequest['summary'] {

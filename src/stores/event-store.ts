@@ -360,7 +360,7 @@ export class PgEventStore {
   }
 
   /**
-   * The finished game whose replay id this is, with all its events; null when no game has it,
+   * The finished game whose replay id this is, with its events up to game_ended; null when no game has it,
    * and when the game with it is not finished (a replay of a game in play would show its
    * hidden cards: it answers as if the id named nothing).
    */
@@ -375,7 +375,15 @@ export class PgEventStore {
     // loaded (nor held in memory, nor sent) at all.
     if (row.last_seq > maxEvents) return 'too_large';
     const { last_seq: _last, ...game } = row;
-    return { ...game, events: await this.loadEvents(game.game_id) };
+    // The replay is the game, which ends at game_ended. Seats left after it (players going back
+    // to the start: a CPU takes each, for a next game at the table) are events of the finished
+    // game too, but no move of it: served, they would make the replay end in another state than
+    // the players saw at the end, and a document that changes after it was first served.
+    const events = await this.loadEvents(game.game_id);
+    const end = events.findIndex((e) => e.type === 'game_ended');
+    if (end < 0) return { ...game, events };
+    // When it ended is when game_ended was stored (the row's time moves with later appends).
+    return { ...game, ended_at: events[end]!.created_at, events: events.slice(0, end + 1) };
   }
 
   /** A game, with how long ago it last changed (by PostgreSQL's clock). */

@@ -9,6 +9,7 @@ import { TestClient } from '../support/client.js';
 import { cleanup, DATABASE_URL, startTestNode } from '../support/node.js';
 import { playUntil } from '../support/play.js';
 import { expectReplayEndsAsSeen, fetchReplay } from '../support/replay.js';
+import { auditFrame, auditTotals, settleAudit } from '../support/replay-audit.js';
 
 let node: Awaited<ReturnType<typeof startTestNode>>;
 let sql: postgres.Sql;
@@ -77,5 +78,51 @@ describe('replays', () => {
     expect(otherView.replay_id).toMatch(/^[0-9a-f]{32}$/);
     expect(otherView.replay_id).not.toBe(hostView!.replay_id);
     await Promise.all([host, guest, back, other].map((c) => c.close()));
+  });
+
+  it('seats left after the game is over (the players going back to the start) change nothing of its replay: it ends at game_ended, in the state the players saw then', async () => {
+    const host = await TestClient.connect(node.port);
+    await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
+    const guest = await TestClient.connect(node.port);
+    await guest.ok({ type: 'join_room', room: host.room, name: 'Guest' });
+    await host.ok({ type: 'add_cpu', profile: 'Sofia' });
+    await host.ok({ type: 'start_game' });
+    await Promise.all([playUntil(host, () => false), playUntil(guest, () => false, 1)]);
+    const [hostEnd, guestEnd] = await Promise.all([host, guest].map((c) => c.waitForState((v) => v.phase === 'game_over')));
+    const atEnd = await fetchReplay(node.port, hostEnd!.replay_id);
+    // The guest goes back to the start: a CPU takes the seat, an event of the finished game.
+    await guest.ok({ type: 'leave' });
+    await host.waitForState((v) => v.players.find((p: { id: string }) => p.id === guest.playerId)?.is_cpu === true);
+    const later = await fetchReplay(node.port, hostEnd!.replay_id);
+    expect(later.status).toBe(200);
+    expect(later.body.events.at(-1).type).toBe('game_ended');
+    expect(later.body).toEqual(atEnd.body);
+    await expectReplayEndsAsSeen(node.port, hostEnd!);
+    await expectReplayEndsAsSeen(node.port, guestEnd!);
+    await Promise.all([host, guest].map((c) => c.close()));
+  });
+
+  it('the audit every test file runs (replay-audit.ts) checks each final view a client gets, and finds a view that differs from its replay', async () => {
+    const host = await TestClient.connect(node.port);
+    await host.ok({ type: 'create_room', name: 'Host', options: { rounds: 1, initial_flips: 0 } });
+    await host.ok({ type: 'add_cpu', profile: 'Sofia' });
+    const before = auditTotals.views;
+    await host.ok({ type: 'start_game' });
+    await playUntil(host, () => false);
+    const final = await host.waitForState((v) => v.phase === 'game_over');
+    // The client's own final view was checked, and equals its replay.
+    expect(await settleAudit()).toEqual([]);
+    expect(auditTotals.views).toBeGreaterThan(before);
+    // A final view one point off, or with a card the replay does not have, is told apart.
+    const tampered = structuredClone(final);
+    tampered.players[0].total_score += 1;
+    auditFrame(node.port, { type: 'state', seq: host.seq, state: tampered });
+    const swapped = structuredClone(final);
+    swapped.players[1].cards[0] = { ...swapped.players[1].cards[0], rank: swapped.players[1].cards[0].rank === 'K' ? 'Q' : 'K' };
+    auditFrame(node.port, { type: 'state', seq: host.seq, state: swapped });
+    const found = await settleAudit();
+    expect(found).toHaveLength(2);
+    for (const f of found) expect(f).toContain('ends in another state than');
+    await host.close();
   });
 });

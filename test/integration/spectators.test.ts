@@ -213,6 +213,8 @@ describe('spectators across nodes', () => {
           if (i > 60) throw new Error(`watch again refused: ${JSON.stringify(reply)}`);
           await new Promise((r) => setTimeout(r, 250));
         }
+        // The players see both still watching, counted by the room's new node.
+        await host.waitForState((v) => v.spectators === 2);
         // The host's connection to b follows the room to b by itself; play on to the end.
         await playUntil(host, () => false);
         for (const s of [onB, again]) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { ViewSync } from '../../web/src/view-sync.js';
+import { auditFrame } from './replay-audit.js';
 
 export type Frame = Record<string, any>;
 
@@ -29,9 +30,10 @@ export class TestClient {
   room = '';
 
   private constructor(
-    url: string,
+    private readonly port: number,
     private readonly options: ClientOptions = {},
   ) {
+    const url = `ws://127.0.0.1:${port}/ws`;
     this.ws = new WebSocket(url);
     this.ws.on('message', (data) => {
       const wire = JSON.parse(data.toString()) as Frame;
@@ -45,6 +47,7 @@ export class TestClient {
         frame = taken.frame;
       }
       this.frames.push(frame);
+      auditFrame(this.port, frame);
       if (frame.type === 'welcome') {
         this.playerId = frame.player_id;
         this.token = frame.token;
@@ -69,7 +72,7 @@ export class TestClient {
   }
 
   static async connect(port: number, options: ClientOptions = {}): Promise<TestClient> {
-    const client = new TestClient(`ws://127.0.0.1:${port}/ws`, options);
+    const client = new TestClient(port, options);
     await new Promise<void>((resolve, reject) => {
       client.ws.once('open', () => resolve());
       client.ws.once('error', reject);
