@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ROOT } from '../../scripts/lib/node-process.js';
 import { axe, browserNode, playThroughUi } from './browser.js';
+import { expectFocusRing, inViewport, noSidewaysScroll } from './looks.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
 const LAPTOP = { width: 1280, height: 800 };
@@ -39,20 +40,6 @@ async function shots(page: Page, name: string, show?: string): Promise<void> {
     await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.jpg`), type: 'jpeg', quality: 80 });
   }
   await page.setViewportSize(own);
-}
-
-async function noSidewaysScroll(page: Page, where: string): Promise<void> {
-  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-  expect(widths.scroll, `horizontal scroll on ${where}`).toBeLessThanOrEqual(widths.client);
-}
-
-async function inViewport(page: Page, selector: string): Promise<void> {
-  const box = (await page.locator(selector).boundingBox())!;
-  const viewport = page.viewportSize()!;
-  expect(box.y, `${selector} top`).toBeGreaterThanOrEqual(0);
-  expect(box.x, `${selector} left`).toBeGreaterThanOrEqual(0);
-  expect(box.y + box.height, `${selector} bottom`).toBeLessThanOrEqual(viewport.height + 0.5);
-  expect(box.x + box.width, `${selector} right`).toBeLessThanOrEqual(viewport.width + 0.5);
 }
 
 async function createRoom(page: Page, name: string, rounds: number): Promise<string> {
@@ -192,6 +179,13 @@ describe('the table (issue 14)', () => {
     expect(await page.locator('[data-testid="my-hand"] .card.selected').count()).toBe(1);
     expect(await page.locator('[data-testid="opponent"] .card.selected').count()).toBe(0);
     expect(await page.getAttribute('[data-testid="my-card"][data-pos="0"]', 'aria-pressed')).toBe('true');
+    // The focus ring shows on the chosen card (its blue selection does not hide it), and on the
+    // next card, over its neighbours' yellow "press me" glow.
+    await expectFocusRing(page, 'a chosen card');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.pos)).toBe('1');
+    await expectFocusRing(page, 'a card between two others');
+    await page.keyboard.press('Shift+Tab');
     await axe(page, 'initial flip');
     await shots(page, '05-initial-flip');
     const played = await playByKeyboard(page, async () => (await must(page)) === 'place' || (await must(page)) === 'swap');
@@ -200,6 +194,8 @@ describe('the table (issue 14)', () => {
     const discardLabel = (await page.getAttribute('[data-testid="discard"]', 'aria-label'))!;
     expect(discardLabel).toMatch(/Discard pile, .+ on top/);
     if ((await must(page)) === 'place') expect(discardLabel).toContain('press to throw away the');
+    // The drawn card was said through the live region.
+    expect(await page.locator('#live').textContent()).toMatch(/You (drew|took) the /);
     await axe(page, 'holding a card');
     await shots(page, '06-holding-a-card', '[data-testid="my-hand"]');
     const rest = await playByKeyboard(page, async () => (await phase(page)) === 'game_over');
@@ -227,6 +223,9 @@ describe('the table (issue 14)', () => {
     await page.selectOption('#cpu', 'Sofia');
     await page.click('[data-testid="add-cpu"]');
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);
+    // A house rule the next game must keep.
+    await page.check('[data-option="use_jokers"]');
+    await expect.poll(() => guest.isChecked('[data-option="use_jokers"]')).toBe(true);
     await noSidewaysScroll(guest, 'lobby on a phone');
     await axe(guest, 'lobby as a guest');
     await shots(guest, '07-lobby-guest');
@@ -276,6 +275,14 @@ describe('the table (issue 14)', () => {
     await shots(page, '11-final-standings');
     await axe(guest, 'final standings as a guest');
     expect(await guest.locator('[data-testid="next-game"]').count()).toBe(0);
+    // The others are asked to stay for the host's next game.
+    expect(await guest.locator('[data-testid="results"]').textContent()).toContain('Stay here');
+    // "You" is marked on your name, not on your rank.
+    const youMark = await page.evaluate(() => ({
+      name: getComputedStyle(document.querySelector('[data-testid="results"] tr.you .name')!).textDecorationLine,
+      rank: getComputedStyle(document.querySelector('[data-testid="results"] tr.you td')!).textDecorationLine,
+    }));
+    expect(youMark).toEqual({ name: 'underline', rank: 'none' });
 
     // Play again: the same table, a new game.
     const before = await page.evaluate(() => [...document.querySelectorAll('[data-testid="opponent"] .name')].map((e) => e.textContent));
@@ -285,10 +292,36 @@ describe('the table (issue 14)', () => {
     expect(await page.evaluate(() => [...document.querySelectorAll('[data-testid="opponent"] .name')].map((e) => e.textContent))).toEqual(before);
     expect(await page.locator('[data-testid="round"]').textContent()).toContain('Hole 1 of 2');
     expect(await guest.locator('[data-testid="my-card"]').count()).toBe(6);
+    // Options kept: Jokers are still in play.
+    expect(await page.locator('.chip', { hasText: 'Jokers' }).count()).toBe(1);
+    expect(await guest.locator('.chip', { hasText: 'Jokers' }).count()).toBe(1);
     await shots(page, '12-play-again');
     await page.context().close();
     await guest.context().close();
   }, 240_000);
+
+  it('"Copy" says Copied only when the link reached the clipboard; otherwise it selects the link for the person to copy', async () => {
+    for (const clipboard of [true, false]) {
+      const context = await fx.browser.newContext({ viewport: PHONE, bypassCSP: true });
+      if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.url().replace(/\/$/, '') });
+      // A browser without the Clipboard API (an insecure origin, an old WebView).
+      else await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined }));
+      const page = await context.newPage();
+      await createRoom(page, clipboard ? 'Clip' : 'NoClip', 1);
+      const link = await page.inputValue('#invite-link');
+      await page.click('[data-key="copy"]');
+      await page.waitForSelector('[data-testid="copy-note"]');
+      if (clipboard) {
+        expect(await page.locator('[data-key="copy"]').textContent()).toContain('Copied');
+        expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+      } else {
+        expect(await page.locator('[data-key="copy"]').textContent()).not.toContain('Copied');
+        expect(await page.locator('[data-testid="copy-note"]').textContent()).toContain('not available');
+        expect(await page.evaluate(() => [document.activeElement?.id, window.getSelection()?.toString() || (document.activeElement as HTMLInputElement).value.slice((document.activeElement as HTMLInputElement).selectionStart!, (document.activeElement as HTMLInputElement).selectionEnd!)])).toEqual(['invite-link', link]);
+      }
+      await context.close();
+    }
+  }, 60_000);
 
   it('while reconnecting nothing can be played, under an overlay banner; the moves come back after', async () => {
     const page = await newPage();
