@@ -52,7 +52,9 @@ export async function playThroughUi(page: Page, until: () => Promise<boolean>, t
     }
     await page.waitForTimeout(30);
   }
-  throw new Error('the game did not reach the wanted point through the UI');
+  // Where it stuck, in words: what the page asked for and said.
+  const where = await page.evaluate(() => `must=${document.body.dataset.must} phase=${document.body.dataset.phase} connection=${document.body.dataset.connection}; status "${document.querySelector('[data-testid="status"]')?.textContent}"; error "${document.querySelector('[data-testid="error"]')?.textContent ?? ''}"`);
+  throw new Error(`the game did not reach the wanted point through the UI (${where})`);
 }
 
 export { frontProxy } from '../../scripts/lib/proxy.js';

@@ -295,6 +295,7 @@ describe('the table (issue 14)', () => {
     // Options kept: Jokers are still in play.
     expect(await page.locator('.chip', { hasText: 'Jokers' }).count()).toBe(1);
     expect(await guest.locator('.chip', { hasText: 'Jokers' }).count()).toBe(1);
+    await axe(page, 'play again');
     await shots(page, '12-play-again');
     await page.context().close();
     await guest.context().close();
@@ -317,6 +318,7 @@ describe('the table (issue 14)', () => {
       } else {
         expect(await page.locator('[data-key="copy"]').textContent()).not.toContain('Copied');
         expect(await page.locator('[data-testid="copy-note"]').textContent()).toContain('not available');
+        await axe(page, 'lobby, copying not available');
         expect(await page.evaluate(() => [document.activeElement?.id, window.getSelection()?.toString() || (document.activeElement as HTMLInputElement).value.slice((document.activeElement as HTMLInputElement).selectionStart!, (document.activeElement as HTMLInputElement).selectionEnd!)])).toEqual(['invite-link', link]);
       }
       await context.close();

@@ -46,6 +46,15 @@ describe('tableHtml', () => {
     expect(html).toContain('Player 2’s turn');
   });
 
+  it('your last turn says so, and going out yourself puts the "went out" badge on your own hand', () => {
+    const last = tableHtml(view({ finisher_id: 'p2', phase: 'final_turn' }), props);
+    expect(last).toMatch(/class="status act last"[^>]*>Last turn! Your turn/);
+    const mine = tableHtml(view({ finisher_id: 'p1', phase: 'final_turn', must: null, current_player_id: 'p2' }), props);
+    const myHand = mine.slice(mine.indexOf('data-testid="my-hand"'));
+    expect(myHand.slice(0, myHand.indexOf('</section>'))).toContain('went out');
+    expect(mine).not.toContain('Last turn!');
+  });
+
   it('a replay frame at the end of a hole: all revealed, scores and the winner, still nothing to press when read-only', () => {
     const all = [up('7', 'hearts'), up('2', 'spades'), up('K', 'clubs'), up('7', 'clubs'), up('JOKER', 'hearts'), up('5', 'diamonds')];
     const frame = view({ you: null, must: null, phase: 'round_over', current_player_id: null }, all);
