@@ -241,7 +241,11 @@ describe('the table (issue 14)', () => {
     await page.waitForSelector('[data-testid="leave-yes"]');
     await axe(page, 'leave confirmation');
     await shots(page, '08-leave-confirmation');
-    await page.click('[data-testid="leave-no"]');
+    // Focus went to "Stay"; Escape closes the question and puts focus back on Leave.
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('leave-no');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid="leave-yes"]').count()).toBe(0);
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('leave');
     await page.locator('.how-to summary').click();
     await axe(page, 'how to play');
     await shots(page, '09-how-to-play', '.how-to');

@@ -130,6 +130,13 @@ export function installInput(app: HTMLElement): void {
     if (form?.dataset.form === 'create') create(app);
   });
 
+  // Escape closes the "Leave the game?" question, as it closes any dialog.
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape' || !ui.confirmLeave) return;
+    const stay = document.querySelector<HTMLElement>('[data-action="leave-cancel"]');
+    if (stay) act(stay);
+  });
+
   // Buttons only (native Enter and Space): submit buttons act through their form's submit.
   app.addEventListener('click', (event) => {
     const target = (event.target as HTMLElement).closest<HTMLElement>('[data-action]');
