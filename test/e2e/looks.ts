@@ -86,3 +86,15 @@ export async function expectFocusRing(page: Page, where: string): Promise<void> 
   const sides = await focusRing(page);
   expect(Math.min(...sides), `focus ring on ${where} (top, right, bottom, left white: ${sides.join(', ')})`).toBeGreaterThanOrEqual(0.8);
 }
+
+/** Everything a finger presses is at least 44 px tall and wide (a checkbox: its label, which toggles it). */
+export async function tapTargetsBigEnough(page: Page, where: string): Promise<void> {
+  const small = await page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('#app button, #app select, #app input:not([type="checkbox"]), #app summary, #app a, #app label.rule')]
+      .filter((el) => !el.classList.contains('sr-only'))
+      .map((el) => ({ el, r: el.getBoundingClientRect() }))
+      .filter(({ r }) => r.width > 0 && (r.height < 43.5 || r.width < 43.5))
+      .map(({ el, r }) => `${el.tagName.toLowerCase()} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').trim().slice(0, 30)}" ${Math.round(r.width)}×${Math.round(r.height)}`),
+  );
+  expect(small, `tap targets under 44 px on ${where}`).toEqual([]);
+}

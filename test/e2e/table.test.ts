@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ROOT } from '../../scripts/lib/node-process.js';
 import { axe, browserNode, playThroughUi } from './browser.js';
-import { expectFocusRing, inViewport, noSidewaysScroll } from './looks.js';
+import { expectFocusRing, inViewport, noSidewaysScroll, tapTargetsBigEnough } from './looks.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
 const LAPTOP = { width: 1280, height: 800 };
@@ -227,11 +227,17 @@ describe('the table (issue 14)', () => {
     await page.check('[data-option="use_jokers"]');
     await expect.poll(() => guest.isChecked('[data-option="use_jokers"]')).toBe(true);
     await noSidewaysScroll(guest, 'lobby on a phone');
+    await tapTargetsBigEnough(guest, 'lobby on a phone');
+    // The host's lobby on a phone: Copy, Remove, the CPU list, the house rules' checkboxes.
+    await page.setViewportSize(PHONE);
+    await tapTargetsBigEnough(page, "host's lobby on a phone");
+    await page.setViewportSize(LAPTOP);
     await axe(guest, 'lobby as a guest');
     await shots(guest, '07-lobby-guest');
     await page.click('[data-testid="start"]');
     await guest.waitForSelector('[data-testid="my-card"]');
     await noSidewaysScroll(guest, 'table on a phone');
+    await tapTargetsBigEnough(guest, 'table on a phone');
     await axe(guest, 'table as a guest on a phone');
     // The guest plays by clicks while the host waits for a CPU move to be described.
     const guestPlays = playThroughUi(guest, async () => (await phase(guest)) === 'game_over', 150_000);
@@ -273,6 +279,7 @@ describe('the table (issue 14)', () => {
       await page.setViewportSize(viewport);
       await inViewport(page, '[data-testid="results"]');
       await noSidewaysScroll(page, `final standings at ${viewport.width}`);
+      await tapTargetsBigEnough(page, `final standings at ${viewport.width}`);
     }
     await page.setViewportSize(LAPTOP);
     await axe(page, 'final standings');
