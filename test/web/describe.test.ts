@@ -48,6 +48,11 @@ describe('whatHappened', () => {
     expect(whatHappened(view(), view({ phase: 'round_over' }))).toContain('Hole 1 is over');
   });
 
+  it('for the live region, cards are named in words (a screen reader reads "7♥" as symbols)', () => {
+    expect(whatHappened(view(), view({ drawn_from: 'discard', discard_top: { rank: 'K', suit: 'spades', deck: 0 } }), 'spoken')).toBe('Maya took the 7 of hearts from the discard pile');
+    expect(whatHappened(view(), view({ current_player_id: 'p1' }, [down, down, down, down, up('Q', 'clubs'), down]), 'spoken')).toBe('Maya flipped the Queen of clubs (bottom middle)');
+  });
+
   it('nothing to tell across games, or without a view before', () => {
     expect(whatHappened(null, view())).toBeNull();
     expect(whatHappened(view(), view({ game_id: 'g2' }))).toBeNull();

@@ -81,6 +81,6 @@ function setView(next: View): void {
   ui.view = next;
   if (next.must !== 'flip_initial') ui.selected = [];
   if (next.phase !== 'lobby') ui.copy = 'idle';
-  say(announcement(prev, next, happened, ui.selected.length));
+  say(announcement(prev, next, whatHappened(prev, next, 'spoken'), ui.selected.length));
   render();
 }
