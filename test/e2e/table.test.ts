@@ -214,6 +214,9 @@ describe('the table (issue 14)', () => {
     expect(name.length).toBe(24);
     const page = await newPage(LAPTOP);
     const guest = await newPage(PHONE);
+    // The guest's clock is an hour fast (a phone set by hand): its countdown must still count
+    // down from the room's deadline, which is on the server's clock.
+    await guest.clock.setSystemTime(Date.now() + 3_600_000);
     await createRoom(page, name, 2);
     await noSidewaysScroll(page, 'lobby');
     const code = (await page.locator('[data-testid="room-code"]').textContent())!;
@@ -272,6 +275,10 @@ describe('the table (issue 14)', () => {
     await axe(page, 'round over');
     await shots(page, '10-round-over');
     await inViewport(guest, '[data-testid="results"]');
+    const guestCountdown = Number(await guest.locator('[data-testid="countdown"]').textContent());
+    process.stdout.write(`countdowns: host ${countdown} s, guest (clock an hour fast) ${guestCountdown} s\n`);
+    expect(guestCountdown).toBeGreaterThan(0);
+    expect(guestCountdown).toBeLessThanOrEqual(10);
     await playThroughUi(page, async () => (await phase(page)) === 'game_over');
     await guestPlays;
     await page.waitForSelector('text=Final standings');

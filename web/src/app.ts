@@ -9,15 +9,16 @@ import { spectatorHtml, watchingBadge } from './screens/spectator.js';
 import { startHtml } from './screens/start.js';
 import { tableHtml, type TableProps } from './screens/table.js';
 import { patch } from './render.js';
+import { serverNow } from './server-clock.js';
 import { isHost, ui } from './store.js';
 import type { View } from './types.js';
 
 let shownScreen = '';
 
-/** Seconds until the next hole starts by itself, from the view's deadline. */
+/** Seconds until the next hole starts by itself, from the view's deadline (on the server's clock). */
 function countdown(view: View): number | null {
   if (view.phase !== 'round_over' || !view.next_round_at) return null;
-  return Math.max(0, Math.ceil((view.next_round_at - Date.now()) / 1000));
+  return Math.max(0, Math.ceil((view.next_round_at - serverNow()) / 1000));
 }
 
 /**

@@ -10,6 +10,7 @@ import { Connection, storedToken } from './connection.js';
 import { useConnection } from './link.js';
 import { onMessage, onStatus } from './messages.js';
 import { startReplay } from './replay.js';
+import { measureServerClock } from './server-clock.js';
 import { ui } from './store.js';
 
 const app = document.getElementById('app')!;
@@ -24,6 +25,7 @@ if (replayId) {
   const connection = new Connection(wsUrl, { message: onMessage, status: onStatus });
   useConnection(connection);
   installInput(app);
+  void measureServerClock();
   tickCountdown();
   const watchCode = params.get('watch');
   if (watchCode && /^[A-Za-z]{4}$/.test(watchCode) && !storedToken()) {
