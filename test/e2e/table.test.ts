@@ -358,6 +358,8 @@ describe('the table (issue 14)', () => {
     // The banner floats: the page did not move down.
     expect((await page.locator('main').boundingBox())!.y).toBe(top!.y);
     expect(await page.getAttribute('[data-testid="deck"]', 'aria-disabled')).toBe('true');
+    // Leaving too: the server would not hear it, and the seat would stay, played by a CPU.
+    expect(await page.getAttribute('[data-testid="leave"]', 'aria-disabled')).toBe('true');
     expect(await page.locator('[data-action]').filter({ has: page.locator('xpath=self::*[contains(@class,"card")]') }).count()).toBe(0);
     // A press does nothing now, and nothing is queued to happen later.
     await page.click('[data-testid="deck"]', { force: true });
