@@ -343,6 +343,21 @@ describe('the table (issue 14)', () => {
     }
   }, 60_000);
 
+  it('a phone at a full table (five opponents) shows your whole grid without scrolling', async () => {
+    const page = await newPage(PHONE);
+    await createRoom(page, 'Crowded', 1);
+    for (let i = 0; i < 5; i++) {
+      await page.click('[data-testid="add-cpu"]');
+      await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(i + 2);
+    }
+    await page.click('[data-testid="start"]');
+    await page.waitForSelector('[data-testid="my-card"]');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await inViewport(page, '[data-testid="my-hand"] .grid');
+    await noSidewaysScroll(page, 'a full table on a phone');
+    await page.context().close();
+  }, 60_000);
+
   it('while reconnecting nothing can be played, under an overlay banner; the moves come back after', async () => {
     const page = await newPage();
     await createRoom(page, 'Patient', 1);

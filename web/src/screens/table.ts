@@ -118,12 +118,12 @@ export function tableHtml(v: View, props: TableProps): string {
       <h1 tabindex="-1">Room <span class="code">${esc(v.room)}</span></h1>
       <div class="round" data-testid="round">${icons.flag()} Hole ${v.round} of ${v.rounds}</div>
       ${props.headerExtra ?? ''}
-      ${seated ? `<button type="button" class="ghost" data-key="leave" data-action="leave" data-testid="leave" ${dis}>${icons.leave()} Leave</button>` : ''}
+      ${seated ? `<button type="button" class="ghost" data-key="leave" data-action="leave" data-testid="leave" ${dis}>${icons.leave()} <span class="label">Leave</span></button>` : ''}
     </header>
     ${leaveConfirm}
     ${statusHtml(v, props.selected.length, props.happened)}
     ${props.error ? `<p class="error" data-testid="error" data-key="table-error">${esc(props.error)}</p>` : ''}
-    <div class="opponents ${seated ? '' : 'everyone'}">${others}</div>
+    <div class="opponents ${seated ? '' : 'everyone'} ${v.players.length - (seated ? 1 : 0) >= 3 ? 'many' : ''}">${others}</div>
     <div class="table" role="group" aria-label="Piles">
       <div class="pile">${deck}<span class="count">${v.deck_count} left</span></div>
       <div class="pile">${discard}<span class="count">discard</span></div>
