@@ -69,12 +69,14 @@ const keyOf = (page: Page, selector: string) => page.evaluate((sel) => document.
  * Plays this page's seat by keyboard alone (Tab to the card, Enter or Space) until `until`.
  * Counts the times focus fell to the page body after an update (it must never).
  */
-async function playByKeyboard(page: Page, until: () => Promise<boolean>, timeoutMs = 120_000): Promise<{ moves: number; focusLost: number }> {
+async function playByKeyboard(page: Page, until: () => Promise<boolean>, timeoutMs = 120_000): Promise<{ moves: number; focusLost: number; swallowed: number }> {
   const deadline = Date.now() + timeoutMs;
   let moves = 0;
   let focusLost = 0;
+  // Presses of a control that could be pressed which changed nothing within 10 s (a swallowed key).
+  let swallowed = 0;
   while (Date.now() < deadline) {
-    if (await until()) return { moves, focusLost };
+    if (await until()) return { moves, focusLost, swallowed };
     const now = await must(page);
     let target: string | null = null;
     if (now === 'flip_initial' || now === 'flip' || now === 'flip_or_skip') target = '[data-testid="my-card"][data-face="down"][data-action="flip"]:not(.selected)';
@@ -94,10 +96,18 @@ async function playByKeyboard(page: Page, until: () => Promise<boolean>, timeout
     }
     // Still what it was a moment ago? (A CPU's move may have changed what can be pressed.)
     if (!(await page.evaluate((k) => document.querySelector(`[data-key="${k}"]`)?.hasAttribute('data-action') ?? false, key))) continue;
-    const seq = await page.evaluate(() => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length);
+    // What a press changes: what the page asks for, the cards face up, the cards chosen to flip.
+    const signature = () => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length + '|' + document.querySelectorAll('.card.selected').length;
+    const seq = await page.evaluate(signature);
     await page.keyboard.press(moves % 2 ? 'Enter' : ' ');
     moves++;
-    await page.waitForFunction((before) => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length !== before, seq, { timeout: 10_000 }).catch(() => undefined);
+    const changed = await page
+      .waitForFunction((before) => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length + '|' + document.querySelectorAll('.card.selected').length !== before, seq, { timeout: 10_000 })
+      .then(() => true, () => false);
+    if (!changed) {
+      swallowed++;
+      process.stdout.write(`a press of ${key} (${now}) changed nothing within 10 s\n`);
+    }
     if (await page.evaluate(() => document.activeElement === document.body || document.activeElement === null)) {
       focusLost++;
       process.stdout.write(`focus lost after pressing ${key} (${now}); now ${await must(page)}/${await phase(page)}; still there: ${await page.evaluate((k) => !!document.querySelector(`[data-key="${k}"]`), key)}\n`);
@@ -201,6 +211,7 @@ describe('the table (issue 14)', () => {
     const rest = await playByKeyboard(page, async () => (await phase(page)) === 'game_over');
     expect(played.moves + rest.moves).toBeGreaterThan(4);
     expect(played.focusLost + rest.focusLost).toBe(0);
+    expect(played.swallowed + rest.swallowed).toBe(0);
     // Every move was told in the "what just happened" line (CPUs' too), and the live region is one element.
     expect(await page.locator('#live').count()).toBe(1);
     await page.waitForSelector('[data-testid="results"]');
