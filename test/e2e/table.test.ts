@@ -153,6 +153,8 @@ describe('the table (issue 14)', () => {
   it('a whole game by keyboard alone: focus stays where it was across every update; the selection stays in your own grid', async () => {
     const page = await newPage();
     await page.goto(fx.url());
+    // The live region is one element for the whole game: remembered here, compared at the end.
+    await page.evaluate(() => ((window as unknown as { liveAtStart: unknown }).liveAtStart = document.getElementById('live')));
     await tabTo(page, '#name');
     await page.keyboard.type('Keys');
     await tabTo(page, 'summary');
@@ -214,6 +216,7 @@ describe('the table (issue 14)', () => {
     expect(played.swallowed + rest.swallowed).toBe(0);
     // Every move was told in the "what just happened" line (CPUs' too), and the live region is one element.
     expect(await page.locator('#live').count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { liveAtStart: unknown }).liveAtStart === document.getElementById('live'))).toBe(true);
     await page.waitForSelector('[data-testid="results"]');
     expect(await page.locator('[data-testid="winner"]').textContent()).toMatch(/wins? the game/);
     await axe(page, 'game over');
@@ -366,6 +369,9 @@ describe('the table (issue 14)', () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await inViewport(page, '[data-testid="my-hand"] .grid');
     await noSidewaysScroll(page, 'a full table on a phone');
+    await axe(page, 'a full table');
+    // Two decks' backs: each its own muted pattern, none looking like the yellow "press me".
+    await shots(page, '14-full-table');
     await page.context().close();
   }, 60_000);
 

@@ -33,6 +33,9 @@ describe('tableHtml', () => {
     expect(html).toContain('(a pair: scores 0)');
     expect(html).toContain('Lucky swing');
     expect(html).not.toMatch(/[\u{1F300}-\u{1FAFF}\u26F3]/u); // no emoji
+    // Every hand shows its running value; a CPU's badge names its personality, not its name again.
+    expect(count(html, 'data-testid="hand-value"')).toBe(3);
+    expect(html).toContain('CPU · sneaky finisher');
   });
 
   it("a spectator's view: every hand alike, nothing to press, no Leave of a seat", () => {
