@@ -176,6 +176,7 @@ describe('the table (issue 14)', () => {
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
     // Focus stayed on the button through the update.
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('add-cpu');
+    await expectFocusRing(page, 'the Add CPU button');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);
     await axe(page, 'lobby');
