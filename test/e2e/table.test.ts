@@ -237,7 +237,8 @@ describe('the table (issue 14)', () => {
     const code = (await page.locator('[data-testid="room-code"]').textContent())!;
     await guest.goto(`${fx.url()}?room=${code}`);
     await guest.fill('#name', 'Wilhelmina Clementine-Ox');
-    await guest.click('[data-testid="join"]');
+    // Enter in the name field joins the room of the invite link (its code is filled in).
+    await guest.press('#name', 'Enter');
     await page.selectOption('#cpu', 'Sofia');
     await page.click('[data-testid="add-cpu"]');
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);

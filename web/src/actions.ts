@@ -130,6 +130,15 @@ export function installInput(app: HTMLElement): void {
     if (form?.dataset.form === 'create') create(app);
   });
 
+  // The name field belongs to neither form, so Enter there submitted nothing: it joins the room
+  // whose code is typed (an invite link fills it in), else creates one.
+  app.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || (event.target as HTMLElement).id !== 'name') return;
+    event.preventDefault();
+    if (ui.code.trim()) join();
+    else create(app);
+  });
+
   // Escape closes the "Leave the game?" question, as it closes any dialog.
   document.addEventListener('keydown', (event) => {
     if (event.key !== 'Escape' || !ui.confirmLeave) return;
