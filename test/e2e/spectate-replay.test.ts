@@ -1,7 +1,7 @@
 /**
  * Spectators and replays in the browser (Chromium against a real node process): a spectator
  * watches a game to its end from an invite link; a player opens the replay from the final
- * standings and steps through it. Screenshots go to web/screenshots/.
+ * standings and steps through it. Screenshots at 1280×800 and 390×844 go to web/screenshots/.
  */
 import { applyPatch } from 'fast-json-patch';
 import { mkdirSync } from 'node:fs';
@@ -12,12 +12,23 @@ import { ROOT } from '../../scripts/lib/node-process.js';
 import { TestClient } from '../support/client.js';
 import { assertNoSecrets, playUntil } from '../support/play.js';
 import { axe, browserNode, playThroughUi } from './browser.js';
+import { noSidewaysScroll } from './looks.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
 const fx = browserNode({ CPU_THINK_MS: '40', ROUND_PAUSE_MS: '800' });
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.jpg`), type: 'jpeg', quality: 80, fullPage: true });
+/** The screen at a laptop's and a phone's size (no sideways scroll on the phone), then back to the page's own size. */
+async function shot(page: Page, name: string): Promise<void> {
+  const own = page.viewportSize()!;
+  for (const [size, viewport] of [['laptop', { width: 1280, height: 800 }], ['phone', { width: 390, height: 844 }]] as const) {
+    await page.setViewportSize(viewport);
+    await page.waitForTimeout(50);
+    if (size === 'phone') await noSidewaysScroll(page, name);
+    await page.screenshot({ path: path.join(SHOTS, `${name}-${size}.jpg`), type: 'jpeg', quality: 80 });
+  }
+  await page.setViewportSize(own);
+}
 const phase = (page: Page) => page.evaluate(() => document.body.dataset.phase);
 
 describe('spectators and replays in the browser', () => {

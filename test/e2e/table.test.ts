@@ -11,6 +11,8 @@ import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { ROOT } from '../../scripts/lib/node-process.js';
 import { axe, browserNode, playThroughUi } from './browser.js';
+import { playByKeyboard, tabTo } from './keyboard.js';
+import { expectFocusRing, inViewport, noSidewaysScroll, tapTargetsBigEnough } from './looks.js';
 
 const SHOTS = path.join(ROOT, 'web', 'screenshots');
 const LAPTOP = { width: 1280, height: 800 };
@@ -41,20 +43,6 @@ async function shots(page: Page, name: string, show?: string): Promise<void> {
   await page.setViewportSize(own);
 }
 
-async function noSidewaysScroll(page: Page, where: string): Promise<void> {
-  const widths = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-  expect(widths.scroll, `horizontal scroll on ${where}`).toBeLessThanOrEqual(widths.client);
-}
-
-async function inViewport(page: Page, selector: string): Promise<void> {
-  const box = (await page.locator(selector).boundingBox())!;
-  const viewport = page.viewportSize()!;
-  expect(box.y, `${selector} top`).toBeGreaterThanOrEqual(0);
-  expect(box.x, `${selector} left`).toBeGreaterThanOrEqual(0);
-  expect(box.y + box.height, `${selector} bottom`).toBeLessThanOrEqual(viewport.height + 0.5);
-  expect(box.x + box.width, `${selector} right`).toBeLessThanOrEqual(viewport.width + 0.5);
-}
-
 async function createRoom(page: Page, name: string, rounds: number): Promise<string> {
   await page.goto(fx.url());
   await page.fill('#name', name);
@@ -62,61 +50,6 @@ async function createRoom(page: Page, name: string, rounds: number): Promise<str
   await page.selectOption('[data-option="rounds"]', String(rounds));
   await page.click('[data-testid="create"]');
   return (await page.locator('[data-testid="room-code"]').textContent())!;
-}
-
-// ---------- the keyboard ----------
-
-/** Presses Tab until the element matching `selector` has focus. */
-async function tabTo(page: Page, selector: string, max = 80): Promise<void> {
-  for (let i = 0; i < max; i++) {
-    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, selector)) return;
-    await page.keyboard.press('Tab');
-  }
-  throw new Error(`Tab never reached ${selector}`);
-}
-
-/** The data-key of the first element matching `selector`, or null. */
-const keyOf = (page: Page, selector: string) => page.evaluate((sel) => document.querySelector<HTMLElement>(sel)?.dataset.key ?? null, selector);
-
-/**
- * Plays this page's seat by keyboard alone (Tab to the card, Enter or Space) until `until`.
- * Counts the times focus fell to the page body after an update (it must never).
- */
-async function playByKeyboard(page: Page, until: () => Promise<boolean>, timeoutMs = 120_000): Promise<{ moves: number; focusLost: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let moves = 0;
-  let focusLost = 0;
-  while (Date.now() < deadline) {
-    if (await until()) return { moves, focusLost };
-    const now = await must(page);
-    let target: string | null = null;
-    if (now === 'flip_initial' || now === 'flip' || now === 'flip_or_skip') target = '[data-testid="my-card"][data-face="down"][data-action="flip"]:not(.selected)';
-    else if (now === 'draw') target = '[data-testid="deck"][data-action]';
-    else if (now === 'place' || now === 'swap') {
-      target = (await keyOf(page, '[data-testid="my-card"][data-face="down"][data-action="swap"]')) ? '[data-testid="my-card"][data-face="down"][data-action="swap"]' : '[data-testid="my-card"][data-action="swap"]';
-    } else if ((await phase(page)) === 'round_over' && (await keyOf(page, '[data-testid="next-round"]'))) target = '[data-testid="next-round"]';
-    const key = target ? await keyOf(page, target) : null;
-    if (!key) {
-      await page.waitForTimeout(40);
-      continue;
-    }
-    try {
-      await tabTo(page, `[data-key="${key}"]`);
-    } catch {
-      continue; // the page moved on while tabbing: look again
-    }
-    // Still what it was a moment ago? (A CPU's move may have changed what can be pressed.)
-    if (!(await page.evaluate((k) => document.querySelector(`[data-key="${k}"]`)?.hasAttribute('data-action') ?? false, key))) continue;
-    const seq = await page.evaluate(() => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length);
-    await page.keyboard.press(moves % 2 ? 'Enter' : ' ');
-    moves++;
-    await page.waitForFunction((before) => document.body.dataset.must + '|' + document.querySelectorAll('[data-face="up"]').length !== before, seq, { timeout: 10_000 }).catch(() => undefined);
-    if (await page.evaluate(() => document.activeElement === document.body || document.activeElement === null)) {
-      focusLost++;
-      process.stdout.write(`focus lost after pressing ${key} (${now}); now ${await must(page)}/${await phase(page)}; still there: ${await page.evaluate((k) => !!document.querySelector(`[data-key="${k}"]`), key)}\n`);
-    }
-  }
-  throw new Error('the game did not reach the wanted point by keyboard');
 }
 
 describe('the table (issue 14)', () => {
@@ -156,6 +89,8 @@ describe('the table (issue 14)', () => {
   it('a whole game by keyboard alone: focus stays where it was across every update; the selection stays in your own grid', async () => {
     const page = await newPage();
     await page.goto(fx.url());
+    // The live region is one element for the whole game: remembered here, compared at the end.
+    await page.evaluate(() => ((window as unknown as { liveAtStart: unknown }).liveAtStart = document.getElementById('live')));
     await tabTo(page, '#name');
     await page.keyboard.type('Keys');
     await tabTo(page, 'summary');
@@ -177,6 +112,7 @@ describe('the table (issue 14)', () => {
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(2);
     // Focus stayed on the button through the update.
     expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('add-cpu');
+    await expectFocusRing(page, 'the Add CPU button');
     await page.keyboard.press('Enter');
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);
     await axe(page, 'lobby');
@@ -192,6 +128,13 @@ describe('the table (issue 14)', () => {
     expect(await page.locator('[data-testid="my-hand"] .card.selected').count()).toBe(1);
     expect(await page.locator('[data-testid="opponent"] .card.selected').count()).toBe(0);
     expect(await page.getAttribute('[data-testid="my-card"][data-pos="0"]', 'aria-pressed')).toBe('true');
+    // The focus ring shows on the chosen card (its blue selection does not hide it), and on the
+    // next card, over its neighbours' yellow "press me" glow.
+    await expectFocusRing(page, 'a chosen card');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.pos)).toBe('1');
+    await expectFocusRing(page, 'a card between two others');
+    await page.keyboard.press('Shift+Tab');
     await axe(page, 'initial flip');
     await shots(page, '05-initial-flip');
     const played = await playByKeyboard(page, async () => (await must(page)) === 'place' || (await must(page)) === 'swap');
@@ -200,13 +143,17 @@ describe('the table (issue 14)', () => {
     const discardLabel = (await page.getAttribute('[data-testid="discard"]', 'aria-label'))!;
     expect(discardLabel).toMatch(/Discard pile, .+ on top/);
     if ((await must(page)) === 'place') expect(discardLabel).toContain('press to throw away the');
+    // The drawn card was said through the live region.
+    expect(await page.locator('#live').textContent()).toMatch(/You (drew|took) the /);
     await axe(page, 'holding a card');
     await shots(page, '06-holding-a-card', '[data-testid="my-hand"]');
     const rest = await playByKeyboard(page, async () => (await phase(page)) === 'game_over');
     expect(played.moves + rest.moves).toBeGreaterThan(4);
     expect(played.focusLost + rest.focusLost).toBe(0);
+    expect(played.swallowed + rest.swallowed).toBe(0);
     // Every move was told in the "what just happened" line (CPUs' too), and the live region is one element.
     expect(await page.locator('#live').count()).toBe(1);
+    expect(await page.evaluate(() => (window as unknown as { liveAtStart: unknown }).liveAtStart === document.getElementById('live'))).toBe(true);
     await page.waitForSelector('[data-testid="results"]');
     expect(await page.locator('[data-testid="winner"]').textContent()).toMatch(/wins? the game/);
     await axe(page, 'game over');
@@ -218,21 +165,34 @@ describe('the table (issue 14)', () => {
     expect(name.length).toBe(24);
     const page = await newPage(LAPTOP);
     const guest = await newPage(PHONE);
+    // The guest's clock is an hour fast (a phone set by hand): its countdown must still count
+    // down from the room's deadline, which is on the server's clock.
+    await guest.clock.setSystemTime(Date.now() + 3_600_000);
     await createRoom(page, name, 2);
     await noSidewaysScroll(page, 'lobby');
     const code = (await page.locator('[data-testid="room-code"]').textContent())!;
     await guest.goto(`${fx.url()}?room=${code}`);
     await guest.fill('#name', 'Wilhelmina Clementine-Ox');
-    await guest.click('[data-testid="join"]');
+    // Enter in the name field joins the room of the invite link (its code is filled in).
+    await guest.press('#name', 'Enter');
     await page.selectOption('#cpu', 'Sofia');
     await page.click('[data-testid="add-cpu"]');
     await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(3);
+    // A house rule the next game must keep.
+    await page.check('[data-option="use_jokers"]');
+    await expect.poll(() => guest.isChecked('[data-option="use_jokers"]')).toBe(true);
     await noSidewaysScroll(guest, 'lobby on a phone');
+    await tapTargetsBigEnough(guest, 'lobby on a phone');
+    // The host's lobby on a phone: Copy, Remove, the CPU list, the house rules' checkboxes.
+    await page.setViewportSize(PHONE);
+    await tapTargetsBigEnough(page, "host's lobby on a phone");
+    await page.setViewportSize(LAPTOP);
     await axe(guest, 'lobby as a guest');
     await shots(guest, '07-lobby-guest');
     await page.click('[data-testid="start"]');
     await guest.waitForSelector('[data-testid="my-card"]');
     await noSidewaysScroll(guest, 'table on a phone');
+    await tapTargetsBigEnough(guest, 'table on a phone');
     await axe(guest, 'table as a guest on a phone');
     // The guest plays by clicks while the host waits for a CPU move to be described.
     const guestPlays = playThroughUi(guest, async () => (await phase(guest)) === 'game_over', 150_000);
@@ -242,7 +202,11 @@ describe('the table (issue 14)', () => {
     await page.waitForSelector('[data-testid="leave-yes"]');
     await axe(page, 'leave confirmation');
     await shots(page, '08-leave-confirmation');
-    await page.click('[data-testid="leave-no"]');
+    // Focus went to "Stay"; Escape closes the question and puts focus back on Leave.
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('leave-no');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('[data-testid="leave-yes"]').count()).toBe(0);
+    expect(await page.evaluate(() => (document.activeElement as HTMLElement).dataset.key)).toBe('leave');
     await page.locator('.how-to summary').click();
     await axe(page, 'how to play');
     await shots(page, '09-how-to-play', '.how-to');
@@ -263,6 +227,10 @@ describe('the table (issue 14)', () => {
     await axe(page, 'round over');
     await shots(page, '10-round-over');
     await inViewport(guest, '[data-testid="results"]');
+    const guestCountdown = Number(await guest.locator('[data-testid="countdown"]').textContent());
+    process.stdout.write(`countdowns: host ${countdown} s, guest (clock an hour fast) ${guestCountdown} s\n`);
+    expect(guestCountdown).toBeGreaterThan(0);
+    expect(guestCountdown).toBeLessThanOrEqual(10);
     await playThroughUi(page, async () => (await phase(page)) === 'game_over');
     await guestPlays;
     await page.waitForSelector('text=Final standings');
@@ -270,12 +238,21 @@ describe('the table (issue 14)', () => {
       await page.setViewportSize(viewport);
       await inViewport(page, '[data-testid="results"]');
       await noSidewaysScroll(page, `final standings at ${viewport.width}`);
+      await tapTargetsBigEnough(page, `final standings at ${viewport.width}`);
     }
     await page.setViewportSize(LAPTOP);
     await axe(page, 'final standings');
     await shots(page, '11-final-standings');
     await axe(guest, 'final standings as a guest');
     expect(await guest.locator('[data-testid="next-game"]').count()).toBe(0);
+    // The others are asked to stay for the host's next game.
+    expect(await guest.locator('[data-testid="results"]').textContent()).toContain('Stay here');
+    // "You" is marked on your name, not on your rank.
+    const youMark = await page.evaluate(() => ({
+      name: getComputedStyle(document.querySelector('[data-testid="results"] tr.you .name')!).textDecorationLine,
+      rank: getComputedStyle(document.querySelector('[data-testid="results"] tr.you td')!).textDecorationLine,
+    }));
+    expect(youMark).toEqual({ name: 'underline', rank: 'none' });
 
     // Play again: the same table, a new game.
     const before = await page.evaluate(() => [...document.querySelectorAll('[data-testid="opponent"] .name')].map((e) => e.textContent));
@@ -285,10 +262,56 @@ describe('the table (issue 14)', () => {
     expect(await page.evaluate(() => [...document.querySelectorAll('[data-testid="opponent"] .name')].map((e) => e.textContent))).toEqual(before);
     expect(await page.locator('[data-testid="round"]').textContent()).toContain('Hole 1 of 2');
     expect(await guest.locator('[data-testid="my-card"]').count()).toBe(6);
+    // Options kept: Jokers are still in play.
+    expect(await page.locator('.chip', { hasText: 'Jokers' }).count()).toBe(1);
+    expect(await guest.locator('.chip', { hasText: 'Jokers' }).count()).toBe(1);
+    await axe(page, 'play again');
     await shots(page, '12-play-again');
     await page.context().close();
     await guest.context().close();
   }, 240_000);
+
+  it('"Copy" says Copied only when the link reached the clipboard; otherwise it selects the link for the person to copy', async () => {
+    for (const clipboard of [true, false]) {
+      const context = await fx.browser.newContext({ viewport: PHONE, bypassCSP: true });
+      if (clipboard) await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.url().replace(/\/$/, '') });
+      // A browser without the Clipboard API (an insecure origin, an old WebView).
+      else await context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'clipboard', { get: () => undefined }));
+      const page = await context.newPage();
+      await createRoom(page, clipboard ? 'Clip' : 'NoClip', 1);
+      const link = await page.inputValue('#invite-link');
+      await page.click('[data-key="copy"]');
+      await page.waitForSelector('[data-testid="copy-note"]');
+      if (clipboard) {
+        expect(await page.locator('[data-key="copy"]').textContent()).toContain('Copied');
+        expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(link);
+      } else {
+        expect(await page.locator('[data-key="copy"]').textContent()).not.toContain('Copied');
+        expect(await page.locator('[data-testid="copy-note"]').textContent()).toContain('not available');
+        await axe(page, 'lobby, copying not available');
+        expect(await page.evaluate(() => [document.activeElement?.id, window.getSelection()?.toString() || (document.activeElement as HTMLInputElement).value.slice((document.activeElement as HTMLInputElement).selectionStart!, (document.activeElement as HTMLInputElement).selectionEnd!)])).toEqual(['invite-link', link]);
+      }
+      await context.close();
+    }
+  }, 60_000);
+
+  it('a phone at a full table (five opponents) shows your whole grid without scrolling', async () => {
+    const page = await newPage(PHONE);
+    await createRoom(page, 'Crowded', 1);
+    for (let i = 0; i < 5; i++) {
+      await page.click('[data-testid="add-cpu"]');
+      await expect.poll(() => page.locator('[data-testid="lobby-player"]').count()).toBe(i + 2);
+    }
+    await page.click('[data-testid="start"]');
+    await page.waitForSelector('[data-testid="my-card"]');
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await inViewport(page, '[data-testid="my-hand"] .grid');
+    await noSidewaysScroll(page, 'a full table on a phone');
+    await axe(page, 'a full table');
+    // Two decks' backs: each its own muted pattern, none looking like the yellow "press me".
+    await shots(page, '14-full-table');
+    await page.context().close();
+  }, 60_000);
 
   it('while reconnecting nothing can be played, under an overlay banner; the moves come back after', async () => {
     const page = await newPage();
@@ -305,6 +328,8 @@ describe('the table (issue 14)', () => {
     // The banner floats: the page did not move down.
     expect((await page.locator('main').boundingBox())!.y).toBe(top!.y);
     expect(await page.getAttribute('[data-testid="deck"]', 'aria-disabled')).toBe('true');
+    // Leaving too: the server would not hear it, and the seat would stay, played by a CPU.
+    expect(await page.getAttribute('[data-testid="leave"]', 'aria-disabled')).toBe('true');
     expect(await page.locator('[data-action]').filter({ has: page.locator('xpath=self::*[contains(@class,"card")]') }).count()).toBe(0);
     // A press does nothing now, and nothing is queued to happen later.
     await page.click('[data-testid="deck"]', { force: true });

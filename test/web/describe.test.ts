@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { statusText } from '../../web/src/components/status.js';
 import { whatHappened } from '../../web/src/describe.js';
+import { spokenCards } from '../../web/src/cards.js';
 import type { Card, View } from '../../web/src/types.js';
 
 const down: Card = { face_up: false, deck: 0 };
@@ -48,6 +49,11 @@ describe('whatHappened', () => {
     expect(whatHappened(view(), view({ phase: 'round_over' }))).toContain('Hole 1 is over');
   });
 
+  it('for the live region, cards are named in words (a screen reader reads "7♥" as symbols)', () => {
+    expect(whatHappened(view(), view({ drawn_from: 'discard', discard_top: { rank: 'K', suit: 'spades', deck: 0 } }), 'spoken')).toBe('Maya took the 7 of hearts from the discard pile');
+    expect(whatHappened(view(), view({ current_player_id: 'p1' }, [down, down, down, down, up('Q', 'clubs'), down]), 'spoken')).toBe('Maya flipped the Queen of clubs (bottom middle)');
+  });
+
   it('nothing to tell across games, or without a view before', () => {
     expect(whatHappened(null, view())).toBeNull();
     expect(whatHappened(view(), view({ game_id: 'g2' }))).toBeNull();
@@ -61,5 +67,12 @@ describe('statusText at the end of a hole and of the game', () => {
     expect(statusText(scored(12, 20), -1)).toBe('Hole 1: Ann wins it with 12');
     expect(statusText(scored(9, 9), -1)).toBe('Hole 1: Ann and Maya share it with 9');
     expect(statusText(view({ phase: 'game_over', winner_ids: ['c1'] }), -1)).toBe('Game over: Maya wins');
+  });
+});
+
+describe('spokenCards', () => {
+  it('turns the short cards of a line into words for a screen reader', () => {
+    expect(spokenCards('Rui keeps the 5♥ and throws away the 10♣')).toBe('Rui keeps the 5 of hearts and throws away the 10 of clubs');
+    expect(spokenCards('Maya draws the Q♠; Ann turns up the A♦ and a Joker')).toBe('Maya draws the Queen of spades; Ann turns up the Ace of diamonds and a Joker');
   });
 });

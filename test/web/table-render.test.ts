@@ -33,6 +33,9 @@ describe('tableHtml', () => {
     expect(html).toContain('(a pair: scores 0)');
     expect(html).toContain('Lucky swing');
     expect(html).not.toMatch(/[\u{1F300}-\u{1FAFF}\u26F3]/u); // no emoji
+    // Every hand shows its running value; a CPU's badge names its personality, not its name again.
+    expect(count(html, 'data-testid="hand-value"')).toBe(3);
+    expect(html).toContain('CPU · sneaky finisher');
   });
 
   it("a spectator's view: every hand alike, nothing to press, no Leave of a seat", () => {
@@ -44,6 +47,15 @@ describe('tableHtml', () => {
     // The card a CPU took from the discard pile is public, and shown.
     expect(html).toContain('Player 2 holds the 9 of clubs from the discard pile');
     expect(html).toContain('Player 2’s turn');
+  });
+
+  it('your last turn says so, and going out yourself puts the "went out" badge on your own hand', () => {
+    const last = tableHtml(view({ finisher_id: 'p2', phase: 'final_turn' }), props);
+    expect(last).toMatch(/class="status act last"[^>]*>Last turn! Your turn/);
+    const mine = tableHtml(view({ finisher_id: 'p1', phase: 'final_turn', must: null, current_player_id: 'p2' }), props);
+    const myHand = mine.slice(mine.indexOf('data-testid="my-hand"'));
+    expect(myHand.slice(0, myHand.indexOf('</section>'))).toContain('went out');
+    expect(mine).not.toContain('Last turn!');
   });
 
   it('a replay frame at the end of a hole: all revealed, scores and the winner, still nothing to press when read-only', () => {

@@ -33,3 +33,10 @@ export function sameFace(a: Card | FaceUpCard | null | undefined, b: Card | Face
 export function positionName(pos: number): string {
   return `${pos < 3 ? 'top' : 'bottom'} ${['left', 'middle', 'right'][pos % 3]}`;
 }
+
+const SUIT_OF_SYMBOL: Record<string, string> = { '♥': 'hearts', '♦': 'diamonds', '♣': 'clubs', '♠': 'spades' };
+
+/** A line with short cards ("the 5♥") in words ("the 5 of hearts"): a screen reader reads the suit symbols as symbols. */
+export function spokenCards(text: string): string {
+  return text.replace(/\b(10|[2-9AJQK])([♥♦♣♠])/g, (_, rank: string, symbol: string) => cardName({ rank, suit: SUIT_OF_SYMBOL[symbol]!, deck: 0 }));
+}

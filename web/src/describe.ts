@@ -1,13 +1,17 @@
-import { cardShort, isUp, positionName, sameFace } from './cards.js';
-import type { Player, View } from './types.js';
+import { cardName, cardShort as shortName, isUp, positionName, sameFace } from './cards.js';
+import type { FaceUpCard, Player, View } from './types.js';
+
+/** `short` for the line on the screen ("7♥"), `spoken` for the live region ("7 of hearts": a screen reader reads the symbols as symbols). */
+export type Wording = 'short' | 'spoken';
 
 /**
  * "What just happened", derived from two consecutive views of the same game: works for any
  * seat, for spectators and for replay frames alike, and says only what the views show (a card
  * drawn from the deck is never named to others: the views do not carry it).
  */
-export function whatHappened(prev: View | null, next: View): string | null {
+export function whatHappened(prev: View | null, next: View, wording: Wording = 'short'): string | null {
   if (!prev || prev.game_id !== next.game_id) return null;
+  const cardShort = (card: FaceUpCard) => (wording === 'spoken' ? cardName(card) : shortName(card));
   const name = (id: string | null) => next.players.find((p) => p.id === id)?.name ?? prev.players.find((p) => p.id === id)?.name ?? 'Someone';
   const lines: string[] = [];
 
@@ -27,7 +31,7 @@ export function whatHappened(prev: View | null, next: View): string | null {
   for (const after of next.players) {
     const before = prev.players.find((p) => p.id === after.id);
     if (!before || before.cards.length !== after.cards.length) continue;
-    const move = describeHand(before, after, prev, next);
+    const move = describeHand(before, after, prev, next, cardShort);
     if (move) lines.push(`${after.name} ${move}`);
   }
   // A draw: the card taken from the discard pile is public, one from the deck is not.
@@ -62,7 +66,7 @@ export function whatHappened(prev: View | null, next: View): string | null {
 }
 
 /** One hand's change between two views: a swap, a flip, several flips (initial or a knock). */
-function describeHand(before: Player, after: Player, prev: View, next: View): string | null {
+function describeHand(before: Player, after: Player, prev: View, next: View, cardShort: (card: FaceUpCard) => string): string | null {
   const changed = after.cards.map((c, i) => i).filter((i) => !sameFace(before.cards[i], after.cards[i]));
   if (changed.length === 0 || prev.round !== next.round) return null;
   // At the end of a hole every card is revealed at once: that is not a move (the results say it).

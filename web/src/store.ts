@@ -1,4 +1,4 @@
-import type { ConnectionStatus, View } from './types.js';
+import type { ConnectionStatus, FaceUpCard, View } from './types.js';
 
 /** Where an error belongs: next to a field of the start screen, or at the top of a screen. */
 export type ErrorField = 'name' | 'code' | null;
@@ -23,6 +23,8 @@ export const ui = {
   copy: 'idle' as 'idle' | 'copied' | 'manual',
   /** The host asked for a new game and it has not come yet. */
   nextGameAsked: false,
+  /** The card the current player took from the discard pile (public) while they hold it: the view names only the pile's new top. */
+  heldFromDiscard: null as FaceUpCard | null,
   /** The room watched as a spectator (`?watch=CODE` or the Watch button), or null. */
   watching: null as string | null,
 };

@@ -78,9 +78,10 @@ export function handHtml(view: View, p: Player, o: HandOptions): string {
       });
     })
     .join('');
+  // Each part its own span: a narrow hand wraps between them, never inside one.
   const scoreLine = over
-    ? `Hole: <strong>${p.round_score ?? '–'}</strong> · total ${p.total_score}`
-    : `Showing <strong data-testid="hand-value">${value.showing}</strong>${value.faceDown ? ` · ${value.faceDown} down` : ''} · total ${p.total_score}`;
+    ? `<span>Hole: <strong>${p.round_score ?? '–'}</strong></span><span>· total ${p.total_score}</span>`
+    : `<span>Showing <strong data-testid="hand-value">${value.showing}</strong></span>${value.faceDown ? `<span>· ${value.faceDown} down</span>` : ''}<span>· total ${p.total_score}</span>`;
   const pairs = value.matched.length ? `<span class="pairs">${icons.pair()} ${value.matched.length === 1 ? '1 pair' : `${value.matched.length} pairs`}</span>` : '';
   return `<section class="hand ${o.mine ? 'mine' : 'other'} ${p.id === view.current_player_id ? 'turn' : ''}" data-key="hand-${esc(p.id)}" data-testid="${o.mine ? 'my-hand' : 'opponent'}" aria-label="${esc(owner)} hand">
     ${whoHtml(view, p)}

@@ -49,7 +49,7 @@ export function lobbyHtml(v: View, props: LobbyProps): string {
   <section class="lobby" data-key="screen-lobby">
     <header class="bar">
       <h1 tabindex="-1">Room <span class="code" data-testid="room-code">${esc(v.room)}</span></h1>
-      <button type="button" class="ghost" data-key="leave" data-action="leave">${icons.leave()} Leave</button>
+      <button type="button" class="ghost" data-key="leave" data-action="leave" ${dis}>${icons.leave()} Leave</button>
     </header>
     ${props.error ? `<p class="error" data-testid="error">${esc(props.error)}</p>` : ''}
     <div class="invite">

@@ -1,3 +1,4 @@
+import { spokenCards } from '../cards.js';
 import { esc } from '../escape.js';
 import type { ReplayFrame } from '../replay-frames.js';
 import { tableHtml } from './table.js';
@@ -36,7 +37,8 @@ export function replayHtml(frames: ReplayFrame[] | null, p: ReplayProps): string
         <span data-testid="replay-position">Move ${p.index + 1} of ${frames.length}</span>
         <input type="range" min="0" max="${last}" value="${p.index}" data-key="replay-scrub" data-action="replay-scrub" data-testid="scrubber" aria-label="Move ${p.index + 1} of ${frames.length}" />
       </label>
-      <p class="replay-said" data-testid="replay-said" aria-live="polite">${esc(frame.said)}</p>
+      <p class="replay-said" data-testid="replay-said" aria-hidden="true">${esc(frame.said)}</p>
+      <p class="sr-only" data-key="replay-spoken" aria-live="polite">${esc(spokenCards(frame.said))}</p>
     </div>`;
   const table =
     frame.view.phase === 'lobby'

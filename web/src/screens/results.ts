@@ -56,7 +56,9 @@ export function resultsHtml(v: View, props: ResultsProps): string {
       <button type="button" data-key="new-game" data-action="new-game" data-testid="new-game">Back to the start</button>
       ${props.nextGameAsked ? '<p class="hint">Starting a new game…</p>' : ''}${replay}`;
   } else if (final) {
-    footer = `<p class="hint">Stay here: the host can start a new game at this table.</p>
+    // A seated player is asked to stay for the host's next game; a spectator is told it will show.
+    const stay = v.you ? 'Stay here: the host can start a new game at this table.' : 'If the host starts a new game at this table, it shows here.';
+    footer = `<p class="hint">${stay}</p>
       <button type="button" data-key="new-game" data-action="new-game" data-testid="new-game">Back to the start</button>${replay}`;
   }
   if (props.readOnly) footer = '';

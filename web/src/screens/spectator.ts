@@ -1,3 +1,4 @@
+import { cpuStyle } from '../components/hand.js';
 import { icons } from '../components/icons.js';
 import { esc } from '../escape.js';
 import type { View } from '../types.js';
@@ -18,7 +19,7 @@ export function spectatorHtml(v: View, props: TableProps): string {
   const header = `<span class="badge spectator" data-testid="spectating">Spectating</span>${watchingBadge(v)}
     <button type="button" class="ghost" data-key="stop-watching" data-action="stop-watching" data-testid="stop-watching">Stop watching</button>`;
   if (v.phase !== 'lobby') return tableHtml(v, { ...props, enabled: false, confirmLeave: false, headerExtra: header });
-  const players = v.players.map((p) => `<li data-testid="lobby-player" data-key="lobby-${esc(p.id)}"><span class="name">${esc(p.name)}</span>${p.is_cpu ? ' <span class="badge cpu">CPU</span>' : ''}</li>`).join('');
+  const players = v.players.map((p) => `<li data-testid="lobby-player" data-key="lobby-${esc(p.id)}"><span class="name">${esc(p.name)}</span>${p.is_cpu ? ` <span class="badge cpu">${icons.cpu()} CPU · ${esc(cpuStyle(p.cpu_profile))}</span>` : ''}</li>`).join('');
   return `
   <section class="lobby" data-key="screen-spectator-lobby">
     <header class="bar"><h1>Room <span class="code">${esc(v.room)}</span></h1>${header}</header>

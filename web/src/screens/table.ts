@@ -108,7 +108,7 @@ export function tableHtml(v: View, props: TableProps): string {
   const leaveConfirm = props.confirmLeave
     ? `<div class="confirm" role="alertdialog" aria-labelledby="confirm-leave-text" data-key="confirm-leave">
         <p id="confirm-leave-text">Leave the game? A CPU will play your seat for the rest of it, and the others are told.</p>
-        <button type="button" class="danger" data-key="leave-yes" data-action="leave-confirmed" data-testid="leave-yes">Leave the game</button>
+        <button type="button" class="danger" data-key="leave-yes" data-action="leave-confirmed" data-testid="leave-yes" ${dis}>Leave the game</button>
         <button type="button" data-key="leave-no" data-action="leave-cancel" data-testid="leave-no">Stay</button>
       </div>`
     : '';
@@ -118,12 +118,12 @@ export function tableHtml(v: View, props: TableProps): string {
       <h1 tabindex="-1">Room <span class="code">${esc(v.room)}</span></h1>
       <div class="round" data-testid="round">${icons.flag()} Hole ${v.round} of ${v.rounds}</div>
       ${props.headerExtra ?? ''}
-      ${seated ? `<button type="button" class="ghost" data-key="leave" data-action="leave" data-testid="leave">${icons.leave()} Leave</button>` : ''}
+      ${seated ? `<button type="button" class="ghost" data-key="leave" data-action="leave" data-testid="leave" ${dis}>${icons.leave()} <span class="label">Leave</span></button>` : ''}
     </header>
     ${leaveConfirm}
     ${statusHtml(v, props.selected.length, props.happened)}
     ${props.error ? `<p class="error" data-testid="error" data-key="table-error">${esc(props.error)}</p>` : ''}
-    <div class="opponents ${seated ? '' : 'everyone'}">${others}</div>
+    <div class="opponents ${seated ? '' : 'everyone'} ${v.players.length - (seated ? 1 : 0) >= 3 ? 'many' : ''}">${others}</div>
     <div class="table" role="group" aria-label="Piles">
       <div class="pile">${deck}<span class="count">${v.deck_count} left</span></div>
       <div class="pile">${discard}<span class="count">discard</span></div>
