@@ -129,7 +129,8 @@ interface Committing {
 function commit(context: RoomContext, { command, id, actor, now, entropy }: Committing): Outcome {
   const decision = decide(context.game, command, entropy);
   if (!decision.ok) return refused(context, decision.refusal.code, decision.refusal.message);
-  const game = decision.events.reduce(evolve, context.game);
+  // decide folded the events already (to see whether the round ends): the same fold, not done twice.
+  const game = decision.state ?? decision.events.reduce(evolve, context.game);
   const commandId = id?.command_id ?? null;
   const applied = id && actor ? rememberCommand(context.applied, actor, id.command_id, game.seq, id.fingerprint) : context.applied;
   const next = { ...context, game, applied };
