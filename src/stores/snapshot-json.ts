@@ -22,13 +22,30 @@ function frozen(value: unknown): string | undefined {
   return text;
 }
 
+/**
+ * Field names as JSON strings, quoted once: a snapshot has some thirty, the same in every one.
+ * Bounded, in case a state ever carries keys of its own (player ids in `applied` are quoted each
+ * time, not kept: there is no end to them).
+ */
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_MAX = 1_000;
+
+function quoted(key: string): string {
+  let text = quotedKeys.get(key);
+  if (text === undefined) {
+    text = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_MAX) quotedKeys.set(key, text);
+  }
+  return text;
+}
+
 /** An object's JSON with each property's text from `part` (undefined leaves it out, as JSON.stringify does). */
-function objectJson(object: Record<string, unknown>, part: (key: string, value: unknown) => string | undefined): string {
+function objectJson(object: Record<string, unknown>, part: (key: string, value: unknown) => string | undefined, keyText: (key: string) => string = quoted): string {
   let out = '{';
   for (const key of Object.keys(object)) {
     const text = part(key, object[key]);
     if (text === undefined) continue;
-    out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + text;
+    out += (out.length > 1 ? ',' : '') + keyText(key) + ':' + text;
   }
   return out + '}';
 }
@@ -49,7 +66,7 @@ function gameJson(game: Record<string, unknown>): string {
 function contextJson(context: Record<string, unknown>): string {
   return objectJson(context, (key, value) => {
     if (key === 'game' && isRecord(value)) return gameJson(value);
-    if (key === 'applied' && isRecord(value)) return objectJson(value, (_, list) => frozen(list));
+    if (key === 'applied' && isRecord(value)) return objectJson(value, (_, list) => frozen(list), (id) => JSON.stringify(id));
     if (key === 'timing') return frozen(value);
     return JSON.stringify(value);
   });
