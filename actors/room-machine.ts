@@ -129,7 +129,8 @@ interface Committing {
 function commit(context: RoomContext, { command, id, actor, now, entropy }: Committing): Outcome {
   const decision = decide(context.game, command, entropy);
   if (!decision.ok) return refused(context, decision.refusal.code, decision.refusal.message);
-  const game = decision.events.reduce(evolve, context.game);
+  // decide folded the events already (to see whether the round ends): the same fold, not done twice.
+  const game = decision.state ?? decision.events.reduce(evolve, context.game);
   const commandId = id?.command_id ?? null;
   const applied = id && actor ? rememberCommand(context.applied, actor, id.command_id, game.seq, id.fingerprint) : context.applied;
   const next = { ...context, game, applied };
@@ -158,8 +159,7 @@ function uniqueName(game: GameState, wanted: string): string {
  * the same command matches; another command under the same id does not.
  */
 export function commandFingerprint(command: RoomCommand): string {
-  const { new_player_id: _a, token_hash: _b, game_id: _c, room: _d, ...asSent } = command as Record<string, unknown>;
-  const text = stableJson(asSent);
+  const text = stableJson(command, FILLED_IN);
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
@@ -168,11 +168,29 @@ export function commandFingerprint(command: RoomCommand): string {
   return (hash >>> 0).toString(36);
 }
 
-function stableJson(value: unknown): string {
+/** The fields of a command the server fills in per attempt: not part of what was asked. */
+const FILLED_IN: ReadonlySet<string> = new Set(['new_player_id', 'token_hash', 'game_id', 'room']);
+
+/**
+ * JSON with object keys sorted (code-unit order) and undefined members left out, skipping the
+ * top-level keys in `skip`. Written with loops, not entries/filter/sort/map/join (it runs on
+ * every command); the text, and so every stored fingerprint, is what it always was.
+ */
+function stableJson(value: unknown, skip?: ReadonlySet<string>): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + stableJson(value[i]);
+    return out + ']';
+  }
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (const key of keys) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined || skip?.has(key)) continue;
+    out += (out.length > 1 ? ',' : '') + JSON.stringify(key) + ':' + stableJson(member);
+  }
+  return out + '}';
 }
 
 function randomProfile(entropy: Entropy) {

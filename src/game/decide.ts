@@ -38,7 +38,7 @@ export function decide(state: GameState, command: GameCommand, entropy: Entropy)
     events.push(...roundEnd);
     next = roundEnd.reduce(evolve, next);
   }
-  return { ok: true, events };
+  return { ok: true, events, state: next };
 }
 
 /**

@@ -7,4 +7,4 @@ export * from './types.js';
 export { decide, decideNextGame, nameKey } from './decide.js';
 export { evolve, replay, emptyState, EventApplyError } from './evolve.js';
 export { faceDownCount, findPlayer, isInPlay, humanCount } from './state.js';
-export { viewFor, mustFor, personalView, type PersonalView, type GameView, type PlayerView, type CardView, type Must, type RoomTimers } from './view.js';
+export { viewFor, mustFor, personalView, playerView, type PersonalView, type GameView, type PlayerView, type CardView, type Must, type RoomTimers } from './view.js';

@@ -143,7 +143,11 @@ export interface Refusal {
   message: string;
 }
 
-export type Decision = { ok: true; events: GameEvent[] } | { ok: false; refusal: Refusal };
+/**
+ * `state`: the state the events lead to, when the decider folded them itself (`decide` does, to
+ * see whether a round ends): the caller need not fold them again. Exactly `events.reduce(evolve, state)`.
+ */
+export type Decision = { ok: true; events: GameEvent[]; state?: GameState } | { ok: false; refusal: Refusal };
 
 export const MAX_PLAYERS = 6;
 export const MIN_PLAYERS = 2;

@@ -65,6 +65,21 @@ function cardView(card: Card, faceUp: boolean): CardView {
   return faceUp ? { rank: card.rank, suit: card.suit, deck: card.deck, face_up: true } : { face_up: false, deck: card.deck };
 }
 
+/** A seat as every viewer sees it (face-down cards hidden). */
+export function playerView(player: PlayerState, connected: boolean): PlayerView {
+  return {
+    id: player.id,
+    name: player.name,
+    is_cpu: player.is_cpu,
+    cpu_profile: player.cpu_profile,
+    connected,
+    cards: player.hand.map((slot) => cardView(slot.card, slot.face_up)),
+    round_score: player.round_score,
+    total_score: player.total_score,
+    rounds_won: player.rounds_won,
+  };
+}
+
 export function mustFor(state: GameState, viewerId: string | null): Must {
   const viewer = findPlayer(state, viewerId);
   if (!viewer) return null;
@@ -105,17 +120,7 @@ export function viewFor(state: GameState, viewerId: string | null, connected: Re
     options: { ...state.options },
     host_id: state.host_id,
     you,
-    players: state.players.map((player: PlayerState) => ({
-      id: player.id,
-      name: player.name,
-      is_cpu: player.is_cpu,
-      cpu_profile: player.cpu_profile,
-      connected: player.is_cpu || connected.has(player.id),
-      cards: player.hand.map((slot) => cardView(slot.card, slot.face_up)),
-      round_score: player.round_score,
-      total_score: player.total_score,
-      rounds_won: player.rounds_won,
-    })),
+    players: state.players.map((player: PlayerState) => playerView(player, player.is_cpu || connected.has(player.id))),
     current_player_id: state.current_player_id,
     deck_count: state.deck.length,
     discard_top: state.discard[state.discard.length - 1] ?? null,

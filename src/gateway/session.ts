@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Duplex } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { RoomCommand } from '../../actors/room-machine.js';
 import type { GameView } from '../game/view.js';
@@ -11,6 +10,7 @@ import { OPEN_GATE, type RoomGate } from './limits.js';
 import type { ViewUpdate } from '../runtime/view-fanout.js';
 import { FRAME_KINDS, frameId, parseClientFrame, publicMessage, type ClientMessage, type ServerMessage } from './protocol.js';
 import { SeatRetries, type SeatTaken } from './seat-retries.js';
+import { corkForTurn, type Corkable } from './corked-writes.js';
 
 /**
  * The seat a connection holds: its room, its player, and the game (named in the logs). A
@@ -100,8 +100,6 @@ export class Session implements RoomListener {
   private awayReason: string | null = null;
   alive = true;
 
-  private corked = false;
-
   constructor(
     private readonly ws: WebSocket,
     private readonly runtime: RoomRuntime,
@@ -110,7 +108,7 @@ export class Session implements RoomListener {
     /** The per-address limits on creating and joining rooms of this client's address. */
     private readonly gate: RoomGate = OPEN_GATE,
     /** The connection under `ws` (absent in tests that hand a bare WebSocket): see `write`. */
-    private readonly socket?: Pick<Duplex, 'cork' | 'uncork'>,
+    private readonly socket?: Corkable,
   ) {
     this.tokens = limits.burst;
     this.lastRefill = Date.now();
@@ -505,7 +503,8 @@ export class Session implements RoomListener {
 
   /** The acknowledgement of a message (its id, if it had one) at the room's sequence `seq`. */
   private ack(id: string | undefined, seq: number): void {
-    this.send({ type: 'ack', ...(id !== undefined ? { id } : {}), seq });
+    // The text JSON.stringify gives `{ type: 'ack', id?, seq }`, without building the object (one a move).
+    if (this.writable()) this.write(id === undefined ? `{"type":"ack","seq":${seq}}` : `{"type":"ack","id":${JSON.stringify(id)},"seq":${seq}}`);
   }
 
   /** Replies and notices: never dropped (they are small and each one matters). */
@@ -513,20 +512,9 @@ export class Session implements RoomListener {
     if (this.writable()) this.write(JSON.stringify(message));
   }
 
-  /**
-   * Frames sent to this socket within one turn of the event loop (an ack and the view it
-   * produced, say) leave in one write: a system call per socket per turn instead of one per frame.
-   */
+  /** Frames of one turn of the event loop leave this socket in one write (see corked-writes.ts). */
   private write(text: string): void {
-    const socket = this.socket;
-    if (socket && !this.corked) {
-      this.corked = true;
-      socket.cork();
-      setImmediate(() => {
-        this.corked = false;
-        socket.uncork();
-      });
-    }
+    if (this.socket) corkForTurn(this.socket);
     this.ws.send(text);
   }
 

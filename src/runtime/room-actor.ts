@@ -2,7 +2,7 @@ import { stepRoom, type RoomCommand, type RoomContext, type RoomEmitted, type Ro
 import { findPlayer, spectatorsAllowed, viewFor, type GameEvent, type GameState, type GameView, type RoomTimers } from '../game/index.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { AppendRequest, GameStatus } from '../stores/event-store.js';
+import type { AppendRequest } from '../stores/event-store.js';
 import type { Lease } from '../stores/leases.js';
 import type { SnapshotRecord } from '../stores/state-cache.js';
 import { EventDataRejected, EventStoreInDoubt } from '../stores/event-store.js';
@@ -11,9 +11,11 @@ import { freshEntropy } from './entropy.js';
 import { deliver, type RoomListener } from './listener.js';
 import { RoomSpectators } from './spectators.js';
 import { ViewFanout, type Views } from './view-fanout.js';
+import { AppendedSummary, summaryOf } from './games-row.js';
 
 export type { RoomListener } from './listener.js';
 export { DEFAULT_SPECTATORS_PER_ROOM } from './spectators.js';
+export { summaryOf } from './games-row.js';
 
 export type ErrorCode =
   | 'bad_request'
@@ -111,8 +113,8 @@ export class RoomActor {
   private readonly listeners = new Map<string, Set<RoomListener>>();
   /** Who watches without a seat (spectators.ts): all get the one public frame of each change. */
   private readonly spectators: RoomSpectators;
-  /** The games row's summary (options, players, winners) as last appended, as JSON: unchanged ones are not sent again. */
-  private appendedSummary: string | null = null;
+  /** The games row's summary (options, players, winners) as last appended: unchanged ones are not sent again. */
+  private readonly appendedSummary = new AppendedSummary();
   /** The views sent after each change, built once per change for all watchers. */
   private readonly fanout = new ViewFanout();
   private readonly seatBudgets = new Map<string, { tokens: number; at: number }>();
@@ -449,6 +451,7 @@ export class RoomActor {
       if (presenceChanged) this.pushViews();
       return reply({ ok: true, seq: this.seq, duplicate: false });
     }
+    const summary = summaryOf(next.context.game);
     const request: AppendRequest = {
       game_id: this.gameId,
       epoch: this.epoch,
@@ -462,11 +465,8 @@ export class RoomActor {
         data: d.event.data,
       })),
       at: new Date(now),
-      summary: summaryOf(next.context.game),
+      summary: this.appendedSummary.trim(summary),
     };
-    // Most moves change none of options, players (names, scores) or winners: the row keeps them.
-    const summary = JSON.stringify([request.summary.options, request.summary.players, request.summary.winner_ids]);
-    if (summary === this.appendedSummary) request.summary = { ...request.summary, options: null, players: null, winner_ids: null };
     try {
       await this.deps.append(request);
     } catch (error) {
@@ -497,7 +497,7 @@ export class RoomActor {
       return;
     }
     // Committed: adopt, ack, cache, fan out, re-arm.
-    this.appendedSummary = summary;
+    this.appendedSummary.appended(summary);
     this.snapshot = next;
     this.lastActivity = now;
     this.deps.metrics?.commands.inc({ outcome: 'applied' });
@@ -636,15 +636,4 @@ export class RoomActor {
   get wasWatched(): boolean {
     return this.watchedAtStop;
   }
-}
-
-export function summaryOf(game: GameState): AppendRequest['summary'] {
-  const status: GameStatus = game.phase === 'lobby' ? 'lobby' : game.phase === 'game_over' ? 'finished' : 'playing';
-  return {
-    status,
-    options: game.options,
-    players: game.players.map((p) => ({ id: p.id, name: p.name, is_cpu: p.is_cpu, total_score: p.total_score })),
-    winner_ids: game.winner_ids,
-    replay_id: game.replay_id ?? null,
-  };
 }

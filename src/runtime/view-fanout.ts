@@ -8,7 +8,7 @@
  * Patches are diffs of two views of the same viewer, so they carry nothing the view may not
  * show (PROTOCOL.md, "Patches").
  */
-import { personalView, viewFor, type GameState, type GameView, type PersonalView, type RoomTimers } from '../game/index.js';
+import { personalView, playerView, type GameState, type GameView, type PersonalView, type RoomTimers } from '../game/index.js';
 import { diff, type SetOp } from './json-diff.js';
 
 /** One viewer's view after a change, ready to send. */
@@ -26,9 +26,39 @@ type Shared = Omit<GameView, keyof PersonalView>;
 
 let lastId = 0;
 
-function publicPart(game: GameState, connected: ReadonlySet<string>, timers: RoomTimers, spectators: number): Shared {
-  const { you: _you, must: _must, drawn_card: _drawn, replay_id: _replay, ...shared } = viewFor(game, null, connected, timers, spectators);
-  return shared;
+/**
+ * The public part of the view (what `viewFor(game, null, ...)` gives less the personal fields,
+ * in its key order). Whatever the change before left alone is taken from its views as it was,
+ * by identity: a seat evolve did not copy (and whose presence did not change), the options,
+ * the winners. Most of a move's view is then not rebuilt, and the diff passes over it at once
+ * (identical objects). The parts are never changed once built.
+ */
+function publicPart(game: GameState, connected: ReadonlySet<string>, timers: RoomTimers, spectators: number, before: Views | null): Shared {
+  const prior = before?.game;
+  const priorShared = before?.shared;
+  return {
+    room: game.room,
+    game_id: game.game_id,
+    phase: game.phase,
+    round: game.round,
+    rounds: game.options.rounds,
+    options: priorShared && prior!.options === game.options ? priorShared.options : { ...game.options },
+    host_id: game.host_id,
+    players: game.players.map((player, i) => {
+      const shown = player.is_cpu || connected.has(player.id);
+      const kept = priorShared?.players[i];
+      return kept && prior!.players[i] === player && kept.connected === shown ? kept : playerView(player, shown);
+    }),
+    current_player_id: game.current_player_id,
+    deck_count: game.deck.length,
+    discard_top: game.discard[game.discard.length - 1] ?? null,
+    drawn_from: game.drawn ? game.drawn.source : null,
+    finisher_id: game.finisher_id,
+    turn: game.turn,
+    winner_ids: priorShared && prior!.winner_ids === game.winner_ids ? priorShared.winner_ids : game.winner_ids.slice(),
+    next_round_at: game.phase === 'round_over' ? timers.next_round_at : null,
+    spectators,
+  };
 }
 
 const PERSONAL_KEYS = ['you', 'must', 'drawn_card', 'replay_id'] as const;
@@ -132,7 +162,7 @@ export class ViewFanout {
       latest.shared.spectators === spectators
     )
       return latest;
-    const shared = publicPart(game, new Set(connected), timers, spectators);
+    const shared = publicPart(game, new Set(connected), timers, spectators, latest);
     const before = latest ? { views: latest, ops: diff(latest.shared, shared) } : null;
     // Only the change before is kept (the chain ends there).
     if (latest) latest.drop();

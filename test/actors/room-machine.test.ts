@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { transition } from 'xstate';
-import { newRoomSnapshot, restoreRoomSnapshot, roomMachine, stateValueFor, stepRoom, type RoomEmitted, type RoomEvent, type RoomSnapshot } from '../../actors/room-machine.js';
+import { commandFingerprint, newRoomSnapshot, restoreRoomSnapshot, roomMachine, stateValueFor, stepRoom, type RoomEmitted, type RoomEvent, type RoomSnapshot } from '../../actors/room-machine.js';
 import type { RoomCommand } from '../../actors/room-commands.js';
 import { replay, type GameEvent } from '../../src/game/index.js';
 import { testEntropy } from '../support/game.js';
@@ -65,6 +65,22 @@ describe('room machine', () => {
     expect(room.ctx.game.players).toHaveLength(2);
     expect(room.cmd('h', { type: 'add_cpu', profile: 'Maya', new_player_id: 'c2' }, 0, 'cmd-1')).toEqual([{ type: 'duplicate', seq: 3 }]);
     expect(room.ctx.game.players).toHaveLength(2);
+  });
+
+  it('fingerprints commands as it always has (they are stored with events and snapshots, and compared on every retry)', () => {
+    // Values from the first implementation (entries, filter, sort, map, join): a change here
+    // would refuse, after an upgrade, retries of commands applied before it.
+    const known: Array<[RoomCommand, string]> = [
+      [{ type: 'draw', source: 'deck' }, 'g1hv1l'],
+      [{ type: 'swap', position: 3 }, 'qe5a8u'],
+      [{ type: 'discard' }, 'dnil19'],
+      [{ type: 'flip_initial', positions: [0, 5] }, '167u4ac'],
+      [{ type: 'create_room', name: 'Ann', options: { rounds: 9, use_jokers: true, flip_mode: 'always', b: undefined } as never, game_id: 'g1', room: 'ABCD', token_hash: 'xx' }, '12cutpv'],
+      [{ type: 'add_cpu', profile: null, new_player_id: 'cpu-1' }, '1p8zmo3'],
+      [{ type: 'set_options', options: { z: 1, a: [1, null, 'é'], ü: { y: 2, x: 'q' } } as never }, '4l636z'],
+      [{ type: 'join_room', name: 'Bob "the" \\ ü', token_hash: 't' }, 'bhxhmo'],
+    ];
+    for (const [command, fingerprint] of known) expect(commandFingerprint(command)).toBe(fingerprint);
   });
 
   it('refuses an id reused for a different command, and changes nothing', () => {

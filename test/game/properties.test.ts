@@ -63,7 +63,11 @@ function playRandom(options: PartialOptions, playerCount: number, seed: number, 
   const apply = (command: Parameters<typeof decide>[1]) => {
     const d = decide(state, command, testEntropy(seed, state.seq));
     if (!d.ok) throw new Error(`legal command refused: ${command.type} ${d.refusal.message}`);
+    const before = state;
     for (const e of d.events) state = evolve(state, e);
+    // The state decide hands back (the room takes it rather than folding again) is the fold.
+    if (d.state) expect(d.state).toEqual(state);
+    else expect(before.seq).toBe(0);
     events.push(...d.events);
     states.push(state);
   };

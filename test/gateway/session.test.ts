@@ -65,6 +65,22 @@ describe('writes', () => {
     expect(calls.slice(4)).toEqual(['cork', 'state', 'uncork']);
     session.onClose();
   });
+
+  it('acks are the text JSON.stringify would give, with and without an id', async () => {
+    const ws = new SlowSocket();
+    const sent: string[] = [];
+    const send = ws.send.bind(ws);
+    ws.send = (text: string) => {
+      sent.push(text);
+      send(text);
+    };
+    const session = new Session(ws as unknown as WebSocket, {} as RoomRuntime, createLogger('silent'), DEFAULT_LIMITS);
+    session.handle(Buffer.from(JSON.stringify({ type: 'ping', id: 'a "quoted" \\ id' })));
+    session.handle(Buffer.from(JSON.stringify({ type: 'ping' })));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(sent).toEqual([JSON.stringify({ type: 'ack', id: 'a "quoted" \\ id', seq: 0 }), JSON.stringify({ type: 'ack', seq: 0 })]);
+    session.onClose();
+  });
 });
 
 describe('a slow consumer that takes patches', () => {

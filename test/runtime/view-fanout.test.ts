@@ -56,6 +56,10 @@ describe('view fan-out', () => {
             const update = views.for(viewer);
             const expected = JSON.parse(JSON.stringify(viewFor(state, viewer, new Set(connected))));
             expect(JSON.parse(update.state)).toEqual(expected);
+            // The very text: the public part in viewFor's order (parts of it are taken from the
+            // change before), then the personal fields.
+            const { you, must, drawn_card, replay_id, ...shared } = expected as Record<string, unknown>;
+            expect(update.state).toBe(JSON.stringify({ ...shared, you, must, drawn_card, replay_id }));
             const mine = held.get(viewer);
             if (mine) {
               expect(update.patch?.prior).toBe(mine.id);

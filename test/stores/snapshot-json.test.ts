@@ -15,7 +15,9 @@ describe('snapshot JSON (memoised by identity)', () => {
           n += 1;
           // As the room does: a command id remembered per move (a new list for the mover only).
           const mover = state.players[n % state.players.length]?.id ?? 'nobody';
-          const applied = rememberCommand(context.applied, mover, `c-${n}`, state.seq, n % 3 ? `fp${n}` : undefined);
+          // Now and then an id seen before (rememberCommand takes it out of the middle of the list).
+          const id = n % 17 === 0 ? `c-${n - 8}` : n % 23 === 0 ? `c-${n - 4 * 31}` : `c-${n}`;
+          const applied = rememberCommand(context.applied, mover, id, state.seq, n % 3 ? `fp${n}` : undefined);
           context = plan({ ...context, game: state, applied }, 1_000 * n);
           const record = { seq: state.seq, epoch: 3, snapshot: { value: stateValueFor(state.phase, true), context: { ...context, connected: [] } } };
           const text = encodeSnapshot(record);
