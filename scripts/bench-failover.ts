@@ -17,7 +17,7 @@
  *
  *   npx tsx scripts/bench-failover.ts [--nodes 3] [--rooms 120] [--repeat 2] [--think-ms 150]
  *     [--faults none,sigkill,sigterm,sigstop,redis-restart,postgres-restart,rolling]
- *     [--idle-rooms 1000] [--idle-seconds 20] [--skip-idle] [--skip-faults] [--log-dir DIR] [--trace FILE]
+ *     [--idle-rooms 1000] [--idle-seconds 20] [--skip-idle] [--skip-faults] [--log-dir DIR [--log-level debug]] [--trace FILE]
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,8 @@ const { values } = parseArgs({
     'skip-faults': { type: 'boolean', default: false },
     /** Keeps the nodes' logs (info level) in this folder, one file per node. */
     'log-dir': { type: 'string' },
+    /** The nodes' log level with --log-dir (debug shows each room restored and each adoption look). */
+    'log-level': { type: 'string', default: 'info' },
     /** Writes to this file, for each affected room, what its players saw from just before each fault to 4 s after (times from the fault). */
     trace: { type: 'string' },
   },
@@ -135,7 +137,7 @@ const stats = (list: number[]) => {
 
 async function faultRuns(): Promise<string> {
   const name = `failover_${randomBytes(3).toString('hex')}`;
-  const cluster = await ChaosCluster.start(Number(values.nodes), name, { ...PACING, ...(values['log-dir'] ? { LOG_LEVEL: 'info' } : {}) });
+  const cluster = await ChaosCluster.start(Number(values.nodes), name, { ...PACING, ...(values['log-dir'] ? { LOG_LEVEL: values['log-level'] } : {}) });
   if (values['log-dir']) mkdirSync(values['log-dir'], { recursive: true });
   const keepLogs = () => {
     if (!values['log-dir']) return;

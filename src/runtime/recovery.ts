@@ -93,6 +93,7 @@ export class Recovery {
       const fresh = orphans.filter((g) => g.server_id && now - (this.deadSince.get(g.server_id) ?? now) < SHARE_FIRST_MS);
       const shared = fresh.length > 0 ? new Set(await this.share(fresh, dead)) : new Set<ActiveGame>();
       const games = orphans.filter((g) => !fresh.includes(g) || shared.has(g));
+      log.debug({ nodes: gone, orphans: orphans.length, fresh: fresh.length, mine: games.length }, 'adoption look');
       if (games.length === 0) return 0;
       const summary = emptySummary();
       for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary, dead);
