@@ -444,20 +444,22 @@ export class Session implements RoomListener {
   }
 
   /**
-   * Tells the client to reconnect elsewhere (once), leaving the socket open; a client with
-   * commands in flight (caught moving with their rooms, they follow them) is told once they
-   * are answered, here: a client closes its socket when told, and would get the answers only
-   * after resuming elsewhere, later. A drain does this for every client once its rooms are
-   * handed over.
+   * Tells the client to reconnect elsewhere (once), leaving the socket open. With `overlap`
+   * (a drain whose rooms are all on peers already) it is told at once that this socket stays
+   * served until it closes it: it resumes on another node meanwhile, then closes this one, and
+   * nothing it sends here in between waits. Without, a client with commands in flight (caught
+   * moving with their rooms, they follow them) is told once they are answered, here: a client
+   * closes its socket when told, and would get the answers only after resuming elsewhere, later.
    */
-  sendAway(reason: string): void {
+  sendAway(reason: string, overlap = false): void {
     if (this.toldToGo) return;
-    if (this.commandsInFlight > 0) {
+    if (this.commandsInFlight > 0 && !overlap) {
       this.awayReason = reason;
       return;
     }
     this.toldToGo = true;
-    this.send({ type: 'reconnect', reason });
+    this.awayReason = null;
+    this.send(overlap ? { type: 'reconnect', reason, overlap: true } : { type: 'reconnect', reason });
   }
 
   /** Tells the client to reconnect elsewhere (unless told already), then closes with 1012 (service restart). */

@@ -21,6 +21,34 @@ export class Handovers {
     for (const [id, when] of this.drained) if (at - when > HANDOVER_WAIT_MS) this.drained.delete(id);
   }
 
+  /** Rooms waited for by a draining node's hand-over (see handoff.ts), with who waits. */
+  private readonly arriving = new Map<string, Set<(hosted: boolean) => void>>();
+
+  /**
+   * True once a peer says it hosts `code` (its `hosted` news), false after `ms`: a draining
+   * node learns its handed rooms arrived (or did not, and leaves them to the departure).
+   */
+  arrival(code: string, ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      let set = this.arriving.get(code);
+      if (!set) this.arriving.set(code, (set = new Set()));
+      const waiters = set;
+      const done = (hosted: boolean) => {
+        if (!waiters.delete(done)) return;
+        clearTimeout(timer);
+        if (waiters.size === 0 && this.arriving.get(code) === waiters) this.arriving.delete(code);
+        resolve(hosted);
+      };
+      const timer = setTimeout(() => done(false), ms);
+      waiters.add(done);
+    });
+  }
+
+  /** A peer says it hosts these rooms now. */
+  hostedNews(codes: readonly string[]): void {
+    for (const code of codes) for (const done of [...(this.arriving.get(code) ?? [])]) done(true);
+  }
+
   /** Whether `node`'s rooms are still on their way to their named adopters (see drainedAt). */
   handingOver(node: string, now: number): boolean {
     const at = this.drained.get(node);

@@ -76,6 +76,7 @@ export class RoomRuntime {
       this.deps,
       (node, named) => this.lookForOrphans(node, named),
       () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
+      (node, rooms) => void this.recovery.adoptHandedOver(node, rooms).catch((error) => log.warn({ err: (error as Error).message }, 'taking handed rooms failed')),
     );
     const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why, news) => void this.peerDead(node, why, news));
     this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps, detector);
@@ -162,7 +163,7 @@ export class RoomRuntime {
    * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
    * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
    */
-  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void | Promise<void> = () => {}): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
     await this.lifecycle.drain(timeoutMs, handedOver);
     const following = [...this.inFlight];
