@@ -263,6 +263,13 @@ export class ChaosBot {
       this.resumeId = resumeId;
       this.overlaps++;
       old?.close();
+      // The old socket may have shown a later view than the resume's answer (views cross on
+      // two sockets): the player keeps it; the new socket's next view follows the room.
+      if (this.view && f.state?.game_id === this.view.game_id && f.seq < this.seq) {
+        this.seatedAt.push(Date.now());
+        this.trace.push([Date.now(), `welcome seq ${f.seq} (overlap; seq ${this.seq} held)`]);
+        return;
+      }
       this.onFrame(f);
     });
     ws.on('close', () => {

@@ -31,8 +31,10 @@ export interface HandoffMessage {
 export const WAVE_ROOMS = 6;
 /** Waves on their way at once: the next one starts while the adopters restore the one before. */
 export const WAVES_IN_FLIGHT = 3;
-/** How long a wave waits for its rooms to be hosted by their adopters before the next goes (the drain's fallback takes what was not). */
-export const WAVE_WAIT_MS = 600;
+/** How long a wave holds back the next one in its lane while its adopters restore it (pacing only: its arrival is waited for longer). */
+export const WAVE_WAIT_MS = 300;
+/** How long a handed room's arrival (its adopter's `hosted` news) is waited for before the drain leaves it to the departure. */
+export const ARRIVAL_WAIT_MS = 3000;
 
 /**
  * The draining side of a hand-over: moves the rooms to their named adopters a few at a time
@@ -48,14 +50,18 @@ export async function handOff(actors: readonly RoomActor[], adopters: Record<str
   const named = actors.filter((a) => adopters[a.code] !== undefined && !a.stopped);
   const waves: RoomActor[][] = [];
   for (let i = 0; i < named.length; i += WAVE_ROOMS) waves.push(named.slice(i, i + WAVE_ROOMS));
+  const arrivals: Array<Promise<void>> = [];
   const moveWave = async (wave: RoomActor[]): Promise<void> => {
     if (Date.now() >= until) return;
     // Waited for from before the stop: the news may come back before the send resolves.
-    const arrived = wave.map((a) =>
-      placement.handovers.arrival(a.code, Math.max(50, Math.min(WAVE_WAIT_MS, until - Date.now()))).then((yes) => {
-        if (yes) hosted.add(a.code);
-      }),
-    );
+    const arrived = Promise.all(
+      wave.map((a) =>
+        placement.handovers.arrival(a.code, Math.max(50, Math.min(ARRIVAL_WAIT_MS, until - Date.now()))).then((yes) => {
+          if (yes) hosted.add(a.code);
+        }),
+      ),
+    ).then(() => undefined);
+    arrivals.push(arrived);
     for (const actor of wave) actor.stop('draining');
     // The move in progress commits (or is fenced) before its snapshot is taken.
     await within(Math.max(0, until - Date.now()), Promise.all(wave.map((a) => a.idle())));
@@ -69,7 +75,9 @@ export async function handOff(actors: readonly RoomActor[], adopters: Record<str
     await Promise.all(
       [...to].map(([peer, rooms]) => backends.bus.send(peer, { kind: 'handoff', from: options.nodeId, rooms } satisfies HandoffMessage).catch((error) => log.warn({ peer, err: (error as Error).message }, 'hand-over not sent'))),
     );
-    await Promise.all(arrived);
+    // The next wave in this lane waits for this one's arrival, a moment at most: a loaded
+    // adopter must not hold the other rooms here (they only wait to be sent).
+    await within(WAVE_WAIT_MS, arrived);
   };
   // A few waves on their way at once, the next started as one ends.
   let next = 0;
@@ -77,6 +85,7 @@ export async function handOff(actors: readonly RoomActor[], adopters: Record<str
     while (next < waves.length) await moveWave(waves[next++]!);
   });
   await Promise.all(lanes);
+  await Promise.all(arrivals);
   return hosted;
 }
 

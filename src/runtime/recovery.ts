@@ -151,7 +151,7 @@ export class Recovery {
       this.deps.metrics?.adoptions.inc(summary.recovered);
       this.deps.metrics?.adoptionMs.observe(performance.now() - started);
     }
-    this.deps.log.debug({ adopted: summary.recovered, handed: rooms.length, from: summary.from, failed: summary.failed.length, node, ms: Math.round(performance.now() - started) }, 'took rooms a draining node handed over');
+    this.deps.log.info({ adopted: summary.recovered, handed: rooms.length, from: summary.from, failed: summary.failed.length, node, ms: Math.round(performance.now() - started) }, 'took rooms a draining node handed over');
     return summary.recovered;
   }
 

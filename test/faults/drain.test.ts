@@ -1,12 +1,11 @@
 /**
  * A drain (SIGTERM) of a room's owner, on real node processes at the default lease settings,
- * as its players see it: a player of the drained node with nothing in flight is told to go as
- * soon as the room is handed over, before the moves caught moving are answered (before, every
- * client was told only once every such command had been answered on the rooms' new nodes);
- * the player whose move was caught moving gets its answer first, on the same socket, then is
- * told; resuming on a peer while the room moves waits for it there instead of failing; then
- * everyone plays on, and every acknowledged move is stored exactly once. Times are printed,
- * not asserted (README: "The drain's stalls").
+ * as its players see it: its rooms go to peers a few at a time with their snapshots (the
+ * others playing on meanwhile); the moves caught moving follow them and are answered on their
+ * sockets; then its players are told to go with `overlap` (their sockets stay served until they
+ * have resumed elsewhere) and only then does it say it is gone; everyone plays on, and every
+ * acknowledged move is stored exactly once. Times are printed, not asserted (README: "The
+ * drain's stalls").
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
@@ -27,7 +26,7 @@ afterAll(async () => {
 });
 
 describe('drain as players see it', () => {
-  it('tells its idle players to go once the room is handed over, before the moves caught moving are answered (their players after their answer); a resume on a peer meanwhile waits for the room; nothing lost or doubled', async () => {
+  it('hands the room to a peer before telling its players to go (with overlap: their sockets stay served), and says it is gone after; the move caught moving is answered on its socket; nothing lost or doubled', async () => {
     const base = testConfig();
     configs.push(base);
     const ids = ['a', 'b', 'c'].map((n) => `${base.REDIS_PREFIX}${n}`);
@@ -107,9 +106,13 @@ describe('drain as players see it', () => {
       );
       expect(movedAt).toBeGreaterThan(0);
       expect(goneAt).toBeGreaterThan(0);
-      // The idle player is told before the move caught moving is answered (which waits for the
-      // room's adoption): its reconnecting overlaps the adoption. The host, after its answer.
-      expect(pcToldAt).toBeLessThan(answeredAt);
+      // The room is on a peer before anyone is told to go (each room moves on its own, the
+      // others playing on); the players are told with `overlap` (their sockets stay served), and
+      // the node says it is gone only after that, so that peers keep serving those sockets.
+      expect(movedAt).toBeLessThan(pcToldAt);
+      expect(pcToldAt).toBeLessThan(goneAt);
+      expect(pc.frames.find((f) => f.type === 'reconnect')?.overlap).toBe(true);
+      // The host's move caught moving followed the room and was answered on the same socket.
       const frames = host.frames.map((f) => (f.type === 'reconnect' ? 'reconnect' : f.id === reply.id ? 'answer' : '')).filter(Boolean);
       expect(frames).toEqual(['answer', 'reconnect']);
       expect(resumed.type, JSON.stringify(resumed)).toBe('ack');
@@ -243,6 +246,7 @@ describe('drain as players see it', () => {
       expect(await drained.exited).toBe(0);
       watching = false;
       await watcher;
+      if (process.env.DRAIN_LOGS) for (const [i, n] of c.nodes.entries()) (await import('node:fs')).writeFileSync(`${process.env.DRAIN_LOGS}/node-${i}.log`, n.logs.join('\n'));
       const handedOver = logged(drained, 'drain: rooms handed over').map((line) => JSON.parse(line) as { handed: number; handoff_ms: number });
       expect(handedOver).toHaveLength(1);
       // Every room went to its named peer with its snapshot, none left to the departure.
@@ -255,6 +259,7 @@ describe('drain as players see it', () => {
       const q = (list: number[], p: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.ceil((p / 100) * list.length) - 1)];
       const hostedAt = [...moved.values()].map((t) => t - at);
       const stalls = bots.map((b) => longestStall(b, at, at + 3000));
+      if (process.env.DRAIN_LOGS) (await import('node:fs')).writeFileSync(`${process.env.DRAIN_LOGS}/bots.txt`, bots.map((b, i) => `bot ${i} room ${b.room} stall ${stalls[i]}\n${b.trace.filter(([t]) => t > at - 300 && t < at + 3500).map(([t, w]) => `  ${t - at} ${w}`).join('\n')}`).join('\n'));
       process.stdout.write(
         `drain, ${rooms.length} rooms handed over in ${handedOver[0]!.handoff_ms} ms: hosted elsewhere p50 ${q(hostedAt, 50)} / max ${Math.max(...hostedAt)} ms after SIGTERM; players' longest wait between acks over 3 s p50 ${q(stalls, 50)} / max ${Math.max(...stalls)} ms (bots think 20-60 ms)\n`,
       );
