@@ -30,9 +30,9 @@ export interface HandoffMessage {
  */
 export const WAVE_ROOMS = 6;
 /** Waves on their way at once: the next one starts while the adopters restore the one before. */
-export const WAVES_IN_FLIGHT = 3;
+export const WAVES_IN_FLIGHT = 1;
 /** How long a wave holds back the next one in its lane while its adopters restore it (pacing only: its arrival is waited for longer). */
-export const WAVE_WAIT_MS = 300;
+export const WAVE_WAIT_MS = 1000;
 /** How long a handed room's arrival (its adopter's `hosted` news) is waited for before the drain leaves it to the departure. */
 export const ARRIVAL_WAIT_MS = 3000;
 

@@ -199,7 +199,9 @@ export class Lifecycle {
     const named = adopters ? Object.fromEntries(Object.entries(adopters).filter(([room]) => !handed.has(room))) : undefined;
     await this.depart(named, steps, left(deadline));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
-    void Promise.resolve(handedOver()).catch(() => undefined);
+    // Clients move now too (their sockets stay served meanwhile, views coming only from the
+    // peers that still hold watchers for this node): bounded like every step.
+    await step('clients_ms', Promise.resolve(handedOver()));
     // Written before the stores close (the adopters read less from the events).
     await step('flush_ms', flushed);
   }
