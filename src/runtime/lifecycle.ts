@@ -195,8 +195,7 @@ export class Lifecycle {
     // as after a crash, and a write that lands after the adopter's own is refused (older epoch).
     const flushed = this.placement.snapshots.flush();
     await step('release_ms', Promise.all(rest.map((a) => a.releaseLease().catch(() => undefined))));
-    // The rooms left are named again (a named peer that did not take one in time may now).
-    const named = adopters ? Object.fromEntries(Object.entries(adopters).filter(([room]) => !handed.has(room))) : undefined;
+    const named = adopters ? renamed(adopters, handed) : undefined;
     await this.depart(named, steps, left(deadline));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
     // Clients move now too (their sockets stay served meanwhile, views coming only from the
@@ -223,6 +222,20 @@ export class Lifecycle {
     await within(bound, this.peers.announceGone(named).catch(() => undefined));
     steps.announce_ms = Date.now() - at;
   }
+}
+
+/**
+ * The rooms not handed over, named again for the departure: to the peers that took rooms in
+ * the hand-over (one that took none may be frozen: its rooms go round the others), or as named
+ * before if none did.
+ */
+function renamed(adopters: Record<string, string>, handed: ReadonlySet<string>): Record<string, string> {
+  const took = [...new Set([...handed].map((room) => adopters[room]!))].sort();
+  const left = Object.keys(adopters).filter((room) => !handed.has(room)).sort();
+  const named: Record<string, string> = {};
+  let i = 0;
+  for (const room of left) named[room] = took.length === 0 || took.includes(adopters[room]!) ? adopters[room]! : took[i++ % took.length]!;
+  return named;
 }
 
 /**
