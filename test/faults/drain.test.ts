@@ -20,6 +20,7 @@ import { playUntil } from '../support/play.js';
 import { freePort } from '../support/throwaway.js';
 import { expectNothingLost, logged, longestStall, sleep, untilEveryRoomMoves, whilePlaying } from '../support/fault-cluster.js';
 
+/** DRAIN_LOGS=DIR keeps the nodes' logs and the bots' traces of a run there (where a drain's time went). */
 const configs: Config[] = [];
 afterAll(async () => {
   for (const config of configs) await cleanup(config);
