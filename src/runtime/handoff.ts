@@ -26,15 +26,15 @@ export interface HandoffMessage {
 /**
  * Rooms stopped and sent together: each room pauses only for its own wave's hand-over (its
  * last move settling, one bus message, the adopter's lease, epoch and room-hash writes), not
- * for the whole node's. At least WAVE_ROOMS, and the node's rooms in at most WAVES waves: an
- * adopter's batch costs about the same for 1 room or 12 on a busy node (its event loop, not
- * the rows), so 67 rooms in waves of 6 one after the other took 8 s at 200 rooms (README,
- * "The drain's stalls").
+ * for the whole node's. At least WAVE_ROOMS, and the node's rooms in at most WAVES waves (so
+ * that a drain of many rooms ends in time: a wave took 300-800 ms at 200 rooms). One wave at a
+ * time: with two on their way at once, or bigger waves, players stalled longer at 200 rooms
+ * (README, "The drain's stalls").
  */
 export const WAVE_ROOMS = 6;
-export const WAVES = 6;
-/** Waves on their way at once: the next one starts while the adopters restore the one before. */
-export const WAVES_IN_FLIGHT = 2;
+export const WAVES = 12;
+/** Waves on their way at once: the next one starts once the one before arrived (or WAVE_WAIT_MS passed). */
+export const WAVES_IN_FLIGHT = 1;
 /** How long a wave holds back the next one in its lane while its adopters restore it (pacing only: its arrival is waited for longer). */
 export const WAVE_WAIT_MS = 1000;
 /** How long a handed room's arrival (its adopter's `hosted` news) is waited for before the drain leaves it to the departure. */
