@@ -148,9 +148,13 @@ async function faultRuns(): Promise<string> {
   const bots: ChaosBot[] = [];
   const codes: string[] = [];
   log(`${values.nodes} nodes up; seating ${rooms} rooms`);
+  // From the first room on: a request whose answer was lost (its socket dropped on a loaded
+  // machine) is sent again by the same id, or seating waits for it for ever.
+  const nudger = setInterval(() => bots.forEach((b) => b.tick()), 1000);
   for (let r = 0; r < rooms; r++) {
     const host = new ChaosBot(() => cluster.port, r, think);
     const guest = new ChaosBot(() => cluster.port, r + 3, think);
+    bots.push(host, guest);
     await host.connect();
     await guest.connect();
     // Long games: the rooms must still be playing at the last fault.
@@ -158,10 +162,9 @@ async function faultRuns(): Promise<string> {
     await guest.request({ type: 'join_room', room: host.room, name: 'Guest' });
     await host.request({ type: 'add_cpu', profile: CPU_PROFILES[r % 8]!.name });
     await host.request({ type: 'start_game' });
-    bots.push(host, guest);
     codes.push(host.room);
+    if ((r + 1) % 50 === 0) log(`${r + 1} rooms seated`);
   }
-  const nudger = setInterval(() => bots.forEach((b) => b.tick()), 1000);
   const samples: Sample[] = [];
   const sequence = Array.from({ length: Number(values.repeat) }, () => kinds).flat();
   await sleep(3000);

@@ -66,6 +66,10 @@ export class ChaosBot {
   private toldToGo = false;
   /** Sockets tried since one last opened (the web client's backoff). */
   private attempt = 0;
+  /** The socket being opened while the old one is still served (a `reconnect` with `overlap`). */
+  private pending: WebSocket | null = null;
+  /** Times this player moved without a gap (`reconnect` with `overlap`). */
+  overlaps = 0;
   private waiters: Array<(f: Record<string, any>) => boolean> = [];
   private thinking: NodeJS.Timeout | null = null;
   /** As the web client: a quiet node is asked, one that does not answer is left (web/src/liveness.ts). */
@@ -98,20 +102,12 @@ export class ChaosBot {
         if (this.inflight) ws.send(this.inflight.text);
         resolve();
       });
-      ws.on('message', (data) => this.onFrame(JSON.parse(data.toString())));
+      // A socket replaced by another (see overlap) is not listened to any more.
+      ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
       ws.on('close', () => {
         clearTimeout(opened);
         resolve();
-        if (this.ws !== ws || this.done) return;
-        this.reconnects++;
-        this.closedAt.push(Date.now());
-        this.trace.push([Date.now(), 'closed']);
-        // As the web client: told to go (a draining node, or one that does not answer) at once,
-        // spread a little; otherwise its backoff (the first try within 250 ms).
-        const told = this.toldToGo;
-        this.toldToGo = false;
-        this.attempt++;
-        setTimeout(() => void this.connect(), told ? Math.random() * TOLD_TO_GO_SPREAD_MS : reconnectDelay(this.attempt));
+        this.closed(ws);
       });
       ws.on('error', () => {});
     });
@@ -132,6 +128,7 @@ export class ChaosBot {
 
   stop(): void {
     this.done = true;
+    this.pending?.terminate();
     if (this.livenessTimer) clearInterval(this.livenessTimer);
     if (this.thinking) clearTimeout(this.thinking);
     this.ws?.close();
@@ -170,6 +167,11 @@ export class ChaosBot {
       this.token = f.token;
       this.room = f.room;
     }
+    if (f.type === 'reconnect' && f.overlap === true && this.token) {
+      // This socket stays served until closed: resume on another first, then close it.
+      this.overlap();
+      return;
+    }
     if (f.type === 'reconnect' || (f.type === 'error' && f.id === this.resumeId)) {
       this.toldToGo = f.type === 'reconnect';
       // Told to go, or the seat could not be resumed yet (the room is moving): connect again.
@@ -203,6 +205,79 @@ export class ChaosBot {
     }
     this.frames.push({ at: Date.now(), phase: this.view?.phase, game: this.view?.game_id, seq: this.seq });
     this.act();
+  }
+
+  /** The player's socket `ws` closed: it connects again. */
+  private closed(ws: WebSocket): void {
+    if (this.ws !== ws || this.done) return;
+    this.reconnects++;
+    this.closedAt.push(Date.now());
+    this.trace.push([Date.now(), 'closed']);
+    // As the web client: told to go (a draining node, or one that does not answer) at once,
+    // spread a little; otherwise its backoff (the first try within 250 ms).
+    const told = this.toldToGo;
+    this.toldToGo = false;
+    this.attempt++;
+    setTimeout(() => void this.connect(), told ? Math.random() * TOLD_TO_GO_SPREAD_MS : reconnectDelay(this.attempt));
+  }
+
+  /**
+   * Opens another socket and resumes there while the current one is still served; once
+   * welcomed there, that one is the player's and the old one is closed (what was in flight on
+   * it is sent again on the new one, by the same id). A resume refused (the room still moving)
+   * is tried again shortly, the old socket serving meanwhile; should it close first, the
+   * ordinary reconnect takes over.
+   */
+  private overlap(): void {
+    if (this.pending || this.done) return;
+    const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
+    this.pending = ws;
+    const resumeId = `${this.prefix}-r${++this.counter}`;
+    const giveUp = (retry: boolean) => {
+      if (this.pending !== ws) return;
+      this.pending = null;
+      ws.terminate();
+      const old = this.ws;
+      if (retry && old && old.readyState === WebSocket.OPEN) setTimeout(() => old === this.ws && this.overlap(), 50);
+    };
+    const opened = setTimeout(() => giveUp(true), OPEN_TIMEOUT_MS);
+    ws.on('open', () => {
+      clearTimeout(opened);
+      this.trace.push([Date.now(), 'open overlap resume']);
+      ws.send(JSON.stringify({ type: 'resume', token: this.token, id: resumeId }));
+      if (this.inflight) ws.send(this.inflight.text);
+    });
+    ws.on('message', (data) => {
+      if (this.ws === ws) return this.onFrame(JSON.parse(data.toString()));
+      if (this.pending !== ws) return;
+      const f = JSON.parse(data.toString()) as Record<string, any>;
+      if (f.type === 'error' && f.id === resumeId) {
+        this.trace.push([Date.now(), `overlap resume refused ${f.code}`]);
+        return giveUp(true);
+      }
+      if (f.type !== 'welcome') return;
+      // Welcomed: this socket is the player's now.
+      const old = this.ws;
+      this.pending = null;
+      this.ws = ws;
+      this.resumeId = resumeId;
+      this.overlaps++;
+      old?.close();
+      // The old socket may have shown a later view than the resume's answer (views cross on
+      // two sockets): the player keeps it; the new socket's next view follows the room.
+      if (this.view && f.state?.game_id === this.view.game_id && f.seq < this.seq) {
+        this.seatedAt.push(Date.now());
+        this.trace.push([Date.now(), `welcome seq ${f.seq} (overlap; seq ${this.seq} held)`]);
+        return;
+      }
+      this.onFrame(f);
+    });
+    ws.on('close', () => {
+      clearTimeout(opened);
+      giveUp(true);
+      this.closed(ws);
+    });
+    ws.on('error', () => {});
   }
 
   private act(): void {

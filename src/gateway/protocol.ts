@@ -82,7 +82,11 @@ export type ServerMessage =
   | { type: 'hello'; accept: string[] }
   | { type: 'ack'; id?: string; seq: number }
   | { type: 'error'; id?: string; code: ErrorCode; message: string }
-  | { type: 'reconnect'; reason: string };
+  /**
+   * `overlap` (optional, README "Drain"): this socket stays served (answers, views) until the
+   * client closes it: it opens another, resumes there, then closes this one.
+   */
+  | { type: 'reconnect'; reason: string; overlap?: true };
 
 /**
  * The codes whose messages are refusals written for players (by the rules, the room and the

@@ -173,6 +173,19 @@ export class Gateway {
     for (const session of this.sessions.values()) session.sendAway(reason);
   }
 
+  /**
+   * Every client is told to reconnect elsewhere while its socket stays served (`overlap`: see
+   * Session.sendAway), and given up to `timeoutMs` to close it once resumed elsewhere: a drain
+   * whose rooms are all on peers does this before it says it is gone, so that what the sockets
+   * here watch (through the peers) keeps coming until the clients have moved. Resolves when
+   * every client left, or at the bound (closeAll closes what is left).
+   */
+  async moveClients(reason: string, timeoutMs: number): Promise<void> {
+    for (const session of this.sessions.values()) session.sendAway(reason, true);
+    const deadline = Date.now() + timeoutMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** Every client is told to reconnect elsewhere (if not told already), then 1012; resolves when all are closed. */
   async closeAll(reason: string, timeoutMs: number): Promise<void> {
     clearInterval(this.heartbeat);

@@ -350,10 +350,11 @@ export class Session implements RoomListener {
   private async follow(seat: HeldSeat): Promise<void> {
     const started = Date.now();
     for (let attempt = 0; attempt < 20; attempt++) {
-      if (this.seat !== seat || this.closed || !this.runtime.isAccepting) return;
+      if (this.seat !== seat || this.closed) return;
+      const tried = Date.now();
       if ((await this.runtime.watch(seat.room, this)) !== 'unreachable') return;
       if (!this.runtime.storeAnswering && Date.now() - started < FOLLOW_STORE_WAIT_MS) attempt--;
-      await this.runtime.nextChance(seat.room, 250);
+      await this.runtime.nextChance(seat.room, 250, tried);
     }
     if (this.seat === seat && !this.closed) this.send({ type: 'reconnect', reason: 'the room could not be reached; resume to continue' });
   }
@@ -423,7 +424,9 @@ export class Session implements RoomListener {
     // Its next view comes from another actor (here or on another node): whole.
     this.held = null;
     const seat = this.seat;
-    if (!seat || this.closed || !this.runtime.isAccepting) return;
+    // Followed on a draining node too: its rooms move to peers while its sockets stay served,
+    // views and all, until their clients have resumed elsewhere (overlap: see sendAway).
+    if (!seat || this.closed) return;
     this.log.debug({ room: seat.room, game_id: seat.gameId, player_id: seat.playerId, reason }, 'room moved; following it');
     this.followSafely(seat);
   }
@@ -444,20 +447,22 @@ export class Session implements RoomListener {
   }
 
   /**
-   * Tells the client to reconnect elsewhere (once), leaving the socket open; a client with
-   * commands in flight (caught moving with their rooms, they follow them) is told once they
-   * are answered, here: a client closes its socket when told, and would get the answers only
-   * after resuming elsewhere, later. A drain does this for every client once its rooms are
-   * handed over.
+   * Tells the client to reconnect elsewhere (once), leaving the socket open. With `overlap`
+   * (a drain whose rooms are all on peers already) it is told at once that this socket stays
+   * served until it closes it: it resumes on another node meanwhile, then closes this one, and
+   * nothing it sends here in between waits. Without, a client with commands in flight (caught
+   * moving with their rooms, they follow them) is told once they are answered, here: a client
+   * closes its socket when told, and would get the answers only after resuming elsewhere, later.
    */
-  sendAway(reason: string): void {
+  sendAway(reason: string, overlap = false): void {
     if (this.toldToGo) return;
-    if (this.commandsInFlight > 0) {
+    if (this.commandsInFlight > 0 && !overlap) {
       this.awayReason = reason;
       return;
     }
     this.toldToGo = true;
-    this.send({ type: 'reconnect', reason });
+    this.awayReason = null;
+    this.send(overlap ? { type: 'reconnect', reason, overlap: true } : { type: 'reconnect', reason });
   }
 
   /** Tells the client to reconnect elsewhere (unless told already), then closes with 1012 (service restart). */

@@ -1,4 +1,5 @@
 import type { FailureDetector } from './failure-detector.js';
+import { handOff, within } from './handoff.js';
 import type { Peers } from './peers.js';
 import type { Placement } from './placement.js';
 import type { Recovery } from './recovery.js';
@@ -10,6 +11,10 @@ import type { RuntimeDeps } from './types.js';
  */
 export class Lifecycle {
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The heartbeat's own timer: a drain keeps it beating until the node says it is gone. */
+  private beatTimer: NodeJS.Timeout | null = null;
+  /** The heartbeat being written, if one is (a departure waits for it: it must not land after the `gone` mark). */
+  private beating: Promise<void> | null = null;
 
   constructor(
     private readonly placement: Placement,
@@ -67,7 +72,12 @@ export class Lifecycle {
       this.timers.push(timer);
     };
     const ttl = options.leaseTtlMs;
-    every(Math.max(50, Math.floor(ttl / 3)), () => this.heartbeat(), 'heartbeat');
+    this.beatTimer = setInterval(() => {
+      this.beating = this.heartbeat()
+        .catch((error) => log.warn({ err: (error as Error).message }, 'heartbeat failed'))
+        .finally(() => (this.beating = null));
+    }, Math.max(50, Math.floor(ttl / 3)));
+    this.beatTimer.unref();
     const poll = options.failurePollMs ?? 0;
     const detector = this.detector;
     if (detector && poll > 0) {
@@ -112,18 +122,24 @@ export class Lifecycle {
   }
 
   /**
-   * Graceful stop: no new rooms or activations; every room stops taking commands at once (the
-   * ones queued are told the room is moving and follow it to its new node: see
-   * RoomRuntime.command; rooms that kept taking commands until idle would never be idle while
-   * players play on). The move being processed in each, and the appends in flight, settle within
-   * `timeoutMs` less a share kept for the hand-over; then, whatever is still stuck (a stalled
-   * PostgreSQL), the leases are released, the heartbeat removed and the departure announced
-   * (naming who adopts each room), each bounded too, with the snapshots the cache lacks
-   * written meanwhile, so that peers take the rooms at once (`handedOver` is called then) and
-   * the process ends in time. An append still unanswered then is fenced by the epoch the adopting peer
-   * takes, or is in what it reads.
+   * Graceful stop: no new rooms or activations. The rooms are handed to peers a few at a time
+   * (handoff.ts: each stopped, settled and sent with its snapshot to the peer named for it, the
+   * others playing on meanwhile), so that each room pauses only for its own hand-over, not the
+   * whole node's; its queued commands are told the room is moving and follow it (see
+   * RoomRuntime.command). What was not handed over that way (no peer to name, a peer that did not
+   * say it hosts it in time, the time up) stops then: the move being processed in each and the
+   * appends in flight settle within `timeoutMs` less a share kept for the departure; then,
+   * whatever is still stuck (a stalled PostgreSQL), the leases are released, the heartbeat
+   * removed and the departure announced (naming who adopts each room left), each bounded too,
+   * with the snapshots the cache lacks written meanwhile, so that peers take the rooms at once
+   * (`handedOver` is called then) and the process ends in time. An append still unanswered then
+   * is fenced by the epoch the adopting peer takes, or is in what it reads.
+   * When every room was handed over, `handedOver` comes first (its clients move while this
+   * node still counts as alive, so that peers keep sending views to its sockets through the
+   * watchers they hold for it), awaited within what is left of the bound, and the departure
+   * after.
    */
-  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void | Promise<void> = () => {}): Promise<void> {
     const { backends, options, log } = this.deps;
     const started = Date.now();
     const deadline = started + timeoutMs;
@@ -132,20 +148,38 @@ export class Lifecycle {
     this.placement.stopAccepting();
     for (const timer of this.timers.splice(0)) clearInterval(timer);
     const actors = this.placement.hosted();
+    // Who adopts which room (see Peers.adopters): the rooms play on while it is asked.
+    const adopters = (await within(NAMING_WAIT_MS, this.peers.adopters(actors.map((a) => a.code)).catch(() => null))) ?? null;
+    const steps: Record<string, number> = { naming_ms: Date.now() - started, named: adopters ? 1 : 0 };
+    let handed = new Set<string>();
+    if (adopters) {
+      const at = Date.now();
+      handed = await handOff(actors, adopters, this.placement, this.deps, deadline - handover);
+      steps.handoff_ms = Date.now() - at;
+    }
+    steps.handed = handed.size;
+    const rest = actors.filter((a) => !handed.has(a.code));
+    if (rest.length === 0) {
+      log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
+      const at = Date.now();
+      await within(left(deadline), Promise.resolve(handedOver()).catch(() => undefined));
+      steps.clients_ms = Date.now() - at;
+      await this.depart(undefined, steps, left(deadline));
+      log.info(steps, 'drain: departed');
+      return;
+    }
     // The rooms whose latest snapshot the cache may lack, known before they stop (stopping
     // forgets them in the writer); a move that settles after this marks its room again.
-    const behind = actors.filter((a) => this.placement.snapshots.behind(a));
-    for (const actor of actors) actor.stop('draining');
-    // Who adopts which room (see Peers.adopters), found while the rooms settle and their leases
-    // go; waited for at most a moment: without names, the peers share the rooms out themselves.
-    const naming = this.peers.adopters(actors.map((a) => a.code)).catch(() => null);
+    const behind = rest.filter((a) => this.placement.snapshots.behind(a));
+    for (const actor of rest) actor.stop('draining');
+    const settleAt = Date.now();
     const settled = await within(
       left(deadline - handover),
-      Promise.all(actors.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
+      Promise.all(rest.map((a) => a.idle())).then(() => this.placement.batcher.idle(left(deadline - handover))),
     );
-    if (settled !== true) log.warn({ rooms: actors.length }, 'drain: rooms or appends still busy at the deadline; handing over anyway');
+    if (settled !== true) log.warn({ rooms: rest.length }, 'drain: rooms or appends still busy at the deadline; handing over anyway');
     // How long each step took, logged at the end (where a drain's time goes: README, Operations).
-    const steps: Record<string, number> = { settle_ms: Date.now() - started };
+    steps.settle_ms = Date.now() - settleAt;
     // Each step of the hand-over gets what is left, and at least a moment of its own.
     const step = async (name: string, work: Promise<unknown>) => {
       const at = Date.now();
@@ -160,31 +194,53 @@ export class Lifecycle {
     // flight): an adopter that reads a snapshot a few moves behind catches up from the events,
     // as after a crash, and a write that lands after the adopter's own is refused (older epoch).
     const flushed = this.placement.snapshots.flush();
-    await step('release_ms', Promise.all(actors.map((a) => a.releaseLease().catch(() => undefined))));
-    // Peers adopt now instead of waiting for this heartbeat to lapse.
-    await step('forget_ms', backends.cache.forgetNode(options.nodeId));
-    const adopters = (await within(NAMING_WAIT_MS, naming)) ?? undefined;
-    steps.named = adopters ? 1 : 0;
-    await step('announce_ms', this.peers.announceGone(adopters));
+    await step('release_ms', Promise.all(rest.map((a) => a.releaseLease().catch(() => undefined))));
+    const named = adopters ? renamed(adopters, handed) : undefined;
+    await this.depart(named, steps, left(deadline));
     log.info({ rooms: actors.length, ...steps }, 'drain: rooms handed over');
-    handedOver();
+    // Clients move now too (their sockets stay served meanwhile, views coming only from the
+    // peers that still hold watchers for this node): bounded like every step.
+    await step('clients_ms', Promise.resolve(handedOver()));
     // Written before the stores close (the adopters read less from the events).
     await step('flush_ms', flushed);
   }
-}
 
-/** How long a drain's departure waits for the names of its rooms' adopters (two Redis round trips, usually done by then). */
-const NAMING_WAIT_MS = 100;
-
-/** `work`'s result, or undefined once `ms` have passed (the work goes on unwaited). */
-async function within<T>(ms: number, work: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
+  /**
+   * The departure: the heartbeat stops (one being written is waited for: it must not land on
+   * the `gone` mark), the mark is written, so that peers adopt what is left at once instead of
+   * waiting for the heartbeat to lapse, and peers are told (naming who adopts each room left).
+   */
+  private async depart(named: Record<string, string> | undefined, steps: Record<string, number>, ms: number): Promise<void> {
+    const { backends, options } = this.deps;
+    const bound = Math.max(ms, 250);
+    if (this.beatTimer) clearInterval(this.beatTimer);
+    this.beatTimer = null;
+    let at = Date.now();
+    await within(bound, (this.beating ?? Promise.resolve()).then(() => backends.cache.forgetNode(options.nodeId)).catch(() => undefined));
+    steps.forget_ms = Date.now() - at;
+    at = Date.now();
+    await within(bound, this.peers.announceGone(named).catch(() => undefined));
+    steps.announce_ms = Date.now() - at;
   }
 }
+
+/**
+ * The rooms not handed over, named again for the departure: to the peers that took rooms in
+ * the hand-over (one that took none may be frozen: its rooms go round the others), or as named
+ * before if none did.
+ */
+function renamed(adopters: Record<string, string>, handed: ReadonlySet<string>): Record<string, string> {
+  const took = [...new Set([...handed].map((room) => adopters[room]!))].sort();
+  const left = Object.keys(adopters).filter((room) => !handed.has(room)).sort();
+  const named: Record<string, string> = {};
+  let i = 0;
+  for (const room of left) named[room] = took.length === 0 || took.includes(adopters[room]!) ? adopters[room]! : took[i++ % took.length]!;
+  return named;
+}
+
+/**
+ * How long a drain waits for the names of its rooms' adopters (two Redis round trips, usually
+ * done within milliseconds; the rooms play on meanwhile): without names, every room is left to
+ * the departure, and the peers share them out themselves.
+ */
+const NAMING_WAIT_MS = 1000;

@@ -1,5 +1,6 @@
 import type { Placement } from './placement.js';
 import { endedCommand } from './ended-games.js';
+import type { HandedRoom } from './handoff.js';
 import type { BusMessage, RemoteReply, RemoteRooms, SeatStatus } from './remote.js';
 import type { RoomListener } from './room-actor.js';
 import { fail, type RuntimeDeps } from './types.js';
@@ -48,6 +49,8 @@ export class Peers {
     private readonly onNodeGone: (node: string, named?: string[]) => void,
     /** Redis is back after a break: rooms stopped meanwhile are taken back at once. */
     onRedisBack: () => void = () => {},
+    /** A draining peer hands this node rooms, with their snapshots (see handoff.ts). */
+    private readonly onHandoff: (node: string, rooms: HandedRoom[]) => void = () => {},
   ) {
     deps.backends.bus.onMessage((message) => this.onBus(message as BusMessage));
     // What was sent here while the subscription was down is lost: ask every owner at once.
@@ -146,8 +149,14 @@ export class Peers {
         const named = message.adopters ? Object.keys(message.adopters).filter((room) => message.adopters![room] === options.nodeId) : undefined;
         return this.nodeGone(message.node, named);
       }
+      case 'handoff':
+        if (message.from !== options.nodeId && Array.isArray(message.rooms)) this.onHandoff(message.from, message.rooms);
+        return;
       case 'hosted':
-        if (message.node !== options.nodeId && Array.isArray(message.rooms)) this.placement.wake(message.rooms);
+        if (message.node !== options.nodeId && Array.isArray(message.rooms)) {
+          this.placement.handovers.hostedNews(message.rooms);
+          this.placement.wake(message.rooms);
+        }
         return;
       default:
         this.remote.deliver(message);

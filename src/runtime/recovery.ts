@@ -5,6 +5,7 @@ import type { RoomMeta, SnapshotRecord } from '../stores/state-cache.js';
 import type { Placement } from './placement.js';
 import { CorruptGameError, rebuildContext } from './restore.js';
 import { emptySummary, type RecoverySummary, type RuntimeDeps } from './types.js';
+import type { HandedRoom } from './handoff.js';
 
 /**
  * For this long after a node finds a peer dead, it adopts only its share of that peer's rooms
@@ -133,6 +134,29 @@ export class Recovery {
   }
 
   /**
+   * Rooms a draining peer handed to this node, with their last snapshots (see handoff.ts):
+   * taken like the rooms it names at its departure (lease taken over from it, a new epoch, which
+   * fences whatever it may still append), but restored from the snapshot it sent, not Redis's
+   * (PostgreSQL's last sequence still decides: a snapshot behind it is caught up from the
+   * events). A room this node cannot take now is left to the peer's departure and the usual
+   * adoption of orphans.
+   */
+  async adoptHandedOver(node: string, rooms: readonly HandedRoom[]): Promise<number> {
+    if (!this.placement.isAccepting || rooms.length === 0) return 0;
+    const started = performance.now();
+    const games: ActiveGame[] = rooms.map((r) => ({ game_id: r.game_id, room_code: r.code, last_seq: r.snapshot.seq, epoch: r.epoch, status: r.status, server_id: node }));
+    const given = new Map(rooms.map((r) => [r.game_id, r.snapshot]));
+    const summary = emptySummary();
+    await this.recoverBatch(this.placement.unhosted(games), summary, new Set([node]), given);
+    if (summary.recovered > 0) {
+      this.deps.metrics?.adoptions.inc(summary.recovered);
+      this.deps.metrics?.adoptionMs.observe(performance.now() - started);
+    }
+    this.deps.log.info({ adopted: summary.recovered, handed: rooms.length, from: summary.from, failed: summary.failed.length, node, ms: Math.round(performance.now() - started) }, 'took rooms a draining node handed over');
+    return summary.recovered;
+  }
+
+  /**
    * This node's own unfinished games that it neither hosts nor is taking: rooms stopped here
    * by fencing or a lost lease (Redis restarted, say), or whose restore failed. PostgreSQL still
    * names this node, which lives, so no peer adopts them: this node takes them back (lease, new
@@ -217,17 +241,21 @@ export class Recovery {
    * at its next reconciliation, since PostgreSQL may name it now). Returns the games whose
    * lease another node holds.
    */
-  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string> = new Set()): Promise<ActiveGame[]> {
+  private async recoverBatch(batch: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string> = new Set(), given?: ReadonlyMap<string, SnapshotRecord>): Promise<ActiveGame[]> {
     const fresh = batch.filter((game) => !this.placement.holds(game.room_code));
     summary.skipped += batch.length - fresh.length;
     return this.placement.whileTaking(
       fresh.map((g) => g.room_code),
-      () => this.takeAndRestore(fresh, summary, orphansOf),
+      () => this.takeAndRestore(fresh, summary, orphansOf, given),
     );
   }
 
-  /** `orphansOf`: nodes taken for dead, whose leases are taken over rather than waited out. */
-  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string>): Promise<ActiveGame[]> {
+  /**
+   * `orphansOf`: nodes taken for dead, whose leases are taken over rather than waited out.
+   * `given`: snapshots a draining owner sent with its rooms (by game id); Redis is not read for
+   * those, nor their room hash (it exists: their owner just hosted them).
+   */
+  private async takeAndRestore(fresh: ActiveGame[], summary: RecoverySummary, orphansOf: ReadonlySet<string>, given?: ReadonlyMap<string, SnapshotRecord>): Promise<ActiveGame[]> {
     const { backends, options, log } = this.deps;
     const { cache, events, leases } = backends;
     const held: ActiveGame[] = [];
@@ -253,11 +281,16 @@ export class Recovery {
     const pending = new Set(mine);
     try {
       const ids = mine.map((m) => m.game.game_id);
-      const [claims, snapshots, metas] = await Promise.all([
+      const toRead = mine.filter((m) => !given?.has(m.game.game_id));
+      const [claims, read, readMetas] = await Promise.all([
         events.claimEpochs(ids, options.nodeId),
-        cache.loadSnapshots(ids),
-        Promise.all(mine.map((m) => cache.getRoom(m.game.room_code))),
+        toRead.length > 0 ? cache.loadSnapshots(toRead.map((m) => m.game.game_id)) : Promise.resolve([]),
+        Promise.all(toRead.map((m) => cache.getRoom(m.game.room_code))),
       ]);
+      const readIndex = new Map(toRead.map((m, i) => [m, i]));
+      const snapshots = mine.map((m) => given?.get(m.game.game_id) ?? read[readIndex.get(m)!] ?? null);
+      // A handed room's hash is there (null would have it registered anew): any non-null stands for it.
+      const metas = mine.map((m) => (readIndex.has(m) ? (readMetas[readIndex.get(m)!] ?? null) : ({} as RoomMeta)));
       const usable = new Map<string, SnapshotRecord | null>();
       mine.forEach((m, i) => {
         const snapshot = snapshots[i] ?? null;

@@ -4,6 +4,7 @@ import type { GameView } from '../game/view.js';
 import type { Logger } from '../log.js';
 import type { Bus } from '../stores/bus.js';
 import type { Outcome, RoomListener } from './room-actor.js';
+import type { HandoffMessage } from './handoff.js';
 
 /**
  * What a node asks of a room's owner. Nothing here is a secret: a resume carries the seat and
@@ -78,7 +79,9 @@ export type BusMessage =
   /** Frames were lost for these seats: the owner sends each its current view again. */
   | { kind: 'resend'; from: string; seats: Array<{ room: string; player_id: string | null; watch: string }> }
   /** An operator (golfctl drain) asks `node` to drain, as SIGTERM would. */
-  | { kind: 'drain'; node: string; from: string };
+  | { kind: 'drain'; node: string; from: string }
+  /** A draining node hands rooms, with their snapshots, to the peer it named (see handoff.ts). */
+  | HandoffMessage;
 
 /** One seat of a watched room, attached at its owner for the listeners here. */
 interface Seat {

@@ -76,6 +76,7 @@ export class RoomRuntime {
       this.deps,
       (node, named) => this.lookForOrphans(node, named),
       () => void this.recovery.reconcile().catch((error) => log.warn({ err: (error as Error).message }, 'reconciliation failed')),
+      (node, rooms) => void this.recovery.adoptHandedOver(node, rooms).catch((error) => log.warn({ err: (error as Error).message }, 'taking handed rooms failed')),
     );
     const detector = new FailureDetector(backends.bus, backends.cache, options.nodeId, options.leaseTtlMs, now, (node, why, news) => void this.peerDead(node, why, news));
     this.lifecycle = new Lifecycle(this.placement, this.recovery, this.peers, this.deps, detector);
@@ -104,8 +105,10 @@ export class RoomRuntime {
    * answers, and the attempt is not counted (false); else `ms` (true). Either way it ends
    * sooner when the room is hosted again, here or on a peer (see Placement.nextChance).
    */
-  private async retryWait(code: string, ms: number, since: number): Promise<boolean> {
+  private async retryWait(code: string, ms: number, since: number, tried?: number): Promise<boolean> {
     const waited = this.deps.now() - since;
+    // Hosted again while the attempt was on its way: no wait (the news came before this one).
+    if (tried !== undefined && this.placement.handovers.hostedSince(code, tried)) return true;
     if (!this.storeAnswering && waited < STORE_WAIT_MS) {
       await this.placement.nextChance(code, STORE_WAIT_MS - waited);
       return false;
@@ -114,8 +117,13 @@ export class RoomRuntime {
     return true;
   }
 
-  /** Resolves after `ms`, or sooner when the room `code` is hosted again or PostgreSQL answers again (a follower's wait). */
-  nextChance(code: string, ms: number): Promise<void> {
+  /**
+   * Resolves after `ms`, or sooner when the room `code` is hosted again or PostgreSQL answers
+   * again (a follower's wait); at once if a peer said it hosts the room since `tried` (the
+   * news came while the attempt before was on its way).
+   */
+  nextChance(code: string, ms: number, tried?: number): Promise<void> {
+    if (tried !== undefined && this.placement.handovers.hostedSince(code, tried)) return Promise.resolve();
     return this.placement.nextChance(code, ms);
   }
 
@@ -162,7 +170,7 @@ export class RoomRuntime {
    * their rooms to the nodes that adopt them (peers start when this node says it is gone, at the
    * end of the drain), are given up to `timeoutMs` more to be answered, before sockets close.
    */
-  async drain(timeoutMs: number, handedOver: () => void = () => {}): Promise<void> {
+  async drain(timeoutMs: number, handedOver: () => void | Promise<void> = () => {}): Promise<void> {
     const deadline = this.deps.now() + timeoutMs;
     await this.lifecycle.drain(timeoutMs, handedOver);
     const following = [...this.inFlight];
@@ -301,6 +309,7 @@ export class RoomRuntime {
     // it; one PostgreSQL's outage stopped, as soon as it answers. Each wait ends as the room is
     // hosted again (see retryWait).
     for (let attempt = 1; ; attempt++) {
+      const tried = Date.now();
       const where = await this.placement.locate(parsed.room);
       let result: RemoteReply;
       if ('ok' in where) result = where.code === 'unknown_room' ? fail('unauthorized', 'that token is not valid (the room is gone)') : where;
@@ -315,7 +324,7 @@ export class RoomRuntime {
       // Only answers that came quickly are worth another try: an owner that let the resume wait
       // out its timeout (hung, not dead) would only do it again.
       if (result.code !== 'unavailable' || !this.placement.isAccepting || attempt >= COMMAND_ATTEMPTS || this.deps.now() - since > (this.storeAnswering ? RESUME_RETRY_MS : STORE_WAIT_MS)) return result;
-      if (!(await this.retryWait(parsed.room, RETRY_STEP_MS * attempt, since))) attempt--;
+      if (!(await this.retryWait(parsed.room, RETRY_STEP_MS * attempt, since, tried))) attempt--;
     }
   }
 
@@ -356,6 +365,7 @@ export class RoomRuntime {
           (commandId !== null || (certain && !outcome.in_doubt && !doubt))
         );
       };
+      const tried = Date.now();
       const where = await this.placement.locate(code);
       let retry: boolean;
       if ('ok' in where) {
@@ -380,7 +390,7 @@ export class RoomRuntime {
         if (!retry) answer(outcome);
       }
       if (!retry) return;
-      if (!(await this.retryWait(code, RETRY_STEP_MS * attempt, since))) attempt--;
+      if (!(await this.retryWait(code, RETRY_STEP_MS * attempt, since, tried))) attempt--;
     }
   }
 

@@ -20,6 +20,8 @@ export interface ConnectionEvents {
 const TOKEN_KEY = 'golf:token';
 /** The server closes a socket that took no seat for a while: reopened when there is something to send. */
 const SEAT_TIMEOUT_CLOSE = 4000;
+/** How long a socket left for another (overlap) is kept for the answers still owed on it. */
+const OWED_WAIT_MS = 5000;
 
 export function storedToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
@@ -48,6 +50,8 @@ export class Connection {
   /** Commands sent and not yet answered (ack or error): a node sitting on one is asked sooner. */
   private readonly unanswered = new Set<string>();
   private livenessTimer: ReturnType<typeof setInterval> | null = null;
+  /** The socket being opened while the current one is still served (`reconnect` with `overlap`). */
+  private pending: WebSocket | null = null;
 
   constructor(
     private readonly url: string,
@@ -115,6 +119,11 @@ export class Connection {
       } else if (this.watching) this.sendWatch(ws);
       for (const text of this.queue.splice(0)) ws.send(text);
     };
+    this.wire(ws, opening);
+  }
+
+  /** The handlers of the page's socket `ws` (`opening`: its open timeout, if it is still opening). */
+  private wire(ws: WebSocket, opening: ReturnType<typeof setTimeout> | null): void {
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
       this.liveness.heard(Date.now());
@@ -130,6 +139,12 @@ export class Connection {
         this.retry();
         return;
       }
+      if (message.type === 'reconnect' && message.overlap === true && (storedToken() || this.watching)) {
+        // The node is going away but serves this socket until it is closed: resume on another
+        // first, then close this one (overlap), so that nothing waits on the move.
+        this.overlap();
+        return;
+      }
       if (message.type === 'reconnect') {
         // The node is going away (its rooms handed over already): move to another right away,
         // spread over 200 ms so that a drained node's players do not all arrive at once.
@@ -139,7 +154,7 @@ export class Connection {
       this.events.message(message);
     };
     ws.onclose = (event) => {
-      clearTimeout(opening);
+      if (opening) clearTimeout(opening);
       if (this.ws !== ws || this.closedByUs) return;
       if (event.code === SEAT_TIMEOUT_CLOSE && !storedToken() && !this.watching) {
         this.ws = null;
@@ -149,6 +164,80 @@ export class Connection {
       this.retry();
     };
     ws.onerror = () => ws.close();
+  }
+
+  /**
+   * Opens another socket and resumes (or watches) there while the current one still serves;
+   * once welcomed there, it is the page's, and the old one is closed as soon as the answers
+   * still owed on it are in (or after a while). A resume refused (the room still moving) is
+   * tried again shortly; should the old socket close first, its close reconnects as ever.
+   */
+  private overlap(): void {
+    if (this.pending) return;
+    const ws = new WebSocket(this.url);
+    this.pending = ws;
+    let askId: string | null = null;
+    const giveUp = () => {
+      if (this.pending !== ws) return;
+      this.pending = null;
+      clearTimeout(opening);
+      ws.onclose = null;
+      ws.close();
+      setTimeout(() => {
+        if (this.ws && this.ws.readyState === WebSocket.OPEN && !this.pending) this.overlap();
+      }, 250);
+    };
+    const opening = setTimeout(giveUp, OPEN_TIMEOUT_MS);
+    ws.onopen = () => {
+      clearTimeout(opening);
+      ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
+      const token = storedToken();
+      askId = `${this.idPrefix}-${token ? 'resume' : 'watch'}-${++this.counter}`;
+      ws.send(JSON.stringify(token ? { type: 'resume', token, id: askId } : { type: 'watch', room: this.watching, id: askId }));
+    };
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(String(event.data)) as ServerMessage;
+      if (frame.type === 'error' && frame.id === askId) return giveUp();
+      if (frame.type !== 'welcome' || this.pending !== ws) return;
+      // Welcomed: this socket is the page's from now on.
+      const old = this.ws;
+      this.pending = null;
+      this.ws = ws;
+      if (this.watching && !storedToken()) this.watchId = askId;
+      else this.resumeId = askId;
+      this.views.reset();
+      this.wire(ws, null);
+      if (old) this.retire(old);
+      ws.onmessage?.(event);
+      for (const text of this.queue.splice(0)) ws.send(text);
+    };
+    ws.onclose = () => giveUp();
+    ws.onerror = () => ws.close();
+  }
+
+  /**
+   * The socket the page left for another (overlap): only the answers still owed on it are
+   * taken from it; it is closed once they are in, or after OWED_WAIT_MS.
+   */
+  private retire(old: WebSocket): void {
+    const owed = new Set(this.unanswered);
+    const close = () => {
+      clearTimeout(timer);
+      old.onmessage = null;
+      old.onclose = null;
+      old.close();
+    };
+    const timer = setTimeout(close, OWED_WAIT_MS);
+    old.onclose = null;
+    old.onmessage = (event) => {
+      const frame = JSON.parse(String(event.data)) as ServerMessage;
+      if ((frame.type !== 'ack' && frame.type !== 'error') || typeof frame.id !== 'string' || !owed.has(frame.id)) return;
+      owed.delete(frame.id);
+      this.unanswered.delete(frame.id);
+      this.events.message(frame);
+      if (owed.size === 0) close();
+    };
+    if (owed.size === 0) close();
   }
 
   /** One timer per page: pings a quiet node, and leaves one that does not answer. */
@@ -167,6 +256,13 @@ export class Connection {
   private retry(delay?: number): void {
     const ws = this.ws;
     this.ws = null;
+    // A socket opening alongside (overlap) is dropped: the reconnect below replaces both.
+    const pending = this.pending;
+    this.pending = null;
+    if (pending) {
+      pending.onclose = null;
+      pending.close();
+    }
     if (ws && ws.readyState <= WebSocket.OPEN) {
       ws.onclose = null;
       ws.close();
