@@ -26,8 +26,8 @@ export class Liveness {
   private readonly missingSince = new Map<string, number>();
   /** When this node last found each peer alive. */
   private readonly liveAt = new Map<string, number>();
-  /** Peers this node heard were gone (their departure, their heartbeat's expiry), until seen alive again, with when it first heard. */
-  private readonly heard = new Map<string, number>();
+  /** Peers this node heard were gone (their departure, their heartbeat's expiry), until seen alive again. */
+  private readonly heard = new Set<string>();
   /** When each peer was last asked about (for pruning). */
   private readonly askedAt = new Map<string, number>();
 
@@ -39,7 +39,7 @@ export class Liveness {
 
   /** News that a peer is gone (see the class comment): taken for dead until its heartbeat is seen again. */
   heardGone(nodeId: string): void {
-    if (!this.heard.has(nodeId)) this.heard.set(nodeId, this.now());
+    this.heard.add(nodeId);
     this.askedAt.set(nodeId, this.now());
   }
 
@@ -49,11 +49,6 @@ export class Liveness {
    */
   knownDead(nodeId: string): boolean {
     return this.heard.has(nodeId);
-  }
-
-  /** Since when (this clock) the peer is known dead (see knownDead); null if it is not. */
-  deadSince(nodeId: string): number | null {
-    return this.heard.get(nodeId) ?? null;
   }
 
   /** The peers among `nodeIds` this node takes for dead now. Throws if the cache cannot be read. */
@@ -89,7 +84,7 @@ export class Liveness {
       if (state === 'live') {
         this.liveAt.set(id, now);
         this.heard.delete(id);
-      } else if (state === 'gone' && !this.heard.has(id)) this.heard.set(id, now);
+      } else if (state === 'gone') this.heard.add(id);
     }
     this.prune(now);
     return states;
