@@ -4,53 +4,11 @@
  * it sends meanwhile goes on the old one, and an answer still owed there is waited for. A fake
  * WebSocket and fake timers: what is sent where, and when each socket closes.
  */
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Connection, type ServerMessage } from '../../web/src/connection.js';
+import { FakeSocket, playing, store, useFakePage } from '../support/fake-page.js';
 
-class FakeSocket {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
-  static all: FakeSocket[] = [];
-  readyState = FakeSocket.CONNECTING;
-  sent: Array<Record<string, unknown>> = [];
-  onopen: (() => void) | null = null;
-  onmessage: ((event: { data: string }) => void) | null = null;
-  onclose: ((event: { code: number }) => void) | null = null;
-  onerror: (() => void) | null = null;
-  constructor(readonly url: string) {
-    FakeSocket.all.push(this);
-  }
-  send(text: string): void {
-    this.sent.push(JSON.parse(text));
-  }
-  close(): void {
-    this.readyState = FakeSocket.CLOSED;
-  }
-  open(): void {
-    this.readyState = FakeSocket.OPEN;
-    this.onopen?.();
-  }
-  receive(frame: Record<string, unknown>): void {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-}
-
-const store = new Map<string, string>();
-const playing = { game_id: 'g', phase: 'playing', players: [] };
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  FakeSocket.all = [];
-  store.clear();
-  vi.stubGlobal('WebSocket', FakeSocket);
-  vi.stubGlobal('localStorage', { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => store.set(k, v), removeItem: (k: string) => store.delete(k) });
-});
-afterEach(() => {
-  vi.useRealTimers();
-  vi.unstubAllGlobals();
-});
+useFakePage();
 
 describe('the page told to reconnect with overlap', () => {
   it('resumes on a new socket while the old one serves, then closes the old one once its answers are in', () => {
