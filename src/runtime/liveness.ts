@@ -26,8 +26,8 @@ export class Liveness {
   private readonly missingSince = new Map<string, number>();
   /** When this node last found each peer alive. */
   private readonly liveAt = new Map<string, number>();
-  /** Peers this node heard were gone (their departure, their heartbeat's expiry), until seen alive again. */
-  private readonly heard = new Set<string>();
+  /** Peers this node heard were gone (their departure, their heartbeat's expiry), until seen alive again, with when it first heard. */
+  private readonly heard = new Map<string, number>();
   /** When each peer was last asked about (for pruning). */
   private readonly askedAt = new Map<string, number>();
 
@@ -39,7 +39,7 @@ export class Liveness {
 
   /** News that a peer is gone (see the class comment): taken for dead until its heartbeat is seen again. */
   heardGone(nodeId: string): void {
-    this.heard.add(nodeId);
+    if (!this.heard.has(nodeId)) this.heard.set(nodeId, this.now());
     this.askedAt.set(nodeId, this.now());
   }
 
@@ -49,6 +49,11 @@ export class Liveness {
    */
   knownDead(nodeId: string): boolean {
     return this.heard.has(nodeId);
+  }
+
+  /** Since when (this clock) the peer is known dead (see knownDead); null if it is not. */
+  deadSince(nodeId: string): number | null {
+    return this.heard.get(nodeId) ?? null;
   }
 
   /** The peers among `nodeIds` this node takes for dead now. Throws if the cache cannot be read. */
@@ -84,7 +89,7 @@ export class Liveness {
       if (state === 'live') {
         this.liveAt.set(id, now);
         this.heard.delete(id);
-      } else if (state === 'gone') this.heard.add(id);
+      } else if (state === 'gone' && !this.heard.has(id)) this.heard.set(id, now);
     }
     this.prune(now);
     return states;

@@ -51,6 +51,8 @@ export class Placement {
   private announcing: string[] | null = null;
   /** Rooms stopped by an append in doubt, to be activated again (see reactivate), with their attempts so far. */
   private readonly comingBack = new Map<string, { attempt: number; timer: NodeJS.Timeout | null }>();
+  /** Asks for adoption of dead peers' rooms now (set by the runtime: recovery.ts adopts). */
+  onOrphan: (() => void) | null = null;
   /** Which peers are dead (their rooms may be taken) and which may still run theirs. */
   readonly liveness: Liveness;
   readonly batcher: AppendBatcher;
@@ -209,6 +211,19 @@ export class Placement {
     if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;
     // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
     if (game.status === 'finished') return { ended: game };
+    // Unfinished, and owned by a peer just found dead: its rooms are being adopted, in batches
+    // spread over the survivors (recovery.ts). Its players arrive on every survivor at once;
+    // were each room activated where they land, the survivors would race for the same leases and
+    // load PostgreSQL with a few statements per room, delaying the batch (measured: most of a
+    // SIGKILL's 1-2 s). So for a lease TTL after the news the room is left to adoption (nudged
+    // here) and waited for; after that, should adoption not have taken it (a game PostgreSQL
+    // names no owner for, say), it is taken here as before. A finished game (above) is never
+    // deferred: it needs no lease, and its standings are served at once.
+    const since = meta.server_id && meta.server_id !== options.nodeId ? this.liveness.deadSince(meta.server_id) : null;
+    if (since !== null && this.deps.now() - since < options.leaseTtlMs && this.onOrphan) {
+      this.onOrphan();
+      throw new LeaseHeldElsewhere(`room ${code} is being adopted from ${meta.server_id}, taken for dead; try again`);
+    }
     // An owner known dead (see liveness.ts) need not be waited out: its lease is taken over.
     const orphanOf = meta.server_id && meta.server_id !== options.nodeId && this.liveness.knownDead(meta.server_id) ? meta.server_id : undefined;
     const lease = await leases.tryAcquire(code, orphanOf);

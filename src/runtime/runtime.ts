@@ -69,6 +69,7 @@ export class RoomRuntime {
     this.deps = { backends, options, log, metrics, now };
     this.placement = new Placement(this.deps);
     this.recovery = new Recovery(this.placement, this.deps);
+    this.placement.onOrphan = () => void this.recovery.adoptOrphans().catch((error) => log.warn({ err: (error as Error).message }, 'adoption failed'));
     this.remote = new RemoteRooms(backends.bus, options.nodeId, log, options.remoteTimeoutMs);
     this.peers = new Peers(
       this.placement,
