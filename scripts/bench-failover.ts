@@ -21,6 +21,7 @@
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { Redis } from 'ioredis';
@@ -209,6 +210,10 @@ async function faultRuns(): Promise<string> {
           await sleep(100);
         }
       })();
+      // The bench's own event loop (400 bots and the front proxy in one process): its delay is
+      // in every time measured here, so it is reported with them.
+      const lag = monitorEventLoopDelay({ resolution: 10 });
+      lag.enable();
       const fault =
         kind === 'sigstop'
           ? await freeze(cluster, victim, playing, owners)
@@ -218,8 +223,9 @@ async function faultRuns(): Promise<string> {
       if (!store) await sleep(Math.max(0, fault.at + 4000 - Date.now()));
       watching = false;
       await watcher;
+      lag.disable();
       sample = { kind, at: fault.at, from: store ? fault.endedAt : fault.at, rooms: fault.rooms, ...(store ? {} : { moved }) };
-      log(`${kind}${fault.node === null ? '' : ` node ${fault.node}`}: ${fault.rooms.length} rooms, lifted after ${fault.endedAt - fault.at} ms`);
+      log(`${kind}${fault.node === null ? '' : ` node ${fault.node}`}: ${fault.rooms.length} rooms, lifted after ${fault.endedAt - fault.at} ms; the bench's event-loop delay p99 ${Math.round(lag.percentile(99) / 1e6)} / max ${Math.round(lag.max / 1e6)} ms`);
     }
     samples.push(sample);
     await sleep(6000);

@@ -96,9 +96,14 @@ export class Placement {
     return actor && !actor.stopped ? actor : undefined;
   }
 
-  /** Whether this node hosts the room or is taking it now (activating, restoring, creating). */
+  /**
+   * Whether this node hosts the room or is taking it now (activating past the look at the room
+   * index, restoring, creating). An activation still looking, or deferred to adoption (see
+   * activate), does not count: a player retrying every moment would otherwise hide the room from
+   * the adoption it waits for.
+   */
   holds(code: string): boolean {
-    return this.rooms.has(code) || this.activating.has(code) || this.taking.has(code);
+    return this.rooms.has(code) || this.taking.has(code);
   }
 
   /**
@@ -135,25 +140,57 @@ export class Placement {
    * refused from Redis alone. Never throws: a store that fails makes it `unavailable`.
    */
   async locate(code: string): Promise<Where> {
-    const local = this.local(code);
-    if (local) return { local };
-    try {
-      const meta = await this.index.lookup(code);
-      if (!meta) return fail('unknown_room', `no room ${code}`);
-      const owner = await this.ownerToAsk(meta);
-      if (owner) return { remote: owner };
-      // On its way to the adopter its drained node named: waited for, not taken here (handovers.ts).
-      if (meta.server_id && meta.server_id !== this.deps.options.nodeId && this.handovers.handingOver(meta.server_id, this.deps.now())) {
-        return { ...fail('unavailable', `room ${code} is moving to another node; try again`), moving: true };
+    for (;;) {
+      const local = this.local(code);
+      if (local) return { local };
+      try {
+        const meta = await this.index.lookup(code);
+        if (!meta) return fail('unknown_room', `no room ${code}`);
+        const owner = await this.ownerToAsk(meta);
+        if (owner) return { remote: owner };
+        // On its way to the adopter its drained node named: waited for, not taken here (handovers.ts).
+        if (meta.server_id && meta.server_id !== this.deps.options.nodeId && this.handovers.handingOver(meta.server_id, this.deps.now())) {
+          return { ...fail('unavailable', `room ${code} is moving to another node; try again`), moving: true };
+        }
+        // Its owner just died and adoption is taking it (see adoptionDeadline): wait for the
+        // news that it is hosted (here or on a peer), then look again. One wait per caller, not
+        // a retry every few milliseconds by each of the dead node's players.
+        const until = this.adoptionDeadline(meta);
+        if (until !== null) {
+          this.onOrphan?.();
+          await this.nextChance(code, until - this.deps.now());
+          continue;
+        }
+        const found = await this.resolve(code);
+        if (!('ok' in found) || found.code !== 'unavailable') return found;
+        // Somebody took it meanwhile (its lease is held): route there if we can see who.
+        const taken = await this.liveOwner(code);
+        return taken ? { remote: taken } : found;
+      } catch (error) {
+        return fail('unavailable', (error as Error).message);
       }
-      const found = await this.resolve(code);
-      if (!('ok' in found) || found.code !== 'unavailable') return found;
-      // Somebody took it meanwhile (its lease is held): route there if we can see who.
-      const taken = await this.liveOwner(code);
-      return taken ? { remote: taken } : found;
-    } catch (error) {
-      return fail('unavailable', (error as Error).message);
     }
+  }
+
+  /**
+   * Until when (this node's clock) a room is left to the batched adoption, or null if it is
+   * not: for a lease TTL after its owner was found dead. A dead peer's rooms are adopted in
+   * batches spread over the survivors (recovery.ts), while its players arrive on every survivor
+   * at once; were each room activated where they land, the survivors would race for the same
+   * leases and load PostgreSQL with a few statements per room, delaying the batch (measured:
+   * most of a SIGKILL's 1-2 s). After that TTL, should adoption not have taken it (a game
+   * PostgreSQL names no owner for, say), it is activated on demand as before. Decided on the
+   * room index alone, without PostgreSQL. A game the index knows is over is not left to
+   * adoption (it needs no lease: its standings are served at once); one that ended in the
+   * instant before its owner died (the index not told yet) waits at most that TTL.
+   */
+  private adoptionDeadline(meta: RoomMeta): number | null {
+    const { nodeId, leaseTtlMs } = this.deps.options;
+    if (!this.onOrphan || meta.status === 'finished' || !meta.server_id || meta.server_id === nodeId) return null;
+    const since = this.liveness.deadSince(meta.server_id);
+    if (since === null) return null;
+    const until = since + leaseTtlMs;
+    return this.deps.now() < until ? until : null;
   }
 
   /** The peer the room's hash names as its owner, if it may be running it (never this node). Throws if the cache cannot be read. */
@@ -200,30 +237,28 @@ export class Placement {
   }
 
   private async activate(code: string): Promise<RoomActor | { ended: ActiveGame } | null> {
-    const { backends, options } = this.deps;
-    const { cache, events, leases } = backends;
+    const { options } = this.deps;
     // The room index names the game; a code it does not know is no room (PostgreSQL is not
     // asked). Through the index, not the hash alone: a hash Redis lost since the caller looked
     // (it restarted) is a miss the index does not vouch for.
     const meta = await this.index.lookup(code);
     if (!meta) return null;
+    // Left to adoption for now (see adoptionDeadline; locate waits for it, other callers retry).
+    if (this.adoptionDeadline(meta) !== null) {
+      this.onOrphan?.();
+      throw new LeaseHeldElsewhere(`room ${code} is being adopted from ${meta.server_id}, taken for dead; try again`);
+    }
+    return this.whileTaking([code], () => this.take(code, meta));
+  }
+
+  /** Activation past the look at the index: the game's row, then lease, epoch and restore. */
+  private async take(code: string, meta: RoomMeta): Promise<RoomActor | { ended: ActiveGame } | null> {
+    const { backends, options } = this.deps;
+    const { cache, events, leases } = backends;
     const game = await events.getGame(meta.game_id);
     if (!game || game.status === 'abandoned' || game.idle_seconds > options.roomTtlSeconds) return null;
     // Over: nothing can change, so it gets no lease and no epoch; its standings are read as they are.
     if (game.status === 'finished') return { ended: game };
-    // Unfinished, and owned by a peer just found dead: its rooms are being adopted, in batches
-    // spread over the survivors (recovery.ts). Its players arrive on every survivor at once;
-    // were each room activated where they land, the survivors would race for the same leases and
-    // load PostgreSQL with a few statements per room, delaying the batch (measured: most of a
-    // SIGKILL's 1-2 s). So for a lease TTL after the news the room is left to adoption (nudged
-    // here) and waited for; after that, should adoption not have taken it (a game PostgreSQL
-    // names no owner for, say), it is taken here as before. A finished game (above) is never
-    // deferred: it needs no lease, and its standings are served at once.
-    const since = meta.server_id && meta.server_id !== options.nodeId ? this.liveness.deadSince(meta.server_id) : null;
-    if (since !== null && this.deps.now() - since < options.leaseTtlMs && this.onOrphan) {
-      this.onOrphan();
-      throw new LeaseHeldElsewhere(`room ${code} is being adopted from ${meta.server_id}, taken for dead; try again`);
-    }
     // An owner known dead (see liveness.ts) need not be waited out: its lease is taken over.
     const orphanOf = meta.server_id && meta.server_id !== options.nodeId && this.liveness.knownDead(meta.server_id) ? meta.server_id : undefined;
     const lease = await leases.tryAcquire(code, orphanOf);

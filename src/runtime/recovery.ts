@@ -82,8 +82,10 @@ export class Recovery {
       const ttl = options.roomTtlSeconds;
       const hosts = (await events.hostingNodes(ttl)).filter((id) => id !== options.nodeId);
       if (hosts.length === 0) return 0;
+      const t1 = performance.now();
       const gone = [...(await this.placement.liveness.dead(hosts))];
       if (gone.length === 0) return 0;
+      const t2 = performance.now();
       const dead = new Set(gone);
       // A node found dead a moment ago: every peer found it too, and each takes its share
       // first; a little later, whatever is left is anyone's.
@@ -91,10 +93,12 @@ export class Recovery {
       for (const id of gone) if (!this.deadSince.has(id)) this.deadSince.set(id, now);
       for (const id of this.deadSince.keys()) if (!dead.has(id)) this.deadSince.delete(id);
       const orphans = this.placement.unhosted(await events.gamesHostedBy(gone, ttl));
+      const t3 = performance.now();
       const fresh = orphans.filter((g) => g.server_id && now - (this.deadSince.get(g.server_id) ?? now) < SHARE_FIRST_MS);
       const shared = fresh.length > 0 ? new Set(await this.share(fresh, dead)) : new Set<ActiveGame>();
       const games = orphans.filter((g) => !fresh.includes(g) || shared.has(g));
-      log.debug({ nodes: gone, orphans: orphans.length, fresh: fresh.length, mine: games.length }, 'adoption look');
+      const ms = (a: number, b: number) => Math.round(b - a);
+      log.debug({ nodes: gone, orphans: orphans.length, fresh: fresh.length, mine: games.length, hosts_ms: ms(started, t1), dead_ms: ms(t1, t2), orphans_ms: ms(t2, t3), share_ms: ms(t3, performance.now()) }, 'adoption look');
       if (games.length === 0) return 0;
       const summary = emptySummary();
       for (let i = 0; i < games.length; i += BATCH) await this.recoverBatch(games.slice(i, i + BATCH), summary, dead);
@@ -205,6 +209,7 @@ export class Recovery {
     const listening = await this.deps.backends.bus.listening().catch(() => null);
     if (!listening || games.length === 0) return games;
     const nodes = [...new Set([...listening, self])].filter((id) => !dead.has(id));
+    this.deps.log.debug({ among: nodes, rooms: games.length }, 'sharing a dead peer\'s rooms');
     const score = (room: string, node: string) => createHash('sha1').update(`${room}|${node}`).digest().readUInt32BE(0);
     return games.filter((g) => {
       let best = self;
@@ -267,7 +272,9 @@ export class Recovery {
     };
     // Settled one by one: a lease taken must be known (and given back) even if another attempt throws.
     const orphanOf = (game: ActiveGame) => (game.server_id && orphansOf.has(game.server_id) ? game.server_id : undefined);
+    const t0 = performance.now();
     const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code, orphanOf(game))));
+    const t1 = performance.now();
     fresh.forEach((game, i) => {
       const result = leased[i]!;
       if (result.status === 'rejected') failed(game, `lease: ${(result.reason as Error).message}`);
@@ -298,7 +305,9 @@ export class Recovery {
         usable.set(m.game.game_id, snapshot && snapshot.seq <= lastSeq ? snapshot : null);
       });
       const behind = mine.filter((m) => (usable.get(m.game.game_id)?.seq ?? -1) < (claims.get(m.game.game_id)?.last_seq ?? -1));
+      const t2 = performance.now();
       const later = await events.loadEventsOf(behind.map((m) => ({ game_id: m.game.game_id, after_seq: usable.get(m.game.game_id)?.seq ?? 0 })));
+      const t3 = performance.now();
       await Promise.all(
         mine.map(async (m, i) => {
           const claim = claims.get(m.game.game_id);
@@ -311,6 +320,8 @@ export class Recovery {
           }
         }),
       );
+      const t4 = performance.now();
+      log.debug({ rooms: mine.length, lease_ms: Math.round(t1 - t0), read_ms: Math.round(t2 - t1), events_ms: Math.round(t3 - t2), restore_ms: Math.round(t4 - t3) }, 'batch taken');
     } catch (error) {
       // A read for the whole batch failed: none of its rooms that is not hosted yet is restored now.
       const reason = (error as Error).message;
