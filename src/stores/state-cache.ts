@@ -4,7 +4,7 @@
  * implementations (Redis for a cluster, memory for the embedded single node), one contract
  * test suite.
  */
-import { snapshotJson } from './snapshot-json.js';
+import { parseSnapshotJson, snapshotJson } from './snapshot-json.js';
 
 export interface RoomMeta {
   game_id: string;
@@ -181,7 +181,7 @@ export function encodeSnapshot(record: SnapshotRecord): string {
 
 export function decodeSnapshot(text: string | null): SnapshotRecord | null {
   if (!text) return null;
-  return JSON.parse(text) as SnapshotRecord;
+  return parseSnapshotJson(text) as SnapshotRecord;
 }
 
 export function isNewer(next: Pick<SnapshotRecord, 'seq' | 'epoch'>, current: Pick<SnapshotRecord, 'seq' | 'epoch'> | null): boolean {
