@@ -3,7 +3,7 @@ import type { ActiveGame, EpochClaim, EventRecord } from '../stores/event-store.
 import type { Lease } from '../stores/leases.js';
 import type { RoomMeta, SnapshotRecord } from '../stores/state-cache.js';
 import type { Placement } from './placement.js';
-import { CorruptGameError, rebuildContext } from './restore.js';
+import { CorruptGameError, earlyEvents, rebuildContext } from './restore.js';
 import { emptySummary, type RecoverySummary, type RuntimeDeps } from './types.js';
 import type { HandedRoom } from './handoff.js';
 
@@ -272,8 +272,17 @@ export class Recovery {
     };
     // Settled one by one: a lease taken must be known (and given back) even if another attempt throws.
     const orphanOf = (game: ActiveGame) => (game.server_id && orphansOf.has(game.server_id) ? game.server_id : undefined);
+    // The snapshots and room hashes are read with the leases, not after them: reading takes
+    // nothing, and what they hold is judged against the sequence the epoch claim returns below.
+    const toRead = fresh.filter((g) => !given?.has(g.game_id));
     const t0 = performance.now();
-    const leased = await Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code, orphanOf(game))));
+    const [leased, reads] = await Promise.all([
+      Promise.allSettled(fresh.map((game) => leases.tryAcquire(game.room_code, orphanOf(game)))),
+      Promise.all([toRead.length > 0 ? cache.loadSnapshots(toRead.map((g) => g.game_id)) : Promise.resolve([]), Promise.all(toRead.map((g) => cache.getRoom(g.room_code)))]).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error: error as Error }),
+      ),
+    ]);
     const t1 = performance.now();
     fresh.forEach((game, i) => {
       const result = leased[i]!;
@@ -287,26 +296,26 @@ export class Recovery {
     if (mine.length === 0) return held;
     const pending = new Set(mine);
     try {
-      const ids = mine.map((m) => m.game.game_id);
-      const toRead = mine.filter((m) => !given?.has(m.game.game_id));
-      const [claims, read, readMetas] = await Promise.all([
-        events.claimEpochs(ids, options.nodeId),
-        toRead.length > 0 ? cache.loadSnapshots(toRead.map((m) => m.game.game_id)) : Promise.resolve([]),
-        Promise.all(toRead.map((m) => cache.getRoom(m.game.room_code))),
-      ]);
-      const readIndex = new Map(toRead.map((m, i) => [m, i]));
-      const snapshots = mine.map((m) => given?.get(m.game.game_id) ?? read[readIndex.get(m)!] ?? null);
+      if ('error' in reads) throw reads.error;
+      const [read, readMetas] = reads.value;
+      const readIndex = new Map(toRead.map((g, i) => [g.game_id, i]));
+      const snapshotOf = (m: { game: ActiveGame }) => given?.get(m.game.game_id) ?? read[readIndex.get(m.game.game_id)!] ?? null;
       // A handed room's hash is there (null would have it registered anew): any non-null stands for it.
-      const metas = mine.map((m) => (readIndex.has(m) ? (readMetas[readIndex.get(m)!] ?? null) : ({} as RoomMeta)));
+      const metas = mine.map((m) => (readIndex.has(m.game.game_id) ? (readMetas[readIndex.get(m.game.game_id)!] ?? null) : ({} as RoomMeta)));
+      // The epochs, and with them (one round trip, not two in a row) the events after each
+      // snapshot as far as PostgreSQL has them now. The claim's last sequence decides: events the
+      // old owner committed meanwhile, or all of them when the snapshot turns out unusable, are
+      // read after it (rare: completeEvents).
+      const spec = mine.map((m) => ({ game_id: m.game.game_id, after_seq: snapshotOf(m)?.seq ?? 0 }));
+      const [claims, early] = await Promise.all([events.claimEpochs(mine.map((m) => m.game.game_id), options.nodeId), events.loadEventsOf(spec)]);
+      const t2 = performance.now();
       const usable = new Map<string, SnapshotRecord | null>();
-      mine.forEach((m, i) => {
-        const snapshot = snapshots[i] ?? null;
+      for (const m of mine) {
+        const snapshot = snapshotOf(m);
         const lastSeq = claims.get(m.game.game_id)?.last_seq ?? -1;
         usable.set(m.game.game_id, snapshot && snapshot.seq <= lastSeq ? snapshot : null);
-      });
-      const behind = mine.filter((m) => (usable.get(m.game.game_id)?.seq ?? -1) < (claims.get(m.game.game_id)?.last_seq ?? -1));
-      const t2 = performance.now();
-      const later = await events.loadEventsOf(behind.map((m) => ({ game_id: m.game.game_id, after_seq: usable.get(m.game.game_id)?.seq ?? 0 })));
+      }
+      const later = await this.completeEvents(mine, spec, early, usable, claims);
       const t3 = performance.now();
       await Promise.all(
         mine.map(async (m, i) => {
@@ -321,7 +330,7 @@ export class Recovery {
         }),
       );
       const t4 = performance.now();
-      log.debug({ rooms: mine.length, lease_ms: Math.round(t1 - t0), read_ms: Math.round(t2 - t1), events_ms: Math.round(t3 - t2), restore_ms: Math.round(t4 - t3) }, 'batch taken');
+      log.debug({ rooms: mine.length, lease_ms: Math.round(t1 - t0), claim_ms: Math.round(t2 - t1), events_ms: Math.round(t3 - t2), restore_ms: Math.round(t4 - t3) }, 'batch taken');
     } catch (error) {
       // A read for the whole batch failed: none of its rooms that is not hosted yet is restored now.
       const reason = (error as Error).message;
@@ -331,6 +340,37 @@ export class Recovery {
       await Promise.all([...pending].map((m) => m.lease.release().catch(() => undefined)));
     }
     return held;
+  }
+
+  /**
+   * Each room's events after its usable snapshot (all of them without one) through the last
+   * sequence its epoch claim returned, from those read alongside the claim (`early`, after
+   * `spec`'s sequences): read again from the right place where the snapshot turned out
+   * unusable, and the tail read where the old owner committed after that read.
+   */
+  private async completeEvents(
+    mine: ReadonlyArray<{ game: ActiveGame }>,
+    spec: ReadonlyArray<{ game_id: string; after_seq: number }>,
+    early: ReadonlyMap<string, EventRecord[]>,
+    usable: ReadonlyMap<string, SnapshotRecord | null>,
+    claims: ReadonlyMap<string, EpochClaim>,
+  ): Promise<Map<string, EventRecord[]>> {
+    const out = new Map<string, EventRecord[]>();
+    const missing: Array<{ game_id: string; after_seq: number }> = [];
+    mine.forEach((m, i) => {
+      const id = m.game.game_id;
+      const { events: got, resumeAfter } = earlyEvents(early.get(id) ?? [], spec[i]!.after_seq, usable.get(id)?.seq ?? 0, claims.get(id)?.last_seq ?? -1);
+      if (got.length > 0 || resumeAfter !== null) out.set(id, got);
+      if (resumeAfter !== null) missing.push({ game_id: id, after_seq: resumeAfter });
+    });
+    if (missing.length > 0) {
+      const rest = await this.deps.backends.events.loadEventsOf(missing);
+      for (const { game_id } of missing) {
+        const lastSeq = claims.get(game_id)?.last_seq ?? -1;
+        out.set(game_id, [...(out.get(game_id) ?? []), ...(rest.get(game_id) ?? []).filter((e) => e.seq <= lastSeq)]);
+      }
+    }
+    return out;
   }
 
   private async restoreOne(

@@ -57,3 +57,17 @@ export function rebuildContext(
   if (lastAt !== null) context = plan(context, lastAt);
   return { context, source };
 }
+
+/**
+ * Of the events read alongside a room's epoch claim (`early`: those after `readAfter`, as far as
+ * PostgreSQL had them then), the ones it needs after `from` (its usable snapshot's sequence, 0
+ * without one) through the claim's `lastSeq`; and where reading must go on (`resumeAfter`), or
+ * null when nothing is missing. The old owner may have committed after that read and before
+ * the claim fenced it; and a snapshot found unusable (ahead of the claim) needs every event.
+ */
+export function earlyEvents(early: readonly EventRecord[], readAfter: number, from: number, lastSeq: number): { events: EventRecord[]; resumeAfter: number | null } {
+  if (from >= lastSeq) return { events: [], resumeAfter: null };
+  const events = readAfter === from ? early.filter((e) => e.seq <= lastSeq) : [];
+  const through = events.length > 0 ? events[events.length - 1]!.seq : from;
+  return { events, resumeAfter: through < lastSeq ? through : null };
+}
