@@ -143,6 +143,8 @@ export class Placement {
     for (;;) {
       const local = this.local(code);
       if (local) return { local };
+      // Date.now, as the hosted news is stamped (peers.ts, Handovers.hostedNews).
+      const looked = Date.now();
       try {
         const meta = await this.index.lookup(code);
         if (!meta) return fail('unknown_room', `no room ${code}`);
@@ -158,7 +160,10 @@ export class Placement {
         const until = this.adoptionDeadline(meta);
         if (until !== null) {
           this.onOrphan?.();
-          await this.nextChance(code, until - this.deps.now());
+          // The room may have been hosted while the look was on its way back (adopted here,
+          // or a peer's news came): that wake-up found no wait yet, and waiting now would last
+          // the rest of the TTL for news already had. Looked at again at once instead.
+          if (!this.local(code) && !this.handovers.hostedSince(code, looked)) await this.nextChance(code, until - this.deps.now());
           continue;
         }
         const found = await this.resolve(code);
