@@ -181,7 +181,7 @@ export class ChaosCluster {
       case 'postgres-restart':
         this.postgres.stop();
         await sleep(500 + pick(1000));
-        this.postgres.startServer();
+        await this.postgres.startServerAsync();
         return fault(null, rooms);
       case 'redis-link-cut': {
         const slot = this.slots[anyNode]!;
