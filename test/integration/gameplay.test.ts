@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { replay, type GameEvent } from '../../src/game/index.js';
 import { summaryOf } from '../../src/runtime/room-actor.js';
+import { decodeSnapshot } from '../../src/stores/state-cache.js';
 import { TestClient } from '../support/client.js';
 import { cleanup, REDIS_URL, startTestNode } from '../support/node.js';
 import { assertNoSecrets, autoplay } from '../support/play.js';
@@ -37,7 +38,8 @@ async function seatedGame(humans: number, cpus: number, options: Record<string, 
 async function checkStores(room: string) {
   const actor = node.runtime.hosted().find((a) => a.code === room)!;
   await node.runtime.snapshots.flush();
-  const cached = JSON.parse((await redis.get(`${node.config.REDIS_PREFIX}game:${actor.gameId}`))!);
+  // Read from Redis as the text is stored (cards compact), decoded as a restore does.
+  const cached = decodeSnapshot(await redis.get(`${node.config.REDIS_PREFIX}game:${actor.gameId}`)) as any;
   expect(cached.seq).toBe(actor.seq);
   expect(cached.snapshot.context.game).toEqual(actor.game);
   const events = await node.backends.events.loadEvents(actor.gameId);
