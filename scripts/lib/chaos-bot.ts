@@ -10,7 +10,7 @@ import WebSocket from 'ws';
 import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
 import { simulationRng } from '../../src/ai/selfplay.js';
 import type { GameView } from '../../src/game/view.js';
-import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from '../../web/src/liveness.js';
+import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS, SECOND_SOCKET_MS } from '../../web/src/liveness.js';
 import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from '../../web/src/reconnect-delay.js';
 
 /**
@@ -88,29 +88,72 @@ export class ChaosBot {
     return new Promise((resolve) => {
       const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
       this.ws = ws;
-      const opened = setTimeout(() => ws.terminate(), OPEN_TIMEOUT_MS);
+      let racer: WebSocket | null = null;
+      const opened = setTimeout(() => {
+        ws.terminate();
+        racer?.terminate();
+      }, OPEN_TIMEOUT_MS);
+      // As the web client: slow to open, a second socket alongside; the first to open is kept.
+      const slow = setTimeout(() => {
+        if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+        const second = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
+        racer = second;
+        second.on('open', () => {
+          if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return second.terminate();
+          clearTimeout(opened);
+          this.ws = second;
+          ws.terminate();
+          this.wire(second);
+          this.opened(second, true);
+          resolve();
+        });
+        // Neither opened (the first closed already): the player's ordinary reconnect.
+        second.on('close', () => {
+          if (this.ws === ws && ws.readyState === WebSocket.CLOSED) {
+            resolve();
+            this.closed(ws);
+          }
+        });
+        second.on('error', () => {});
+      }, SECOND_SOCKET_MS);
       ws.on('open', () => {
         clearTimeout(opened);
-        this.attempt = 0;
-        this.liveness.heard(Date.now());
-        this.livenessTimer ??= setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
-        this.trace.push([Date.now(), `open${this.token ? ' resume' : ''}${this.inflight ? ' +inflight ' + this.inflight.type : ''}`]);
-        if (this.token) {
-          this.resumeId = `${this.prefix}-r${++this.counter}`;
-          ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
-        }
-        if (this.inflight) ws.send(this.inflight.text);
+        clearTimeout(slow);
+        racer?.terminate();
+        this.opened(ws);
         resolve();
       });
-      // A socket replaced by another (see overlap) is not listened to any more.
-      ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
       ws.on('close', () => {
         clearTimeout(opened);
+        clearTimeout(slow);
+        // Still opening the second socket: that one decides.
+        if (racer && racer.readyState === WebSocket.CONNECTING && this.ws === ws) return;
         resolve();
         this.closed(ws);
       });
+      // A socket replaced by another (see overlap) is not listened to any more.
+      ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
       ws.on('error', () => {});
     });
+  }
+
+  /** The listeners of a socket that became the player's after it opened (a second one, see connect). */
+  private wire(ws: WebSocket): void {
+    ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
+    ws.on('close', () => this.closed(ws));
+  }
+
+  /** The player's socket `ws` opened: resume, then what was in flight. */
+  private opened(ws: WebSocket, second = false): void {
+    this.attempt = 0;
+    this.liveness.heard(Date.now());
+    this.livenessTimer ??= setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
+    this.trace.push([Date.now(), `open${this.token ? ' resume' : ''}${this.inflight ? ' +inflight ' + this.inflight.type : ''}${second ? ' (second socket)' : ''}`]);
+    if (this.token) {
+      this.resumeId = `${this.prefix}-r${++this.counter}`;
+      ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
+    }
+    if (this.inflight) ws.send(this.inflight.text);
   }
 
   request(message: Record<string, unknown>): Promise<Record<string, any>> {

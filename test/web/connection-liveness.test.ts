@@ -79,14 +79,52 @@ describe('the page against a hung node', () => {
     expect(socket.pings()).toBe(1);
   });
 
-  it('drops a socket that does not open (a hung node accepts TCP and never answers)', () => {
+  it('drops a socket that does not open (a hung node accepts TCP and never answers), a second one alongside too', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
-    vi.advanceTimersByTime(2400);
+    vi.advanceTimersByTime(700);
     expect(FakeSocket.all).toHaveLength(1);
+    // Slow to open: a second socket alongside (the load balancer likely picks another node).
     vi.advanceTimersByTime(200);
-    expect(FakeSocket.all[0]!.readyState).toBe(FakeSocket.CLOSED);
+    expect(FakeSocket.all).toHaveLength(2);
+    vi.advanceTimersByTime(1500);
+    expect(FakeSocket.all).toHaveLength(2);
+    // Neither opened within the open timeout: both dropped, and a new try after the backoff.
+    vi.advanceTimersByTime(200);
+    expect(FakeSocket.all.slice(0, 2).map((s) => s.readyState)).toEqual([FakeSocket.CLOSED, FakeSocket.CLOSED]);
+    vi.advanceTimersByTime(300);
+    expect(FakeSocket.all).toHaveLength(3);
+  });
+
+  it('keeps the second socket when it opens first: the seat is resumed there, the slow one closed', () => {
+    store.set('golf:token', 'T');
+    const got: string[] = [];
+    new Connection('ws://x/ws', { message: (m) => got.push(m.type), status: () => {} }).start();
+    vi.advanceTimersByTime(900);
+    const [slow, second] = FakeSocket.all;
+    second!.open();
+    expect(second!.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
+    expect(slow!.readyState).toBe(FakeSocket.CLOSED);
+    second!.receive({ type: 'welcome', room: 'ABCD', player_id: 'p', token: 'T', seq: 3, rev: 1, state: playing });
+    expect(got).toEqual(['welcome']);
+    // The open timeout of the slow one does nothing now; nothing else is opened.
     vi.advanceTimersByTime(2000);
+    expect(FakeSocket.all).toHaveLength(2);
+    expect(second!.readyState).toBe(FakeSocket.OPEN);
+  });
+
+  it('keeps the first socket when it opens first after all: the second is closed, never used', () => {
+    store.set('golf:token', 'T');
+    new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
+    vi.advanceTimersByTime(900);
+    const [first, second] = FakeSocket.all;
+    first!.open();
+    expect(second!.readyState).toBe(FakeSocket.CLOSED);
+    second!.readyState = FakeSocket.OPEN;
+    second!.onopen?.();
+    expect(second!.sent).toEqual([]);
+    expect(first!.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
+    vi.advanceTimersByTime(5000);
     expect(FakeSocket.all).toHaveLength(2);
   });
 

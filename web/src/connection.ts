@@ -6,7 +6,7 @@
  * A seated page that hears nothing for a while asks the node (`ping`), and one that gets no
  * answer goes elsewhere (liveness.ts), as does a socket that does not open.
  */
-import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from './liveness.js';
+import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS, SECOND_SOCKET_MS } from './liveness.js';
 import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from './reconnect-delay.js';
 import { ViewSync } from './view-sync.js';
 
@@ -52,6 +52,8 @@ export class Connection {
   private livenessTimer: ReturnType<typeof setInterval> | null = null;
   /** The socket being opened while the current one is still served (`reconnect` with `overlap`). */
   private pending: WebSocket | null = null;
+  /** A second socket opening alongside one slow to open (see SECOND_SOCKET_MS). */
+  private racer: WebSocket | null = null;
 
   constructor(
     private readonly url: string,
@@ -99,27 +101,72 @@ export class Connection {
     this.events.status(this.attempt === 0 ? 'connecting' : 'reconnecting');
     const ws = new WebSocket(this.url);
     this.ws = ws;
+    const slow = setTimeout(() => {
+      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.race(ws);
+    }, SECOND_SOCKET_MS);
     const opening = setTimeout(() => {
       if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.retry();
     }, OPEN_TIMEOUT_MS);
     ws.onopen = () => {
+      clearTimeout(slow);
       clearTimeout(opening);
-      this.liveness.heard(Date.now());
-      this.watchLiveness();
-      this.attempt = 0;
-      this.events.status('open');
-      // A new connection numbers its views anew: patches follow its own first view.
-      this.views.reset();
-      ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
-      const token = storedToken();
-      // Resume first, so that queued commands act for the seat.
-      if (token) {
-        this.resumeId = `${this.idPrefix}-resume-${++this.counter}`;
-        ws.send(JSON.stringify({ type: 'resume', token, id: this.resumeId }));
-      } else if (this.watching) this.sendWatch(ws);
-      for (const text of this.queue.splice(0)) ws.send(text);
+      this.dropRacer();
+      this.opened(ws);
     };
     this.wire(ws, opening);
+  }
+
+  /** `first` is slow to open: a second socket alongside; whichever opens first is the page's. */
+  private race(first: WebSocket): void {
+    this.dropRacer();
+    const racer = new WebSocket(this.url);
+    this.racer = racer;
+    racer.onopen = () => {
+      if (this.racer !== racer) return;
+      this.racer = null;
+      if (this.ws !== first || first.readyState !== WebSocket.CONNECTING) {
+        racer.close();
+        return;
+      }
+      first.onopen = null;
+      first.onclose = null;
+      first.onmessage = null;
+      first.close();
+      this.ws = racer;
+      this.wire(racer, null);
+      this.opened(racer);
+    };
+    racer.onclose = () => {
+      if (this.racer === racer) this.racer = null;
+    };
+    racer.onerror = () => racer.close();
+  }
+
+  private dropRacer(): void {
+    const racer = this.racer;
+    if (!racer) return;
+    this.racer = null;
+    racer.onopen = null;
+    racer.onclose = null;
+    racer.close();
+  }
+
+  /** The page's socket `ws` opened: resume (or watch), then what waited in the queue. */
+  private opened(ws: WebSocket): void {
+    this.liveness.heard(Date.now());
+    this.watchLiveness();
+    this.attempt = 0;
+    this.events.status('open');
+    // A new connection numbers its views anew: patches follow its own first view.
+    this.views.reset();
+    ws.send(JSON.stringify({ type: 'hello', accept: ['patch'] }));
+    const token = storedToken();
+    // Resume first, so that queued commands act for the seat.
+    if (token) {
+      this.resumeId = `${this.idPrefix}-resume-${++this.counter}`;
+      ws.send(JSON.stringify({ type: 'resume', token, id: this.resumeId }));
+    } else if (this.watching) this.sendWatch(ws);
+    for (const text of this.queue.splice(0)) ws.send(text);
   }
 
   /** The handlers of the page's socket `ws` (`opening`: its open timeout, if it is still opening). */
@@ -256,6 +303,7 @@ export class Connection {
   private retry(delay?: number): void {
     const ws = this.ws;
     this.ws = null;
+    this.dropRacer();
     // A socket opening alongside (overlap) is dropped: the reconnect below replaces both.
     const pending = this.pending;
     this.pending = null;

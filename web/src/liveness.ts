@@ -19,6 +19,14 @@ export const PONG_WAIT_MS = 1000;
 export const LIVENESS_TICK_MS = 500;
 /** A socket that has not opened by then (a hung node's kernel accepts TCP, nobody answers) is dropped. */
 export const OPEN_TIMEOUT_MS = 2500;
+/**
+ * A socket not open after this long gets a second one alongside, which the load balancer most
+ * likely sends to another node; the first of the two to open is kept, the other closed. A
+ * healthy node opens a socket in milliseconds; one that is hung, or too busy (restoring a dead
+ * peer's rooms), may not within OPEN_TIMEOUT_MS, and waiting that out, then a backoff, was the
+ * tail of the players' stalls in bench-failover (SIGSTOP, SIGKILL).
+ */
+export const SECOND_SOCKET_MS = 800;
 
 const RESTING_PHASES: ReadonlySet<string> = new Set(['lobby', 'round_over', 'game_over']);
 
