@@ -39,8 +39,10 @@ describe('embedded default (no Redis, no external PostgreSQL)', () => {
       SEAT_RATE_BURST: '1000',
     });
     node = await spawnNode(await env(), 120_000);
-    const ready = node.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'node ready');
-    expect(ready).toMatchObject({ mode: 'single', database: 'embedded' });
+    // /readyz answers 200 as the node logs that it is ready: the line may still be on its way
+    // through the pipe when spawnNode returns (a loaded machine).
+    const readyLine = () => node!.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'node ready');
+    await expect.poll(readyLine, { timeout: 5000 }).toMatchObject({ mode: 'single', database: 'embedded' });
     expect(existsSync(path.join(dataDir, 'pg', 'PG_VERSION'))).toBe(true);
 
     const host = await TestClient.connect(node.port);
@@ -56,8 +58,8 @@ describe('embedded default (no Redis, no external PostgreSQL)', () => {
     host.terminate();
 
     node = await spawnNode(await env(), 120_000);
-    const summary = node.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'recovery finished');
-    expect(summary).toMatchObject({ recovered: 1, failed: 0 });
+    const summary = () => node!.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'recovery finished');
+    await expect.poll(summary, { timeout: 5000 }).toMatchObject({ recovered: 1, failed: 0 });
     const back = await TestClient.connect(node.port);
     await back.ok({ type: 'resume', token: host.token });
     const welcome = back.frames.find((f) => f.type === 'welcome')!;
