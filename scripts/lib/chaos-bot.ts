@@ -131,15 +131,19 @@ export class ChaosBot {
         resolve();
         this.closed(ws);
       });
-      // A socket replaced by another (see overlap) is not listened to any more.
-      ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
+      this.listen(ws);
       ws.on('error', () => {});
     });
   }
 
+  /** The frames of `ws`, while it is the player's socket (one replaced by another, see overlap, is not listened to any more). */
+  private listen(ws: WebSocket): void {
+    ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
+  }
+
   /** The listeners of a socket that became the player's after it opened (a second one, see connect). */
   private wire(ws: WebSocket): void {
-    ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
+    this.listen(ws);
     ws.on('close', () => this.closed(ws));
   }
 

@@ -27,15 +27,18 @@ function pgBin(name: string): string {
 }
 
 const asRoot = process.getuid?.() === 0;
+/** The command line that runs `command` as the postgres user (runuser when this process is root). */
+function asPostgres(command: string, args: string[]): [string, string[]] {
+  return asRoot ? ['runuser', ['-u', 'postgres', '--', command, ...args]] : [command, args];
+}
+
 function runAsPostgres(command: string, args: string[]): void {
-  if (asRoot) execFileSync('runuser', ['-u', 'postgres', '--', command, ...args], { stdio: 'pipe' });
-  else execFileSync(command, args, { stdio: 'pipe' });
+  execFileSync(...asPostgres(command, args), { stdio: 'pipe' });
 }
 
 /** runAsPostgres without blocking the event loop (a benchmark's clients keep being served meanwhile). */
 async function runAsPostgresAsync(command: string, args: string[]): Promise<void> {
-  if (asRoot) await promisify(execFile)('runuser', ['-u', 'postgres', '--', command, ...args]);
-  else await promisify(execFile)(command, args);
+  await promisify(execFile)(...asPostgres(command, args));
 }
 
 export class ThrowawayPostgres {
