@@ -312,6 +312,9 @@ async function faultRuns(): Promise<string> {
   // Nothing acknowledged lost, nothing applied twice.
   const sql = postgres(cluster.postgres.url, { max: 2, onnotice: () => {}, connection: { search_path: name } });
   const stored = await sql<{ command_id: string; n: number }[]>`select command_id, count(distinct created_at)::int as n from events where command_id is not null group by command_id`;
+  // What a command applied twice left in PostgreSQL, so that one can be looked into.
+  const twice = stored.filter((r) => r.n > 1).slice(0, 3).map((r) => r.command_id);
+  const twiceEvents = twice.length === 0 ? [] : await sql<{ command_id: string; game_id: string; seq: number; type: string; player_id: string; created_at: Date }[]>`select command_id, game_id, seq, type, player_id, created_at from events where command_id = any(${twice}) order by command_id, seq`;
   await sql.end();
   const appends = new Map(stored.map((r) => [r.command_id, r.n]));
   let acks = 0;
@@ -326,6 +329,7 @@ async function faultRuns(): Promise<string> {
       else if (n > 1) doubled++;
     }
   }
+  for (const e of twiceEvents) log(`applied twice: ${e.command_id} game ${e.game_id} seq ${e.seq} ${e.type} ${e.player_id} at ${e.created_at.toISOString()}`);
   if (values.trace) {
     const lines: string[] = [];
     for (const s of samples.filter((x) => x.kind !== 'none')) {
@@ -334,7 +338,7 @@ async function faultRuns(): Promise<string> {
         lines.push(`== ${s.kind} at ${new Date(s.at).toISOString().slice(11, 23)} room ${room} next ${next === undefined ? 'never' : next - s.from} hosted ${s.moved?.get(room) ? s.moved.get(room)! - s.at : '-'}`);
         for (const b of bots.filter((x) => x.room === room)) {
           lines.push(`  bot ${b.view?.you ?? ''}`);
-          for (const [t, what] of b.trace) if (t >= s.at - 300 && t < s.at + 4000) lines.push(`    ${t - s.at} ${what}`);
+          for (const [t, what] of b.trace) if (t >= s.at - 300 && t < s.at + 8000) lines.push(`    ${t - s.at} ${what}`);
         }
       }
     }

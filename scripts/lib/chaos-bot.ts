@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 import { chooseCpuMove, CPU_PROFILES } from '../../src/ai/index.js';
 import { simulationRng } from '../../src/ai/selfplay.js';
 import type { GameView } from '../../src/game/view.js';
-import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS, SECOND_SOCKET_MS } from '../../web/src/liveness.js';
+import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from '../../web/src/liveness.js';
+import { openFirst } from '../../web/src/open-first.js';
 import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from '../../web/src/reconnect-delay.js';
 
 /**
@@ -86,53 +87,25 @@ export class ChaosBot {
 
   connect(): Promise<void> {
     return new Promise((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
-      this.ws = ws;
-      let racer: WebSocket | null = null;
-      const opened = setTimeout(() => {
-        ws.terminate();
-        racer?.terminate();
-      }, OPEN_TIMEOUT_MS);
-      // As the web client: slow to open, a second socket alongside; the first to open is kept.
-      const slow = setTimeout(() => {
-        if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
-        const second = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
-        racer = second;
-        second.on('open', () => {
-          if (this.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return second.terminate();
-          clearTimeout(opened);
-          this.ws = second;
-          ws.terminate();
-          this.wire(second);
-          this.opened(second, true);
+      // As the web client: another socket alongside one slow to open, the first to open kept.
+      this.ws = null;
+      openFirst(
+        () => {
+          const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
+          ws.on('error', () => {});
+          return ws;
+        },
+        (ws) => {
+          this.ws = ws;
+          this.wire(ws);
+          this.opened(ws);
           resolve();
-        });
-        // Neither opened (the first closed already): the player's ordinary reconnect.
-        second.on('close', () => {
-          if (this.ws === ws && ws.readyState === WebSocket.CLOSED) {
-            resolve();
-            this.closed(ws);
-          }
-        });
-        second.on('error', () => {});
-      }, SECOND_SOCKET_MS);
-      ws.on('open', () => {
-        clearTimeout(opened);
-        clearTimeout(slow);
-        racer?.terminate();
-        this.opened(ws);
-        resolve();
-      });
-      ws.on('close', () => {
-        clearTimeout(opened);
-        clearTimeout(slow);
-        // Still opening the second socket: that one decides.
-        if (racer && racer.readyState === WebSocket.CONNECTING && this.ws === ws) return;
-        resolve();
-        this.closed(ws);
-      });
-      this.listen(ws);
-      ws.on('error', () => {});
+        },
+        () => {
+          resolve();
+          this.reconnect();
+        },
+      );
     });
   }
 
@@ -141,18 +114,18 @@ export class ChaosBot {
     ws.on('message', (data) => this.ws === ws && this.onFrame(JSON.parse(data.toString())));
   }
 
-  /** The listeners of a socket that became the player's after it opened (a second one, see connect). */
+  /** The listeners of the player's socket, once open. */
   private wire(ws: WebSocket): void {
     this.listen(ws);
     ws.on('close', () => this.closed(ws));
   }
 
   /** The player's socket `ws` opened: resume, then what was in flight. */
-  private opened(ws: WebSocket, second = false): void {
+  private opened(ws: WebSocket): void {
     this.attempt = 0;
     this.liveness.heard(Date.now());
     this.livenessTimer ??= setInterval(() => this.checkLiveness(), LIVENESS_TICK_MS);
-    this.trace.push([Date.now(), `open${this.token ? ' resume' : ''}${this.inflight ? ' +inflight ' + this.inflight.type : ''}${second ? ' (second socket)' : ''}`]);
+    this.trace.push([Date.now(), `open${this.token ? ' resume' : ''}${this.inflight ? ' +inflight ' + this.inflight.type : ''}`]);
     if (this.token) {
       this.resumeId = `${this.prefix}-r${++this.counter}`;
       ws.send(JSON.stringify({ type: 'resume', token: this.token, id: this.resumeId }));
@@ -256,7 +229,13 @@ export class ChaosBot {
 
   /** The player's socket `ws` closed: it connects again. */
   private closed(ws: WebSocket): void {
-    if (this.ws !== ws || this.done) return;
+    if (this.ws !== ws) return;
+    this.reconnect();
+  }
+
+  /** The player has no socket (its socket closed, or none opened): it connects again. */
+  private reconnect(): void {
+    if (this.done) return;
     this.reconnects++;
     this.closedAt.push(Date.now());
     this.trace.push([Date.now(), 'closed']);

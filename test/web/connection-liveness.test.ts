@@ -21,14 +21,16 @@ function seated(): { connection: Connection; socket: FakeSocket } {
 }
 
 describe('the page against a hung node', () => {
-  it('pings after 2 s without a frame during a hole, and leaves a node that does not answer, resuming elsewhere', () => {
+  it('pings after 1.5 s without a frame during a hole, and leaves a node that does not answer within 0.7 s, resuming elsewhere', () => {
     const { socket } = seated();
-    vi.advanceTimersByTime(1500);
+    vi.advanceTimersByTime(1400);
     expect(socket.pings()).toBe(0);
-    vi.advanceTimersByTime(1000);
+    vi.advanceTimersByTime(100);
     expect(socket.pings()).toBe(1);
-    // No answer for a second: the node is taken for hung; a new socket resumes the seat.
-    vi.advanceTimersByTime(1200);
+    // No answer for 0.7 s: the node is taken for hung; a new socket resumes the seat.
+    vi.advanceTimersByTime(600);
+    expect(socket.readyState).toBe(FakeSocket.OPEN);
+    vi.advanceTimersByTime(150 + 200);
     expect(socket.readyState).toBe(FakeSocket.CLOSED);
     expect(FakeSocket.all).toHaveLength(2);
     const next = FakeSocket.all[1]!;
@@ -36,34 +38,38 @@ describe('the page against a hung node', () => {
     expect(next.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
   });
 
-  it('asks after 1 s when a move of its own goes unanswered', () => {
+  it('asks after 0.5 s when a move of its own goes unanswered', () => {
     const { connection, socket } = seated();
-    vi.advanceTimersByTime(1500);
-    const id = connection.send({ type: 'draw', source: 'deck' });
-    vi.advanceTimersByTime(600);
-    expect(socket.pings()).toBe(0);
     vi.advanceTimersByTime(500);
+    const id = connection.send({ type: 'draw', source: 'deck' });
+    vi.advanceTimersByTime(400);
+    expect(socket.pings()).toBe(0);
+    vi.advanceTimersByTime(100);
     expect(socket.pings()).toBe(1);
     socket.receive({ type: 'ack', id, seq: 4 });
     // Answered: back to the in-play quiet.
-    vi.advanceTimersByTime(1500);
+    vi.advanceTimersByTime(1200);
     expect(socket.pings()).toBe(1);
     expect(FakeSocket.all).toHaveLength(1);
   });
 
   it('stays while the node answers its pings, and while frames come', () => {
     const { socket } = seated();
-    for (let i = 0; i < 10; i++) {
-      vi.advanceTimersByTime(2500);
-      const ping = socket.sent.filter((m) => m.type === 'ping').at(-1);
-      if (ping) socket.receive({ type: 'ack', id: ping.id, seq: 3 });
+    const answered = new Set<unknown>();
+    for (let i = 0; i < 20; i++) {
+      vi.advanceTimersByTime(500);
+      for (const ping of socket.sent.filter((m) => m.type === 'ping' && !answered.has(m.id))) {
+        answered.add(ping.id);
+        socket.receive({ type: 'ack', id: ping.id, seq: 3 });
+      }
     }
     expect(socket.pings()).toBeGreaterThan(3);
     expect(FakeSocket.all).toHaveLength(1);
-    // Frames every second: nothing to ask.
+    // Frames every 0.7 s: nothing to ask.
+    socket.receive({ type: 'state', seq: 3, rev: 1, state: playing });
     const before = socket.pings();
     for (let i = 0; i < 10; i++) {
-      vi.advanceTimersByTime(1000);
+      vi.advanceTimersByTime(700);
       socket.receive({ type: 'state', seq: 4 + i, rev: 2 + i, state: playing });
     }
     expect(socket.pings()).toBe(before);
@@ -79,20 +85,43 @@ describe('the page against a hung node', () => {
     expect(socket.pings()).toBe(1);
   });
 
-  it('drops a socket that does not open (a hung node accepts TCP and never answers), a second one alongside too', () => {
+  it('opens another socket every 0.5 s while none opens (a hung node accepts TCP and never answers), three at most at once, six in all', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
-    vi.advanceTimersByTime(700);
-    expect(FakeSocket.all).toHaveLength(1);
-    // Slow to open: a second socket alongside (the load balancer likely picks another node).
-    vi.advanceTimersByTime(200);
-    expect(FakeSocket.all).toHaveLength(2);
+    const states = () => FakeSocket.all.map((s) => (s.readyState === FakeSocket.CLOSED ? 'x' : 'o')).join('');
+    vi.advanceTimersByTime(450);
+    expect(states()).toBe('o');
+    // Slow to open: another socket alongside (the load balancer likely picks another node).
+    vi.advanceTimersByTime(100);
+    expect(states()).toBe('oo');
+    vi.advanceTimersByTime(500);
+    expect(states()).toBe('ooo');
+    // A fourth: the one opening longest is dropped for it.
+    vi.advanceTimersByTime(500);
+    expect(states()).toBe('xooo');
+    vi.advanceTimersByTime(1000);
+    expect(states()).toBe('xxxooo');
+    // No seventh; each of the last three is dropped at its open timeout, then a new try after the backoff.
     vi.advanceTimersByTime(1500);
-    expect(FakeSocket.all).toHaveLength(2);
-    // Neither opened within the open timeout: both dropped, and a new try after the backoff.
-    vi.advanceTimersByTime(200);
-    expect(FakeSocket.all.slice(0, 2).map((s) => s.readyState)).toEqual([FakeSocket.CLOSED, FakeSocket.CLOSED]);
-    vi.advanceTimersByTime(300);
+    expect(states()).toBe('xxxxoo');
+    vi.advanceTimersByTime(1000);
+    expect(states()).toBe('xxxxxx');
+    vi.advanceTimersByTime(250);
+    expect(FakeSocket.all).toHaveLength(7);
+  });
+
+  it('keeps a third socket that opens first, the others closed unused', () => {
+    store.set('golf:token', 'T');
+    new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
+    vi.advanceTimersByTime(1100);
+    const [first, second, third] = FakeSocket.all;
+    third!.open();
+    expect(third!.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
+    expect([first!.readyState, second!.readyState]).toEqual([FakeSocket.CLOSED, FakeSocket.CLOSED]);
+    first!.readyState = FakeSocket.OPEN;
+    first!.onopen?.();
+    expect(first!.sent).toEqual([]);
+    vi.advanceTimersByTime(1000);
     expect(FakeSocket.all).toHaveLength(3);
   });
 
@@ -100,7 +129,7 @@ describe('the page against a hung node', () => {
     store.set('golf:token', 'T');
     const got: string[] = [];
     new Connection('ws://x/ws', { message: (m) => got.push(m.type), status: () => {} }).start();
-    vi.advanceTimersByTime(900);
+    vi.advanceTimersByTime(500);
     const [slow, second] = FakeSocket.all;
     second!.open();
     expect(second!.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
@@ -108,7 +137,10 @@ describe('the page against a hung node', () => {
     second!.receive({ type: 'welcome', room: 'ABCD', player_id: 'p', token: 'T', seq: 3, rev: 1, state: playing });
     expect(got).toEqual(['welcome']);
     // The open timeout of the slow one does nothing now; nothing else is opened.
-    vi.advanceTimersByTime(2000);
+    for (let i = 0; i < 3; i++) {
+      vi.advanceTimersByTime(1000);
+      second!.receive({ type: 'state', seq: 4 + i, rev: 2 + i, state: playing });
+    }
     expect(FakeSocket.all).toHaveLength(2);
     expect(second!.readyState).toBe(FakeSocket.OPEN);
   });
@@ -116,7 +148,7 @@ describe('the page against a hung node', () => {
   it('keeps the first socket when it opens first after all: the second is closed, never used', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
-    vi.advanceTimersByTime(900);
+    vi.advanceTimersByTime(500);
     const [first, second] = FakeSocket.all;
     first!.open();
     expect(second!.readyState).toBe(FakeSocket.CLOSED);
@@ -128,18 +160,19 @@ describe('the page against a hung node', () => {
     expect(FakeSocket.all).toHaveLength(2);
   });
 
-  it('a dropped socket is reopened at once (within 250 ms), a second failure after a back-off', () => {
+  it('a dropped socket is reopened at once (within 250 ms), a refused one after a back-off', () => {
     const { socket } = seated();
     socket.readyState = FakeSocket.CLOSED;
     socket.onclose?.({ code: 1006 });
     vi.advanceTimersByTime(250);
     expect(FakeSocket.all).toHaveLength(2);
+    // Refused (closed before opening): no other socket alongside, the next try after a back-off.
     const second = FakeSocket.all[1]!;
     second.readyState = FakeSocket.CLOSED;
     second.onclose?.({ code: 1006 });
     vi.advanceTimersByTime(240);
     expect(FakeSocket.all).toHaveLength(2);
-    vi.advanceTimersByTime(600);
+    vi.advanceTimersByTime(520);
     expect(FakeSocket.all).toHaveLength(3);
   });
 

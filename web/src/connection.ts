@@ -6,7 +6,8 @@
  * A seated page that hears nothing for a while asks the node (`ping`), and one that gets no
  * answer goes elsewhere (liveness.ts), as does a socket that does not open.
  */
-import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS, SECOND_SOCKET_MS } from './liveness.js';
+import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from './liveness.js';
+import { openFirst } from './open-first.js';
 import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from './reconnect-delay.js';
 import { ViewSync } from './view-sync.js';
 
@@ -52,8 +53,8 @@ export class Connection {
   private livenessTimer: ReturnType<typeof setInterval> | null = null;
   /** The socket being opened while the current one is still served (`reconnect` with `overlap`). */
   private pending: WebSocket | null = null;
-  /** A second socket opening alongside one slow to open (see SECOND_SOCKET_MS). */
-  private racer: WebSocket | null = null;
+  /** Closes the sockets still opening (open-first.ts), if a try is under way. */
+  private cancelOpening: (() => void) | null = null;
 
   constructor(
     private readonly url: string,
@@ -99,56 +100,20 @@ export class Connection {
 
   private open(): void {
     this.events.status(this.attempt === 0 ? 'connecting' : 'reconnecting');
-    const ws = new WebSocket(this.url);
-    this.ws = ws;
-    const slow = setTimeout(() => {
-      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.race(ws);
-    }, SECOND_SOCKET_MS);
-    const opening = setTimeout(() => {
-      if (this.ws === ws && ws.readyState === WebSocket.CONNECTING) this.retry();
-    }, OPEN_TIMEOUT_MS);
-    ws.onopen = () => {
-      clearTimeout(slow);
-      clearTimeout(opening);
-      this.dropRacer();
-      this.opened(ws);
-    };
-    this.wire(ws, opening);
-  }
-
-  /** `first` is slow to open: a second socket alongside; whichever opens first is the page's. */
-  private race(first: WebSocket): void {
-    this.dropRacer();
-    const racer = new WebSocket(this.url);
-    this.racer = racer;
-    racer.onopen = () => {
-      if (this.racer !== racer) return;
-      this.racer = null;
-      if (this.ws !== first || first.readyState !== WebSocket.CONNECTING) {
-        racer.close();
-        return;
-      }
-      first.onopen = null;
-      first.onclose = null;
-      first.onmessage = null;
-      first.close();
-      this.ws = racer;
-      this.wire(racer, null);
-      this.opened(racer);
-    };
-    racer.onclose = () => {
-      if (this.racer === racer) this.racer = null;
-    };
-    racer.onerror = () => racer.close();
-  }
-
-  private dropRacer(): void {
-    const racer = this.racer;
-    if (!racer) return;
-    this.racer = null;
-    racer.onopen = null;
-    racer.onclose = null;
-    racer.close();
+    this.cancelOpening?.();
+    this.cancelOpening = openFirst(
+      () => new WebSocket(this.url),
+      (ws) => {
+        this.cancelOpening = null;
+        this.ws = ws;
+        this.wire(ws);
+        this.opened(ws);
+      },
+      () => {
+        this.cancelOpening = null;
+        this.retry();
+      },
+    );
   }
 
   /** The page's socket `ws` opened: resume (or watch), then what waited in the queue. */
@@ -169,8 +134,8 @@ export class Connection {
     for (const text of this.queue.splice(0)) ws.send(text);
   }
 
-  /** The handlers of the page's socket `ws` (`opening`: its open timeout, if it is still opening). */
-  private wire(ws: WebSocket, opening: ReturnType<typeof setTimeout> | null): void {
+  /** The handlers of the page's socket `ws`, open. */
+  private wire(ws: WebSocket): void {
     ws.onmessage = (event) => {
       if (this.ws !== ws) return;
       this.liveness.heard(Date.now());
@@ -201,7 +166,6 @@ export class Connection {
       this.events.message(message);
     };
     ws.onclose = (event) => {
-      if (opening) clearTimeout(opening);
       if (this.ws !== ws || this.closedByUs) return;
       if (event.code === SEAT_TIMEOUT_CLOSE && !storedToken() && !this.watching) {
         this.ws = null;
@@ -253,7 +217,7 @@ export class Connection {
       if (this.watching && !storedToken()) this.watchId = askId;
       else this.resumeId = askId;
       this.views.reset();
-      this.wire(ws, null);
+      this.wire(ws);
       if (old) this.retire(old);
       ws.onmessage?.(event);
       for (const text of this.queue.splice(0)) ws.send(text);
@@ -303,7 +267,8 @@ export class Connection {
   private retry(delay?: number): void {
     const ws = this.ws;
     this.ws = null;
-    this.dropRacer();
+    this.cancelOpening?.();
+    this.cancelOpening = null;
     // A socket opening alongside (overlap) is dropped: the reconnect below replaces both.
     const pending = this.pending;
     this.pending = null;

@@ -7,26 +7,38 @@
  * The web client (connection.ts) and the benchmarks' bots (scripts/lib/chaos-bot.ts) share it.
  */
 
-/** During a hole frames come with every move, so a quiet 2 s is already unusual. */
-export const QUIET_IN_PLAY_MS = 2000;
-/** A command of this client's own unanswered (its move, stuck on a hung node): ask sooner. */
-export const QUIET_AWAITING_MS = 1000;
+/**
+ * During a hole frames come with every move (a CPU's within a second or so), so a quiet 1.5 s
+ * is already unusual. Shorter detects a hung node sooner, at a ping (about 30 bytes each way,
+ * answered by the gateway alone) for every such quiet spell of every seated client.
+ */
+export const QUIET_IN_PLAY_MS = 1500;
+/** A command of this client's own unanswered (its move, stuck on a hung node): ask soon, an answer normally takes milliseconds. */
+export const QUIET_AWAITING_MS = 500;
 /** Resting (lobby, between holes, game over) nothing is expected: ask rarely. */
 export const QUIET_RESTING_MS = 15_000;
-/** The gateway answers a ping without touching a room or a store: a second is already long. */
-export const PONG_WAIT_MS = 1000;
-/** How often the client looks. */
-export const LIVENESS_TICK_MS = 500;
+/**
+ * The gateway answers a ping without touching a room or a store. Long enough for a node busy
+ * restoring a dead peer's rooms (its event loop a few hundred ms late at 200 rooms on 2 cores):
+ * a node left wrongly costs its players a reconnect and a resume, nothing else.
+ */
+export const PONG_WAIT_MS = 700;
+/** How often the client looks (the granularity of the waits above). */
+export const LIVENESS_TICK_MS = 250;
 /** A socket that has not opened by then (a hung node's kernel accepts TCP, nobody answers) is dropped. */
 export const OPEN_TIMEOUT_MS = 2500;
 /**
- * A socket not open after this long gets a second one alongside, which the load balancer most
- * likely sends to another node; the first of the two to open is kept, the other closed. A
- * healthy node opens a socket in milliseconds; one that is hung, or too busy (restoring a dead
- * peer's rooms), may not within OPEN_TIMEOUT_MS, and waiting that out, then a backoff, was the
- * tail of the players' stalls in bench-failover (SIGSTOP, SIGKILL).
+ * A socket not open after this long gets another alongside (open-first.ts), and so on, up to
+ * MAX_TRIES; the load balancer most likely sends each to another node, and the first to open
+ * is kept. A healthy node opens a socket in milliseconds; one hung, or too busy (restoring a
+ * dead peer's rooms), may not within OPEN_TIMEOUT_MS, and waiting that out, then a backoff,
+ * was the tail of the players' stalls in bench-failover (SIGSTOP, SIGKILL).
  */
-export const SECOND_SOCKET_MS = 800;
+export const ANOTHER_SOCKET_MS = 500;
+/** Sockets opening at once at most (each waits at least 1 s before being dropped for a newer one). */
+export const MAX_SOCKETS = 3;
+/** Sockets opened in one try at most: with a third of the nodes hung, all six land there one time in 729. */
+export const MAX_TRIES = 6;
 
 const RESTING_PHASES: ReadonlySet<string> = new Set(['lobby', 'round_over', 'game_over']);
 

@@ -1,0 +1,88 @@
+/**
+ * Opening a socket to whichever node opens one first. A hung node's kernel accepts TCP and
+ * nobody answers the upgrade, so a socket the load balancer sent there neither opens nor
+ * closes until the open timeout. While none has opened, another socket is opened every
+ * ANOTHER_SOCKET_MS (the balancer most likely sends each to another node), MAX_TRIES in all,
+ * at most MAX_SOCKETS at once (the one opening longest is dropped for the next): the first to
+ * open is kept, the rest are closed unused. With one socket at a time, a player whose next try
+ * landed on the hung node again waited out the open timeout and a backoff; with three at most,
+ * all three landed there now and then (a third of the nodes hung: one player in 27), which was
+ * still the tail of bench-failover's SIGSTOP figures (5.5 s).
+ *
+ * Only sockets that hang get company: one that closes before opening (a refusal) ends the try
+ * when it was the last one opening, and the caller backs off as it would for any failure.
+ * The web client (connection.ts) and the benchmarks' bots (scripts/lib/chaos-bot.ts) share it.
+ */
+import { ANOTHER_SOCKET_MS, MAX_SOCKETS, MAX_TRIES, OPEN_TIMEOUT_MS } from './liveness.js';
+
+/** What of a WebSocket this needs: the browser's and the `ws` package's both have it. */
+export interface OpeningSocket {
+  onopen: ((event?: any) => void) | null;
+  onclose: ((event?: any) => void) | null;
+  onerror: ((event?: any) => void) | null;
+  close(): void;
+}
+
+/**
+ * Opens sockets made by `make` until one opens (handed to `opened`, its handlers cleared for the
+ * caller's own) or every one tried failed (`failed`). Returns a cancel, which closes whatever is
+ * still opening.
+ */
+export function openFirst<S extends OpeningSocket>(make: () => S, opened: (socket: S) => void, failed: () => void): () => void {
+  const opening = new Map<S, ReturnType<typeof setTimeout>>();
+  let started = 0;
+  let done = false;
+  let next: ReturnType<typeof setTimeout> | null = null;
+
+  const release = (socket: S) => {
+    clearTimeout(opening.get(socket));
+    opening.delete(socket);
+    socket.onopen = null;
+    socket.onclose = null;
+    socket.onerror = null;
+  };
+  const finish = () => {
+    done = true;
+    if (next) clearTimeout(next);
+    for (const socket of [...opening.keys()]) {
+      release(socket);
+      socket.close();
+    }
+  };
+  const lost = (socket: S) => {
+    if (!opening.has(socket)) return;
+    release(socket);
+    socket.close();
+    if (done || opening.size > 0) return;
+    finish();
+    failed();
+  };
+  const start = () => {
+    next = null;
+    if (done) return;
+    started++;
+    if (opening.size >= MAX_SOCKETS) {
+      const oldest = opening.keys().next().value as S;
+      release(oldest);
+      oldest.close();
+    }
+    const socket = make();
+    opening.set(
+      socket,
+      setTimeout(() => lost(socket), OPEN_TIMEOUT_MS),
+    );
+    socket.onopen = () => {
+      if (done || !opening.has(socket)) return;
+      release(socket);
+      finish();
+      opened(socket);
+    };
+    socket.onclose = () => lost(socket);
+    socket.onerror = () => lost(socket);
+    if (started < MAX_TRIES) next = setTimeout(start, ANOTHER_SOCKET_MS);
+  };
+  start();
+  return () => {
+    if (!done) finish();
+  };
+}
