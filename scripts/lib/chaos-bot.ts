@@ -219,7 +219,7 @@ export class ChaosBot {
       const view = f.state as GameView;
       if (this.view && view.game_id === this.view.game_id && f.seq < this.seq) this.backwards++;
       this.view = view;
-      this.liveness.phase(view.phase);
+      this.liveness.phase(view.phase, view.next_round_at); // the nodes' clock is this machine's
       this.seq = f.seq;
       this.seen.set(`${view.game_id}|${f.seq}`, publicDigest(view));
     }

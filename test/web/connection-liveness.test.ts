@@ -85,6 +85,18 @@ describe('the page against a hung node', () => {
     expect(socket.pings()).toBe(1);
   });
 
+  it('between holes, expects the next hole when the node said it starts, and asks 1.5 s past it', () => {
+    const { socket } = seated();
+    socket.receive({ type: 'state', seq: 4, rev: 2, state: { ...playing, phase: 'round_over', next_round_at: Date.now() + 3000 } });
+    vi.advanceTimersByTime(4400);
+    expect(socket.pings()).toBe(0);
+    vi.advanceTimersByTime(200);
+    expect(socket.pings()).toBe(1);
+    // No answer: a node hung between holes is left like one hung in play.
+    vi.advanceTimersByTime(1000);
+    expect(FakeSocket.all).toHaveLength(2);
+  });
+
   it('opens another socket every 0.5 s while none opens (a hung node accepts TCP and never answers), three at most at once, six in all', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();

@@ -8,6 +8,7 @@
  */
 import { Liveness, LIVENESS_TICK_MS, OPEN_TIMEOUT_MS } from './liveness.js';
 import { openFirst } from './open-first.js';
+import { serverNow } from './server-clock.js';
 import { reconnectDelay, TOLD_TO_GO_SPREAD_MS } from './reconnect-delay.js';
 import { ViewSync } from './view-sync.js';
 
@@ -145,7 +146,11 @@ export class Connection {
       if (!taken.frame || taken.frame.type === 'hello') return;
       const message = taken.frame as ServerMessage;
       if ((message.type === 'ack' || message.type === 'error') && typeof message.id === 'string') this.unanswered.delete(message.id);
-      if (message.type === 'state' || message.type === 'welcome') this.liveness.phase(message.state?.phase);
+      if (message.type === 'state' || message.type === 'welcome') {
+        // The next hole's start, a deadline on the node's clock, on this device's.
+        const next = message.state?.next_round_at;
+        this.liveness.phase(message.state?.phase, typeof next === 'number' ? Date.now() + (next - serverNow()) : null);
+      }
       if (message.type === 'error' && (message.id === this.resumeId || message.id === this.watchId) && message.code === 'unavailable') {
         // The room is still moving to this node (its old node just died): try again shortly.
         this.retry();

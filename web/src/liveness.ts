@@ -46,6 +46,8 @@ export class Liveness {
   private lastHeard = 0;
   private pingSentAt: number | null = null;
   private resting = true;
+  /** When the room's own timer should send a frame (see phase), if it should. */
+  private dueAt: number | null = null;
   /** Since when a command of this client's own has been waiting for its answer (null: none waits). */
   private awaitingSince: number | null = null;
 
@@ -55,9 +57,15 @@ export class Liveness {
     this.pingSentAt = null;
   }
 
-  /** The phase of the latest view: how quiet the node may be. */
-  phase(phase: string | undefined): void {
+  /**
+   * The phase of the latest view: how quiet the node may be; and when (this client's clock) the
+   * room's own timer is due to send the next one, if it has one (the next hole's start): a
+   * resting room that will move by itself is expected to, and one silent past that is asked
+   * like one in play. Without it, a node hung between holes went unnoticed for 15 s.
+   */
+  phase(phase: string | undefined, dueAt: number | null = null): void {
     this.resting = phase === undefined || RESTING_PHASES.has(phase);
+    this.dueAt = dueAt;
   }
 
   /** Whether a command this client sent is still unanswered. */
@@ -69,8 +77,8 @@ export class Liveness {
   /** What to do now: ask the node, leave it, or nothing. */
   check(now: number): 'ping' | 'leave' | null {
     if (this.pingSentAt !== null) return now - this.pingSentAt >= PONG_WAIT_MS ? 'leave' : null;
-    const quiet = this.awaitingSince !== null ? QUIET_AWAITING_MS : this.resting ? QUIET_RESTING_MS : QUIET_IN_PLAY_MS;
-    if (now - Math.max(this.lastHeard, this.awaitingSince ?? 0) < quiet) return null;
+    const quiet = this.awaitingSince !== null ? QUIET_AWAITING_MS : this.resting && this.dueAt === null ? QUIET_RESTING_MS : QUIET_IN_PLAY_MS;
+    if (now - Math.max(this.lastHeard, this.awaitingSince ?? 0, this.dueAt ?? 0) < quiet) return null;
     this.pingSentAt = now;
     return 'ping';
   }
