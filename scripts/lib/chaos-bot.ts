@@ -47,6 +47,8 @@ export class ChaosBot {
   /** Sequences that went backwards in what this player was shown. */
   backwards = 0;
   reconnects = 0;
+  /** Sockets opened so far (numbered in the trace). */
+  private sockets = 0;
   /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
   readonly closedAt: number[] = [];
   readonly seatedAt: number[] = [];
@@ -93,6 +95,9 @@ export class ChaosBot {
         () => {
           const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
           ws.on('error', () => {});
+          const k = ++this.sockets;
+          this.trace.push([Date.now(), `socket ${k} opening`]);
+          ws.once('close', () => ws.readyState === WebSocket.CLOSED && this.ws !== ws && this.trace.push([Date.now(), `socket ${k} closed`]));
           return ws;
         },
         (ws) => {

@@ -4,11 +4,15 @@
  * elsewhere when nothing answers, and drop a socket that never opens. A fake WebSocket and fake
  * timers: what is sent and when the page reconnects, not the network.
  */
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../../web/src/connection.js';
 import { FakeSocket, playing, store, useFakePage } from '../support/fake-page.js';
 
 useFakePage();
+// The jitter of reconnects and of the sockets' beat at its middle: the times below are exact.
+beforeEach(() => {
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
+});
 
 function seated(): { connection: Connection; socket: FakeSocket } {
   store.set('golf:token', 'T');
@@ -21,16 +25,16 @@ function seated(): { connection: Connection; socket: FakeSocket } {
 }
 
 describe('the page against a hung node', () => {
-  it('pings after 1.5 s without a frame during a hole, and leaves a node that does not answer within 0.7 s, resuming elsewhere', () => {
+  it('pings after 1.2 s without a frame during a hole, and leaves a node that does not answer within 0.6 s, resuming elsewhere', () => {
     const { socket } = seated();
-    vi.advanceTimersByTime(1400);
+    vi.advanceTimersByTime(1100);
     expect(socket.pings()).toBe(0);
-    vi.advanceTimersByTime(100);
+    vi.advanceTimersByTime(150);
     expect(socket.pings()).toBe(1);
-    // No answer for 0.7 s: the node is taken for hung; a new socket resumes the seat.
-    vi.advanceTimersByTime(600);
+    // No answer for 0.6 s: the node is taken for hung; a new socket resumes the seat.
+    vi.advanceTimersByTime(450);
     expect(socket.readyState).toBe(FakeSocket.OPEN);
-    vi.advanceTimersByTime(150 + 200);
+    vi.advanceTimersByTime(450);
     expect(socket.readyState).toBe(FakeSocket.CLOSED);
     expect(FakeSocket.all).toHaveLength(2);
     const next = FakeSocket.all[1]!;
@@ -38,17 +42,17 @@ describe('the page against a hung node', () => {
     expect(next.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
   });
 
-  it('asks after 0.5 s when a move of its own goes unanswered', () => {
+  it('asks after 0.4 s when a move of its own goes unanswered', () => {
     const { connection, socket } = seated();
     vi.advanceTimersByTime(500);
     const id = connection.send({ type: 'draw', source: 'deck' });
-    vi.advanceTimersByTime(400);
+    vi.advanceTimersByTime(240);
     expect(socket.pings()).toBe(0);
-    vi.advanceTimersByTime(100);
+    vi.advanceTimersByTime(260);
     expect(socket.pings()).toBe(1);
     socket.receive({ type: 'ack', id, seq: 4 });
     // Answered: back to the in-play quiet.
-    vi.advanceTimersByTime(1200);
+    vi.advanceTimersByTime(1000);
     expect(socket.pings()).toBe(1);
     expect(FakeSocket.all).toHaveLength(1);
   });
@@ -85,10 +89,10 @@ describe('the page against a hung node', () => {
     expect(socket.pings()).toBe(1);
   });
 
-  it('between holes, expects the next hole when the node said it starts, and asks 1.5 s past it', () => {
+  it('between holes, expects the next hole when the node said it starts, and asks 1.2 s past it', () => {
     const { socket } = seated();
     socket.receive({ type: 'state', seq: 4, rev: 2, state: { ...playing, phase: 'round_over', next_round_at: Date.now() + 3000 } });
-    vi.advanceTimersByTime(4400);
+    vi.advanceTimersByTime(4100);
     expect(socket.pings()).toBe(0);
     vi.advanceTimersByTime(200);
     expect(socket.pings()).toBe(1);
@@ -97,35 +101,35 @@ describe('the page against a hung node', () => {
     expect(FakeSocket.all).toHaveLength(2);
   });
 
-  it('opens another socket every 0.5 s while none opens (a hung node accepts TCP and never answers), three at most at once, six in all', () => {
+  it('opens another socket every 0.3 s while none opens (a hung node accepts TCP and never answers), four at most at once, eight in all', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
     const states = () => FakeSocket.all.map((s) => (s.readyState === FakeSocket.CLOSED ? 'x' : 'o')).join('');
-    vi.advanceTimersByTime(450);
+    vi.advanceTimersByTime(250);
     expect(states()).toBe('o');
     // Slow to open: another socket alongside (the load balancer likely picks another node).
     vi.advanceTimersByTime(100);
     expect(states()).toBe('oo');
-    vi.advanceTimersByTime(500);
-    expect(states()).toBe('ooo');
-    // A fourth: the one opening longest is dropped for it.
-    vi.advanceTimersByTime(500);
-    expect(states()).toBe('xooo');
-    vi.advanceTimersByTime(1000);
-    expect(states()).toBe('xxxooo');
-    // No seventh; each of the last three is dropped at its open timeout, then a new try after the backoff.
-    vi.advanceTimersByTime(1500);
-    expect(states()).toBe('xxxxoo');
-    vi.advanceTimersByTime(1000);
-    expect(states()).toBe('xxxxxx');
+    vi.advanceTimersByTime(600);
+    expect(states()).toBe('oooo');
+    // A fifth: the one opening longest is dropped for it.
+    vi.advanceTimersByTime(300);
+    expect(states()).toBe('xoooo');
+    vi.advanceTimersByTime(900);
+    expect(states()).toBe('xxxxoooo');
+    // No ninth; each of the last four is dropped at its open timeout (2.5 s), then a new try after the backoff.
+    vi.advanceTimersByTime(1600);
+    expect(states()).toBe('xxxxxooo');
+    vi.advanceTimersByTime(900);
+    expect(states()).toBe('xxxxxxxx');
     vi.advanceTimersByTime(250);
-    expect(FakeSocket.all).toHaveLength(7);
+    expect(FakeSocket.all).toHaveLength(9);
   });
 
   it('keeps a third socket that opens first, the others closed unused', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
-    vi.advanceTimersByTime(1100);
+    vi.advanceTimersByTime(650);
     const [first, second, third] = FakeSocket.all;
     third!.open();
     expect(third!.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
@@ -141,7 +145,7 @@ describe('the page against a hung node', () => {
     store.set('golf:token', 'T');
     const got: string[] = [];
     new Connection('ws://x/ws', { message: (m) => got.push(m.type), status: () => {} }).start();
-    vi.advanceTimersByTime(500);
+    vi.advanceTimersByTime(350);
     const [slow, second] = FakeSocket.all;
     second!.open();
     expect(second!.sent.map((m) => m.type)).toEqual(['hello', 'resume']);
@@ -160,7 +164,7 @@ describe('the page against a hung node', () => {
   it('keeps the first socket when it opens first after all: the second is closed, never used', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();
-    vi.advanceTimersByTime(500);
+    vi.advanceTimersByTime(350);
     const [first, second] = FakeSocket.all;
     first!.open();
     expect(second!.readyState).toBe(FakeSocket.CLOSED);
