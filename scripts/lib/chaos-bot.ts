@@ -293,7 +293,7 @@ export class ChaosBot {
       this.ws = ws;
       this.resumeId = resumeId;
       this.overlaps++;
-      old?.close();
+      if (old) this.retire(old);
       // The old socket may have shown a later view than the resume's answer (views cross on
       // two sockets): the player keeps it; the new socket's next view follows the room.
       if (this.view && f.state?.game_id === this.view.game_id && f.seq < this.seq) {
@@ -309,6 +309,26 @@ export class ChaosBot {
       this.closed(ws);
     });
     ws.on('error', () => {});
+  }
+
+  /**
+   * As the web client (connection.ts retire): the socket left for another keeps being read for
+   * the answer still owed on it (a command sent there while the new one was opening), then is
+   * closed, or after 5 s. Closed at once, that answer was lost, and the player waited for it
+   * (bench-failover, SIGTERM: a second).
+   */
+  private retire(old: WebSocket): void {
+    const owed = this.inflight?.id;
+    if (!owed) return old.close();
+    const timer = setTimeout(() => old.close(), 5000);
+    old.removeAllListeners('message');
+    old.on('message', (data) => {
+      const f = JSON.parse(data.toString()) as Record<string, any>;
+      if ((f.type !== 'ack' && f.type !== 'error') || f.id !== owed) return;
+      clearTimeout(timer);
+      old.close();
+      this.onFrame(f);
+    });
   }
 
   private act(): void {
