@@ -267,11 +267,12 @@ async function faultRuns(): Promise<string> {
       const affected = new Set(s.rooms);
       for (const room of s.rooms) {
         const next = acksByRoom.get(room)?.find((t) => t >= s.from);
-        if (next === undefined) never++;
+        const players = bots.filter((b) => b.room === room);
+        // A game that ended with the fault's last moves has no next one: not a room left behind.
+        if (next === undefined) never += players.some((b) => b.view?.phase === 'game_over') ? 0 : 1;
         else moves.push(next - s.from);
         // The room moving again: the first frame any of its players gets, from `from` on, of a
         // sequence past every one they saw before it (a CPU's move, a round starting, a move).
-        const players = bots.filter((b) => b.room === room);
         const before = Math.max(0, ...players.flatMap((b) => b.frames.filter((f) => f.at < s.from).map((f) => f.seq)));
         const firsts = players.map((b) => b.frames.find((f) => f.at >= s.from && f.seq > before)?.at).filter((t): t is number => t !== undefined);
         if (firsts.length > 0) moving.push(Math.min(...firsts) - s.from);
@@ -353,7 +354,7 @@ async function faultRuns(): Promise<string> {
       ['fault', 'runs', 'rooms', 'hosted elsewhere, ms', 'moving again, ms', 'to next accepted move, ms', 'players out', 'back in seat, ms', 'never'],
       rows,
     ),
-    'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "moving again": until a player of the room sees it change (a CPU\'s move, a round starting, a move: the game\'s own pauses count, as in "next accepted move", which waits for a bot\'s move); "never": a room with no move, or a player not seated again, by the end',
+    'times in ms, p50 / p99 / max; "hosted elsewhere": until the room index names another node (sampled every 100 ms); "moving again": until a player of the room sees it change (a CPU\'s move, a round starting, a move: the game\'s own pauses count, as in "next accepted move", which waits for a bot\'s move); "never": a room with no move (its game not over), or a player not seated again, by the end',
     resultTable(['fault', 'players', 'command to answer, ms', 'frame to next frame (raw), ms', 'raw stall, ms', 'move made to shown, ms', 'longest stall, ms'], stallRows),
     `each player of the affected rooms and each whose socket the fault closed (the bots; for "none" every room), over ${STALL_WINDOW_MS} ms from the fault: their longest wait from sending a command to its answer; from a frame to the next (not after one that leaves the game resting between rounds: "raw", which counts the players' own thinking, think ${think} ms on average, the CPU ${PACING.CPU_THINK_MS} ms); and from the moment the next move was made (a bot's command first sent, a CPU's or timer's deadline) to the player being shown it. "raw stall" is the larger of the first two (the measure before 2026-11-29's fix), "longest stall" of the first and the last: the wait the system adds. p50 / p99 / max over players`,
     `acknowledged moves: ${acks}; lost: ${lost}; applied twice: ${doubled}; node crashes: ${crashes}`,
