@@ -49,6 +49,8 @@ export class ChaosBot {
   reconnects = 0;
   /** Sockets opened so far (numbered in the trace). */
   private sockets = 0;
+  /** The socket was left for a hung node: the next try opens two at once. */
+  private leftHungNow = false;
   /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
   readonly closedAt: number[] = [];
   readonly seatedAt: number[] = [];
@@ -115,7 +117,9 @@ export class ChaosBot {
           resolve();
           this.reconnect();
         },
+        this.leftHungNow ? 2 : 1,
       );
+      this.leftHungNow = false;
     });
   }
 
@@ -183,6 +187,7 @@ export class ChaosBot {
     if (action === 'ping') ws.send(JSON.stringify({ type: 'ping', id: `${this.prefix}-p${++this.counter}` }));
     else if (action === 'leave') {
       this.leftHung++;
+      this.leftHungNow = true; // as the web client: two sockets at once for the next try
       this.toldToGo = true; // nothing to wait for: another node at once
       ws.terminate(); // its close reconnects, like any dropped socket
     }

@@ -56,6 +56,8 @@ export class Connection {
   private pending: WebSocket | null = null;
   /** Closes the sockets still opening (open-first.ts), if a try is under way. */
   private cancelOpening: (() => void) | null = null;
+  /** The last socket was left for a node taken for hung: the next try opens two at once. */
+  private leftHung = false;
 
   constructor(
     private readonly url: string,
@@ -114,7 +116,9 @@ export class Connection {
         this.cancelOpening = null;
         this.retry();
       },
+      this.leftHung ? 2 : 1,
     );
+    this.leftHung = false;
   }
 
   /** The page's socket `ws` opened: resume (or watch), then what waited in the queue. */
@@ -265,7 +269,10 @@ export class Connection {
       this.liveness.awaitingAnswer(this.unanswered.size > 0, now);
       const action = this.liveness.check(now);
       if (action === 'ping') ws.send(JSON.stringify({ type: 'ping', id: `${this.idPrefix}-ping-${++this.counter}` }));
-      else if (action === 'leave') this.retry(Math.random() * TOLD_TO_GO_SPREAD_MS);
+      else if (action === 'leave') {
+        this.leftHung = true;
+        this.retry(Math.random() * TOLD_TO_GO_SPREAD_MS);
+      }
     }, LIVENESS_TICK_MS);
   }
 

@@ -28,21 +28,18 @@ export const LIVENESS_TICK_MS = 250;
 /** A socket that has not opened by then (a hung node's kernel accepts TCP, nobody answers) is dropped. */
 export const OPEN_TIMEOUT_MS = 2500;
 /**
- * A socket not open after this long gets another alongside (open-first.ts), and so on, up to
- * MAX_TRIES; the load balancer most likely sends each to another node, and the first to open
- * is kept. A healthy node opens a socket in milliseconds; one hung, or too busy (restoring a
- * dead peer's rooms), may not within OPEN_TIMEOUT_MS, and waiting that out, then a backoff,
- * was the tail of the players' stalls in bench-failover (SIGSTOP, SIGKILL).
+ * A socket not open after this long gets another alongside (open-first.ts), the wait growing by
+ * half for each next one, up to MAX_TRIES; the load balancer most likely sends each to another
+ * node, and the first to open is kept. A healthy node opens a socket in milliseconds; one hung
+ * never does, and waiting out OPEN_TIMEOUT_MS, then a backoff, was the tail of the players'
+ * stalls in bench-failover (SIGSTOP).
  */
 export const ANOTHER_SOCKET_MS = 300;
-/** Sockets opening at once at most (each waits about 1.2 s, at least 0.7 s, before being dropped for a newer one). */
-export const MAX_SOCKETS = 4;
 /**
- * Sockets opened in one try at most. With a third of the nodes hung, a socket lands there one
- * time in three: measured, 35 % of 386 first sockets, 4 % of players needed three or more, 1.5 %
- * four or more, each costing this beat (500 ms then: 300 now).
+ * Sockets opened in one try at most (the last about 2.4 s after the first). With a third of the
+ * nodes hung, a socket lands there one time in three: measured, 35 % of 386 first sockets.
  */
-export const MAX_TRIES = 8;
+export const MAX_TRIES = 5;
 
 const RESTING_PHASES: ReadonlySet<string> = new Set(['lobby', 'round_over', 'game_over']);
 

@@ -1,19 +1,23 @@
 /**
  * Opening a socket to whichever node opens one first. A hung node's kernel accepts TCP and
  * nobody answers the upgrade, so a socket the load balancer sent there neither opens nor
- * closes until the open timeout. While none has opened, another socket is opened every
- * ANOTHER_SOCKET_MS (the balancer most likely sends each to another node), MAX_TRIES in all,
- * at most MAX_SOCKETS at once (the one opening longest is dropped for the next): the first to
- * open is kept, the rest are closed unused. With one socket at a time, a player whose next try
- * landed on the hung node again waited out the open timeout and a backoff; with three at most,
- * all three landed there now and then (a third of the nodes hung: one player in 27), which was
- * still the tail of bench-failover's SIGSTOP figures (5.5 s).
+ * closes until the open timeout. While none has opened, another is opened alongside after
+ * ANOTHER_SOCKET_MS, the wait growing by half each time (0.3, 0.75, 1.4, 2.4 s...), MAX_TRIES
+ * in all (the balancer most likely sends each to another node); the first to open is kept,
+ * the rest closed unused, and each is dropped at its own open timeout. With one socket at a
+ * time, a player whose next try landed on the hung node again waited out the open timeout and
+ * a backoff (bench-failover, SIGSTOP: the tail of 5.5 s).
+ *
+ * The wait grows, and no socket is dropped for a newer one, because a node that is only busy
+ * (restoring a dead peer's rooms) answers late but answers: with a socket every 0.3 s and the
+ * oldest of four dropped, a quarter of a SIGKILL's reconnecting players opened two to seven,
+ * each a handshake more for the busy nodes, and the last ones waited longest.
  *
  * Only sockets that hang get company: one that closes before opening (a refusal) ends the try
  * when it was the last one opening, and the caller backs off as it would for any failure.
  * The web client (connection.ts) and the benchmarks' bots (scripts/lib/chaos-bot.ts) share it.
  */
-import { ANOTHER_SOCKET_MS, MAX_SOCKETS, MAX_TRIES, OPEN_TIMEOUT_MS } from './liveness.js';
+import { ANOTHER_SOCKET_MS, MAX_TRIES, OPEN_TIMEOUT_MS } from './liveness.js';
 
 /** What of a WebSocket this needs: the browser's and the `ws` package's both have it. */
 export interface OpeningSocket {
@@ -24,11 +28,18 @@ export interface OpeningSocket {
 }
 
 /**
- * Opens sockets made by `make` (another every ANOTHER_SOCKET_MS, give or take 40 %) until one opens (handed to `opened`, its handlers cleared for the
+ * Opens sockets made by `make` (see above; each wait give or take 40 %) until one opens (handed to `opened`, its handlers cleared for the
  * caller's own) or every one tried failed (`failed`). Returns a cancel, which closes whatever is
  * still opening.
  */
-export function openFirst<S extends OpeningSocket>(make: () => S, opened: (socket: S) => void, failed: () => void, random: () => number = Math.random): () => void {
+export function openFirst<S extends OpeningSocket>(
+  make: () => S,
+  opened: (socket: S) => void,
+  failed: () => void,
+  /** Sockets opened together at the start: 2 when leaving a node taken for hung (one in three of the first lands on it again with three nodes). */
+  together = 1,
+  random: () => number = Math.random,
+): () => void {
   const opening = new Map<S, ReturnType<typeof setTimeout>>();
   let started = 0;
   let done = false;
@@ -61,11 +72,6 @@ export function openFirst<S extends OpeningSocket>(make: () => S, opened: (socke
     next = null;
     if (done) return;
     started++;
-    if (opening.size >= MAX_SOCKETS) {
-      const oldest = opening.keys().next().value as S;
-      release(oldest);
-      oldest.close();
-    }
     const socket = make();
     opening.set(
       socket,
@@ -79,11 +85,12 @@ export function openFirst<S extends OpeningSocket>(make: () => S, opened: (socke
     };
     socket.onclose = () => lost(socket);
     socket.onerror = () => lost(socket);
+    if (started < together) return start();
     // Jittered: a round-robin balancer sends a client's sockets to one node again and again
     // when every retrying client keeps the same beat (bench-failover: four or five in a row
     // landed on the hung node, the connections between two of one client's always a multiple
     // of the number of nodes).
-    if (started < MAX_TRIES) next = setTimeout(start, ANOTHER_SOCKET_MS * (0.6 + 0.8 * random()));
+    if (started < MAX_TRIES) next = setTimeout(start, ANOTHER_SOCKET_MS * 1.5 ** (started - together) * (0.6 + 0.8 * random()));
   };
   start();
   return () => {
