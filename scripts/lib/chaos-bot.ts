@@ -51,6 +51,8 @@ export class ChaosBot {
   private sockets = 0;
   /** The socket was left for a hung node: the next try opens two at once. */
   private leftHungNow = false;
+  /** Closes the sockets still opening (open-first.ts), while connect() is under way. */
+  private cancelOpening: (() => void) | null = null;
   /** When its socket closed on it, and when it was seated (welcomed) again: a player's time out of its seat. */
   readonly closedAt: number[] = [];
   readonly seatedAt: number[] = [];
@@ -98,7 +100,8 @@ export class ChaosBot {
     return new Promise((resolve) => {
       // As the web client: another socket alongside one slow to open, the first to open kept.
       this.ws = null;
-      openFirst(
+      if (this.done) return resolve();
+      this.cancelOpening = openFirst(
         () => {
           const ws = new WebSocket(`ws://127.0.0.1:${this.port()}/ws`);
           ws.on('error', () => {});
@@ -108,12 +111,14 @@ export class ChaosBot {
           return ws;
         },
         (ws) => {
+          this.cancelOpening = null;
           this.ws = ws;
           this.wire(ws);
           this.opened(ws);
           resolve();
         },
         () => {
+          this.cancelOpening = null;
           resolve();
           this.reconnect();
         },
@@ -162,6 +167,8 @@ export class ChaosBot {
 
   stop(): void {
     this.done = true;
+    this.cancelOpening?.();
+    this.cancelOpening = null;
     this.pending?.terminate();
     if (this.livenessTimer) clearInterval(this.livenessTimer);
     if (this.thinking) clearTimeout(this.thinking);
@@ -251,6 +258,11 @@ export class ChaosBot {
   /** The player has no socket (its socket closed, or none opened): it connects again. */
   private reconnect(): void {
     if (this.done) return;
+    // As the web client (connection.ts retry): a socket opening alongside (overlap) is dropped,
+    // the reconnect below replaces both (welcomed meanwhile, it was a second live socket).
+    const pending = this.pending;
+    this.pending = null;
+    pending?.terminate();
     this.reconnects++;
     this.closedAt.push(Date.now());
     this.trace.push([Date.now(), 'closed']);
@@ -331,6 +343,7 @@ export class ChaosBot {
     const owed = this.inflight?.id;
     if (!owed) return old.close();
     const timer = setTimeout(() => old.close(), 5000);
+    timer.unref(); // a stopped bot does not hold the process
     old.removeAllListeners('message');
     old.on('message', (data) => {
       const f = JSON.parse(data.toString()) as Record<string, any>;

@@ -104,6 +104,21 @@ describe('the page against a hung node', () => {
     expect(FakeSocket.all.length).toBeGreaterThan(1);
   });
 
+  it('between holes with a clock an hour behind the node (not measured), still asks a silent node, and soon about a move of its own', () => {
+    const { connection, socket } = seated();
+    // The node's next_round_at is 3 s away on its clock: an hour and 3 s on this device's.
+    socket.receive({ type: 'state', seq: 4, rev: 2, state: { ...playing, phase: 'round_over', next_round_at: Date.now() + 3_600_000 + 3000 } });
+    vi.advanceTimersByTime(15_000);
+    expect(socket.pings()).toBe(0);
+    vi.advanceTimersByTime(1_500);
+    expect(socket.pings()).toBe(1);
+    socket.receive({ type: 'ack', id: socket.sent.at(-1)!.id, seq: 4 });
+    // A command of its own, never answered (the node hung): asked about within half a second.
+    connection.send({ type: 'leave' });
+    vi.advanceTimersByTime(500);
+    expect(socket.pings()).toBe(2);
+  });
+
   it('opens another socket while none opens (a hung node accepts TCP and never answers), after 0.3 s then each wait half as long again, five in all', () => {
     store.set('golf:token', 'T');
     new Connection('ws://x/ws', { message: () => {}, status: () => {} }).start();

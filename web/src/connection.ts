@@ -203,8 +203,10 @@ export class Connection {
       clearTimeout(opening);
       ws.onclose = null;
       ws.close();
+      // Again from the socket still being left, not from one a reconnect opened meanwhile.
+      const leaving = this.ws;
       setTimeout(() => {
-        if (this.ws && this.ws.readyState === WebSocket.OPEN && !this.pending) this.overlap();
+        if (this.ws && this.ws === leaving && this.ws.readyState === WebSocket.OPEN && !this.pending) this.overlap();
       }, 250);
     };
     const opening = setTimeout(giveUp, OPEN_TIMEOUT_MS);

@@ -79,7 +79,14 @@ export class Liveness {
   check(now: number): 'ping' | 'leave' | null {
     if (this.pingSentAt !== null) return now - this.pingSentAt >= PONG_WAIT_MS ? 'leave' : null;
     const quiet = this.awaitingSince !== null ? QUIET_AWAITING_MS : this.resting && this.dueAt === null ? QUIET_RESTING_MS : QUIET_IN_PLAY_MS;
-    if (now - Math.max(this.lastHeard, this.awaitingSince ?? 0, this.dueAt ?? 0) < quiet) return null;
+    // A move of its own unanswered is asked about soon whatever the room's timer. A due time is
+    // waited for no longer than a resting room's quiet: one far off (this device's clock wrong
+    // and not measured) must not silence the asking for good.
+    const since =
+      this.awaitingSince !== null
+        ? Math.max(this.lastHeard, this.awaitingSince)
+        : Math.max(this.lastHeard, this.dueAt === null ? 0 : Math.min(this.dueAt, this.lastHeard + QUIET_RESTING_MS));
+    if (now - since < quiet) return null;
     this.pingSentAt = now;
     return 'ping';
   }
