@@ -338,7 +338,8 @@ async function faultRuns(): Promise<string> {
         const next = acksByRoom.get(room)?.find((t) => t >= s.from);
         lines.push(`== ${s.kind} at ${new Date(s.at).toISOString().slice(11, 23)} room ${room} next ${next === undefined ? 'never' : next - s.from} hosted ${s.moved?.get(room) ? s.moved.get(room)! - s.at : '-'}`);
         for (const b of bots.filter((x) => x.room === room)) {
-          lines.push(`  bot ${b.view?.you ?? ''}`);
+          const stall = longestStall(b, s.at, s.at + STALL_WINDOW_MS, made, sentAt);
+          lines.push(`  bot ${b.view?.you ?? ''} (longest stall: command ${stall.command}, move made to shown ${stall.extra})`);
           for (const [t, what] of b.trace) if (t >= s.at - 300 && t < s.at + 8000) lines.push(`    ${t - s.at} ${what}`);
         }
       }

@@ -67,9 +67,11 @@ export async function handOff(actors: readonly RoomActor[], adopters: Record<str
       ),
     ).then(() => undefined);
     arrivals.push(arrived);
-    for (const actor of wave) actor.stop('draining');
-    // The move in progress commits (or is fenced) before its snapshot is taken.
+    // The move in progress commits (or is fenced), its views sent, before the room stops and
+    // its snapshot is taken (RoomActor.close).
+    for (const actor of wave) actor.close();
     await within(Math.max(0, until - Date.now()), Promise.all(wave.map((a) => a.idle())));
+    for (const actor of wave) actor.stop('draining');
     const to = new Map<string, HandedRoom[]>();
     for (const actor of wave) {
       const peer = adopters[actor.code]!;

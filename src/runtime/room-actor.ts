@@ -104,6 +104,8 @@ export class RoomActor {
   private readonly mailbox: MailboxLimits;
   private running = false;
   private stoppedReason: string | null = null;
+  /** Closed for a hand-over (see close): no job is taken or started; `stop` follows. */
+  private closing = false;
   private leaseHandedOver = false;
   private timer: NodeJS.Timeout | null = null;
   /** The timer set is a retry of a timer-driven move whose append failed (see retryNow). */
@@ -340,7 +342,7 @@ export class RoomActor {
    * seat's presence job already waiting takes the newer presence, so neither piles up.
    */
   private enqueue(job: Job): void {
-    if (!this.acting()) {
+    if (!this.acting() || this.closing) {
       if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
       return;
     }
@@ -368,7 +370,7 @@ export class RoomActor {
     this.running = true;
     try {
       // Each job asks the lease first: a stall may have outlived it since the last one.
-      while (this.queue.length > 0 && this.acting()) {
+      while (this.queue.length > 0 && this.acting() && !this.closing) {
         const job = this.queue.shift() as Job;
         if (job.kind === 'command') this.queuedCommands--;
         await this.process(job).catch((error: unknown) => this.failed(job, error));
@@ -572,7 +574,7 @@ export class RoomActor {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.retrying = retryMs !== undefined;
-    if (this.stoppedReason) return;
+    if (this.stoppedReason || this.closing) return;
     const deadline = this.context.deadline;
     if (!deadline && retryMs === undefined) return;
     const delay = retryMs ?? Math.max(0, (deadline as { at: number }).at - this.deps.now());
@@ -594,6 +596,25 @@ export class RoomActor {
     this.retrying = false;
     this.enqueue({ kind: 'tick' });
     return true;
+  }
+
+  /**
+   * A hand-over's first step (a drain's wave, handoff.ts): queued commands are told the room is
+   * moving (they follow it), and no job is taken or started any more (its timer too: the
+   * deadline stays in the context for the adopter); but the job in flight finishes as any other,
+   * its views sent to every watcher, here and through peers: it is committed under this node's
+   * lease and epoch. `stop` follows once the room is idle. Stopped at once instead, a room
+   * dropped its watchers before the views of a move committing at that moment: watchers on
+   * other nodes then saw that move only after looking the room up again at its adopter (200 ms
+   * more, the tail of the drain's stalls).
+   */
+  close(): void {
+    if (this.closing || this.stoppedReason) return;
+    this.closing = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.queuedCommands = 0;
+    for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
   }
 
   /**
