@@ -383,6 +383,28 @@ export class Placement {
     });
   }
 
+  /**
+   * A game's last sequence and epoch as PostgreSQL has them, for a room whose append is in doubt
+   * (RoomActor.settle): read once PostgreSQL answers (woken by the node's probe), tried again
+   * while it does not, for up to `ms`; null if not read by then.
+   */
+  private async settle(gameId: string, ms: number): Promise<{ last_seq: number; epoch: number } | null> {
+    const { backends, now } = this.deps;
+    const until = now() + ms;
+    while (now() < until) {
+      if (!backends.events.reachability.answering) await backends.events.reachability.wait(until - now());
+      try {
+        const row = await backends.events.getGame(gameId);
+        return row ? { last_seq: row.last_seq, epoch: row.epoch } : null;
+      } catch {
+        // Not answering after all (the probe saw it up a moment early), or the call timed out:
+        // wait for the probe, a moment at least.
+        await backends.events.reachability.wait(Math.min(100, Math.max(0, until - now())));
+      }
+    }
+    return null;
+  }
+
   /** Starts hosting a room here: its actor, wired to the batcher, the snapshot writer and the cache. */
   host(code: string, gameId: string, epoch: number, lease: Lease, snapshot: ReturnType<typeof newRoomSnapshot>): RoomActor {
     const { backends, options, log, metrics, now } = this.deps;
@@ -392,6 +414,7 @@ export class Placement {
       setConnected: (room, playerId, connected) => void backends.cache.setConnected(room, playerId, connected).catch(() => undefined),
       stopped: (a, reason) => this.forget(a, reason),
       nextGame: (a, next, at) => this.nextGame(a, next, at),
+      settle: (gameId, ms) => this.settle(gameId, ms),
       now,
       log,
       metrics,

@@ -74,6 +74,11 @@ export interface ActorDeps {
    * table's code, taking over this room's lease (see Placement.nextGame). Throws if not stored.
    */
   nextGame(actor: RoomActor, next: Extract<RoomEmitted, { type: 'next_game' }>, now: number): Promise<void>;
+  /**
+   * For an append in doubt: waits up to `ms` for the store to answer again, then reads the
+   * game's last sequence and epoch as the store has them; null if it could not by then.
+   */
+  settle?(gameId: string, ms: number): Promise<{ last_seq: number; epoch: number } | null>;
   now(): number;
   log: Logger;
   metrics?: Metrics;
@@ -89,6 +94,12 @@ export const MAX_LISTENERS_PER_SEAT = 8;
 
 /** Retry delay for a timer-driven move whose append failed (the store is down). */
 const RETRY_MS = 1000;
+
+/** How long an append in doubt may wait for the store to say whether it is in (see settle). */
+export const SETTLE_WAIT_MS = 10_000;
+
+/** A command that arrives while an append in doubt waits for the store (see settle). */
+const SETTLING: Outcome = { ok: false, code: 'unavailable', message: 'the room is busy; nothing changed; try again shortly', busy: true };
 
 /**
  * One room on this node: a mailbox processed strictly one job at a time. Each job is a pure
@@ -106,6 +117,8 @@ export class RoomActor {
   private stoppedReason: string | null = null;
   /** Closed for a hand-over (see close): no job is taken or started; `stop` follows. */
   private closing = false;
+  /** An append in doubt waits for the store's word (see settle): commands are refused meanwhile. */
+  private settling = false;
   private leaseHandedOver = false;
   private timer: NodeJS.Timeout | null = null;
   /** The timer set is a retry of a timer-driven move whose append failed (see retryNow). */
@@ -347,6 +360,7 @@ export class RoomActor {
       return;
     }
     if (job.kind === 'command') {
+      if (this.settling) return job.reply(SETTLING);
       if (this.queuedCommands >= this.mailbox.max) {
         this.deps.metrics?.commands.inc({ outcome: 'busy' });
         job.reply({ ok: false, code: 'unavailable', message: 'the room is busy; nothing changed; try again shortly', busy: true });
@@ -480,11 +494,22 @@ export class RoomActor {
       }
       if (error instanceof EventStoreInDoubt) {
         // The events may be in PostgreSQL or not. Adopting the new state would be a guess, and
-        // so would taking the next command on the old one: the room stops here (its lease is
-        // released) and is activated again from what PostgreSQL holds.
-        this.deps.log.warn({ room: this.code, err: error.message }, 'append in doubt; the room stops and is restored from the store');
+        // so would taking the next command on the old one: the room takes nothing else until
+        // the store says which (settle), and if it cannot, stops here (its lease released) and
+        // is activated again from what PostgreSQL holds.
         reply(IN_DOUBT);
-        this.stop(`in doubt: ${error.message}`);
+        this.log.warn({ err: error.message }, 'append in doubt; the room waits for the store to say whether it is in');
+        const settled = await this.settle(request);
+        if (settled === 'in') {
+          this.log.info('append in doubt: found stored; the room goes on');
+          this.committed(job, summary, next, domain, now, () => {});
+        } else if (settled === 'out') {
+          this.log.info('append in doubt: found not stored; the room goes on as it was');
+          if (job.kind === 'tick') this.armTimer();
+        } else if (!this.stoppedReason) {
+          this.log.warn({ err: error.message, settled }, 'append still in doubt; the room stops and is restored from the store');
+          this.stop(settled === 'fenced' ? 'fenced: another node took the game while an append was in doubt' : `in doubt: ${error.message}`);
+        }
         return;
       }
       if (error instanceof EventDataRejected) {
@@ -498,7 +523,11 @@ export class RoomActor {
       if (job.kind === 'tick') this.armTimer(RETRY_MS);
       return;
     }
-    // Committed: adopt, ack, cache, fan out, re-arm.
+    this.committed(job, summary, next, domain, now, reply);
+  }
+
+  /** The append of `next`'s events is stored: adopt, ack, cache, fan out, re-arm. */
+  private committed(job: Job, summary: ReturnType<typeof summaryOf>, next: RoomSnapshot, domain: ReadonlyArray<{ event: GameEvent }>, now: number, reply: (outcome: Outcome) => void): void {
     this.appendedSummary.appended(summary);
     this.snapshot = next;
     this.lastActivity = now;
@@ -510,6 +539,35 @@ export class RoomActor {
     this.spectators.dropIfClosed();
     this.pushViews();
     this.armTimer();
+  }
+
+  /**
+   * Whether an append in doubt (its commit unanswered: a connection reset, PostgreSQL
+   * restarted) is stored, from the game's row once the store answers again: its last sequence
+   * moved past the append's events under this room's epoch ('in'), or stayed where the append
+   * expected it ('out'). Only this room appends under its epoch, one job at a time, so the row
+   * tells. A transaction still on its way to the server (a link held, not a restart) may yet
+   * commit after an 'out': the room's next append then finds the sequence moved on and is
+   * fenced, and the room is restored from PostgreSQL, as before. Before this, every room in
+   * doubt stopped and was restored (PostgreSQL restarted at 200 rooms: about 30 a node, 8 at a
+   * time, 100–300 ms each).
+   */
+  private async settle(request: AppendRequest): Promise<'in' | 'out' | 'fenced' | 'unknown'> {
+    if (!this.deps.settle) return 'unknown';
+    // Commands would wait for as long as the store does: they are answered at once instead
+    // (nothing changed; a retry by id, here or wherever the room goes, is safe either way).
+    this.settling = true;
+    for (const job of this.queue.filter((queued) => queued.kind === 'command')) job.reply(SETTLING);
+    this.queue.splice(0, this.queue.length, ...this.queue.filter((queued) => queued.kind !== 'command'));
+    this.queuedCommands = 0;
+    const row = await this.deps.settle(this.gameId, SETTLE_WAIT_MS).catch(() => null);
+    this.settling = false;
+    if (this.stoppedReason || !this.acting()) return 'unknown';
+    if (!row) return 'unknown';
+    if (row.epoch !== this.epoch) return 'fenced';
+    if (row.last_seq === request.expected_seq + request.events.length) return 'in';
+    if (row.last_seq === request.expected_seq) return 'out';
+    return 'unknown';
   }
 
   /**
