@@ -119,6 +119,13 @@ export class RoomActor {
   private closing = false;
   /** An append in doubt waits for the store's word (see settle): commands are refused meanwhile. */
   private settling = false;
+  /**
+   * The sequence at which an append in doubt was found not stored ('out'), until an append
+   * commits for sure: that append's transaction may still commit late (a commit waiting on a
+   * WAL flush, a statement delayed on the way), so the row's last sequence no longer says whose
+   * events are in (see settle).
+   */
+  private outAt: number | null = null;
   private leaseHandedOver = false;
   private timer: NodeJS.Timeout | null = null;
   /** The timer set is a retry of a timer-driven move whose append failed (see retryNow). */
@@ -528,6 +535,8 @@ export class RoomActor {
 
   /** The append of `next`'s events is stored: adopt, ack, cache, fan out, re-arm. */
   private committed(job: Job, summary: ReturnType<typeof summaryOf>, next: RoomSnapshot, domain: ReadonlyArray<{ event: GameEvent }>, now: number, reply: (outcome: Outcome) => void): void {
+    // The sequence moved past the one an append found 'out' expected: that append can never commit.
+    this.outAt = null;
     this.appendedSummary.appended(summary);
     this.snapshot = next;
     this.lastActivity = now;
@@ -565,8 +574,13 @@ export class RoomActor {
     if (this.stoppedReason || !this.acting()) return 'unknown';
     if (!row) return 'unknown';
     if (row.epoch !== this.epoch) return 'fenced';
-    if (row.last_seq === request.expected_seq + request.events.length) return 'in';
-    if (row.last_seq === request.expected_seq) return 'out';
+    if (row.last_seq === request.expected_seq) {
+      this.outAt = request.expected_seq;
+      return 'out';
+    }
+    // After an 'out' at this sequence, events of that length may be the earlier append's,
+    // committed late: only a restore from PostgreSQL can tell.
+    if (row.last_seq === request.expected_seq + request.events.length && this.outAt !== request.expected_seq) return 'in';
     return 'unknown';
   }
 

@@ -361,7 +361,9 @@ export class RoomRuntime {
         doubt ||= outcome.in_doubt === true;
         return (
           outcome.code === 'unavailable' &&
-          !outcome.busy &&
+          // A room settling an append in doubt refuses as busy (RoomActor.settle) while it asks
+          // PostgreSQL: a command in doubt asks again by id, after the retry's wait.
+          (!outcome.busy || (doubt && commandId !== null)) &&
           attempt < COMMAND_ATTEMPTS &&
           (commandId !== null || (certain && !outcome.in_doubt && !doubt))
         );
