@@ -7,6 +7,7 @@ import type { Lease } from '../stores/leases.js';
 import type { SnapshotRecord } from '../stores/state-cache.js';
 import { EventDataRejected, EventStoreInDoubt } from '../stores/event-store.js';
 import { FencedError } from './append-batcher.js';
+import { verdict, type Verdict } from './doubt.js';
 import { freshEntropy } from './entropy.js';
 import { deliver, type RoomListener } from './listener.js';
 import { RoomSpectators } from './spectators.js';
@@ -121,9 +122,7 @@ export class RoomActor {
   private settling = false;
   /**
    * The sequence at which an append in doubt was found not stored ('out'), until an append
-   * commits for sure: that append's transaction may still commit late (a commit waiting on a
-   * WAL flush, a statement delayed on the way), so the row's last sequence no longer says whose
-   * events are in (see settle).
+   * commits for sure: that append may still commit late (see doubt.ts).
    */
   private outAt: number | null = null;
   private leaseHandedOver = false;
@@ -551,17 +550,11 @@ export class RoomActor {
   }
 
   /**
-   * Whether an append in doubt (its commit unanswered: a connection reset, PostgreSQL
-   * restarted) is stored, from the game's row once the store answers again: its last sequence
-   * moved past the append's events under this room's epoch ('in'), or stayed where the append
-   * expected it ('out'). Only this room appends under its epoch, one job at a time, so the row
-   * tells. A transaction still on its way to the server (a link held, not a restart) may yet
-   * commit after an 'out': the room's next append then finds the sequence moved on and is
-   * fenced, and the room is restored from PostgreSQL, as before. Before this, every room in
-   * doubt stopped and was restored (PostgreSQL restarted at 200 rooms: about 30 a node, 8 at a
-   * time, 100–300 ms each).
+   * Waits for the store's word on an append in doubt (see doubt.ts for what the row says):
+   * commands meanwhile are refused at once. Before this, every room in doubt stopped and was
+   * restored (PostgreSQL restarted at 200 rooms: about 30 a node, 8 at a time, 100–300 ms each).
    */
-  private async settle(request: AppendRequest): Promise<'in' | 'out' | 'fenced' | 'unknown'> {
+  private async settle(request: AppendRequest): Promise<Verdict> {
     if (!this.deps.settle) return 'unknown';
     // Commands would wait for as long as the store does: they are answered at once instead
     // (nothing changed; a retry by id, here or wherever the room goes, is safe either way).
@@ -572,16 +565,9 @@ export class RoomActor {
     const row = await this.deps.settle(this.gameId, SETTLE_WAIT_MS).catch(() => null);
     this.settling = false;
     if (this.stoppedReason || !this.acting()) return 'unknown';
-    if (!row) return 'unknown';
-    if (row.epoch !== this.epoch) return 'fenced';
-    if (row.last_seq === request.expected_seq) {
-      this.outAt = request.expected_seq;
-      return 'out';
-    }
-    // After an 'out' at this sequence, events of that length may be the earlier append's,
-    // committed late: only a restore from PostgreSQL can tell.
-    if (row.last_seq === request.expected_seq + request.events.length && this.outAt !== request.expected_seq) return 'in';
-    return 'unknown';
+    const found = verdict(row, request, this.epoch, this.outAt);
+    if (found === 'out') this.outAt = request.expected_seq;
+    return found;
   }
 
   /**
