@@ -230,7 +230,9 @@ describe('the table (issue 14)', () => {
     const guestCountdown = Number(await guest.locator('[data-testid="countdown"]').textContent());
     process.stdout.write(`countdowns: host ${countdown} s, guest (clock an hour fast) ${guestCountdown} s\n`);
     expect(guestCountdown).toBeGreaterThan(0);
-    expect(guestCountdown).toBeLessThanOrEqual(10);
+    // Its clock's offset comes from a Date header, good to a second (server-clock.ts): 11 of a
+    // 10 s pause is within that (seen once under a loaded CI run); an hour off is not.
+    expect(guestCountdown).toBeLessThanOrEqual(11);
     await playThroughUi(page, async () => (await phase(page)) === 'game_over');
     await guestPlays;
     await page.waitForSelector('text=Final standings');
