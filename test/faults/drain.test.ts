@@ -257,6 +257,9 @@ describe('drain as players see it', () => {
       for (const host of hosts) expect(host.overlaps, host.trace.map(([t, w]) => `${t - at} ${w}`).join('\n')).toBeGreaterThanOrEqual(1);
       expect(bots.flatMap((b) => b.closedAt.filter((t) => t >= at))).toEqual([]);
       expect(await untilEveryRoomMoves(bots, 20_000)).toEqual([]);
+      // What each player saw, kept before the audit so that a failing run leaves it (a view that
+      // went backwards was seen once in a loaded CI run and is not explained yet).
+      if (process.env.DRAIN_LOGS) (await import('node:fs')).writeFileSync(`${process.env.DRAIN_LOGS}/bots-seen.txt`, bots.map((b, i) => `bot ${i} room ${b.room} backwards ${b.backwards}\n${b.trace.map(([t, w]) => `  ${t - at} ${w}`).join('\n')}`).join('\n'));
       await expectNothingLost(c, bots, at);
       const q = (list: number[], p: number) => [...list].sort((a, b) => a - b)[Math.min(list.length - 1, Math.ceil((p / 100) * list.length) - 1)];
       const hostedAt = [...moved.values()].map((t) => t - at);
