@@ -97,10 +97,13 @@ export const MAX_LISTENERS_PER_SEAT = 8;
 const RETRY_MS = 1000;
 
 /** How long an append in doubt may wait for the store to say whether it is in (see settle). */
-export const SETTLE_WAIT_MS = 10_000;
+const SETTLE_WAIT_MS = 10_000;
 
 /** A command that arrives while an append in doubt waits for the store (see settle). */
 const SETTLING: Outcome = { ok: false, code: 'unavailable', message: 'the room is busy; nothing changed; try again shortly', busy: true };
+
+/** A command that finds the room stopping or handed over: it follows the room. */
+const MOVING: Outcome = { ok: false, code: 'unavailable', message: 'the room is moving; try again' };
 
 /**
  * One room on this node: a mailbox processed strictly one job at a time. Each job is a pure
@@ -362,7 +365,7 @@ export class RoomActor {
    */
   private enqueue(job: Job): void {
     if (!this.acting() || this.closing) {
-      if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
+      if (job.kind === 'command') job.reply(MOVING);
       return;
     }
     if (job.kind === 'command') {
@@ -559,9 +562,7 @@ export class RoomActor {
     // Commands would wait for as long as the store does: they are answered at once instead
     // (nothing changed; a retry by id, here or wherever the room goes, is safe either way).
     this.settling = true;
-    for (const job of this.queue.filter((queued) => queued.kind === 'command')) job.reply(SETTLING);
-    this.queue.splice(0, this.queue.length, ...this.queue.filter((queued) => queued.kind !== 'command'));
-    this.queuedCommands = 0;
+    this.refuseQueued(SETTLING, 'commands');
     const row = await this.deps.settle(this.gameId, SETTLE_WAIT_MS).catch(() => null);
     this.settling = false;
     if (this.stoppedReason || !this.acting()) return 'unknown';
@@ -656,6 +657,14 @@ export class RoomActor {
     return true;
   }
 
+  /** Answers the queued commands with `outcome`, and drops them (`all`: every queued job). */
+  private refuseQueued(outcome: Outcome, drop: 'commands' | 'all'): void {
+    this.queuedCommands = 0;
+    const queued = this.queue.splice(0);
+    for (const job of queued) if (job.kind === 'command') job.reply(outcome);
+    if (drop === 'commands') this.queue.push(...queued.filter((job) => job.kind !== 'command'));
+  }
+
   /**
    * A hand-over's first step (a drain's wave, handoff.ts): queued commands are told the room is
    * moving (they follow it), and no job is taken or started any more (its timer too: the
@@ -671,8 +680,7 @@ export class RoomActor {
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.queuedCommands = 0;
-    for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
+    this.refuseQueued(MOVING, 'all');
   }
 
   /**
@@ -684,8 +692,7 @@ export class RoomActor {
     this.stoppedReason = reason;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.queuedCommands = 0;
-    for (const job of this.queue.splice(0)) if (job.kind === 'command') job.reply({ ok: false, code: 'unavailable', message: 'the room is moving; try again' });
+    this.refuseQueued(MOVING, 'all');
     // Frames of changes committed before the stop are true: they go out before the move notice.
     this.spectators.settle();
     this.watchedAtStop = this.listeners.size > 0 || this.spectators.size > 0;
